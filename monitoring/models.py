@@ -1,0 +1,179 @@
+"""Measurements that follow a patient over time: DXA scans, labs, fracture-risk reassessments."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from patients.models import Patient, PatientRecord, _choices
+from patients.validators import not_in_future
+from therapy.engine import limits
+from therapy.engine.case import DxaSite, LabTest
+
+BMD_MIN, BMD_MAX = limits.BMD_G_CM2_RANGE
+T_MIN, T_MAX = limits.T_SCORE_RANGE
+
+
+def _bmd_field(site: str) -> models.FloatField:
+    return models.FloatField(
+        f"{site} BMD (g/cm²)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(BMD_MIN), MaxValueValidator(BMD_MAX)],
+    )
+
+
+def _t_score_field(site: str) -> models.FloatField:
+    return models.FloatField(
+        f"{site} T-score",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(T_MIN), MaxValueValidator(T_MAX)],
+    )
+
+
+def _lsc_field(site: str) -> models.FloatField:
+    return models.FloatField(
+        f"{site} LSC (%)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.1), MaxValueValidator(50)],
+        help_text="Least significant change of this scanner; leave empty for the default.",
+    )
+
+
+def _site_ranges(prefix: str) -> list[models.CheckConstraint]:
+    return [
+        models.CheckConstraint(
+            condition=Q(**{f"{prefix}_bmd_g_cm2__isnull": True})
+            | Q(
+                **{
+                    f"{prefix}_bmd_g_cm2__gte": BMD_MIN,
+                    f"{prefix}_bmd_g_cm2__lte": BMD_MAX,
+                }
+            ),
+            name=f"dxa_{prefix}_bmd_range",
+        ),
+        models.CheckConstraint(
+            condition=Q(**{f"{prefix}_t_score__isnull": True})
+            | Q(**{f"{prefix}_t_score__gte": T_MIN, f"{prefix}_t_score__lte": T_MAX}),
+            name=f"dxa_{prefix}_t_score_range",
+        ),
+    ]
+
+
+class DxaScan(PatientRecord):
+    """One DXA examination; each site is optional, but a scan measures at least one."""
+
+    SITES = tuple(DxaSite)
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="dxa_scans")
+    date = models.DateField(validators=[not_in_future])
+    scanner = models.CharField(max_length=100, blank=True, default="")
+    lumbar_spine_bmd_g_cm2 = _bmd_field("Lumbar spine")
+    lumbar_spine_t_score = _t_score_field("Lumbar spine")
+    lumbar_spine_lsc_pct = _lsc_field("Lumbar spine")
+    femoral_neck_bmd_g_cm2 = _bmd_field("Femoral neck")
+    femoral_neck_t_score = _t_score_field("Femoral neck")
+    femoral_neck_lsc_pct = _lsc_field("Femoral neck")
+    total_hip_bmd_g_cm2 = _bmd_field("Total hip")
+    total_hip_t_score = _t_score_field("Total hip")
+    total_hip_lsc_pct = _lsc_field("Total hip")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["date", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "date"],
+                name="dxa_one_scan_per_day",
+                violation_error_message=(
+                    "A scan on this date is already recorded for this patient; edit it instead."
+                ),
+            ),
+            *_site_ranges("lumbar_spine"),
+            *_site_ranges("femoral_neck"),
+            *_site_ranges("total_hip"),
+        ]
+
+    def __str__(self) -> str:
+        return f"DXA scan on {self.date:%Y-%m-%d}"
+
+    def site_values(self, site: DxaSite) -> tuple[float | None, float | None, float | None]:
+        """(BMD g/cm², T-score, LSC %) of one site."""
+        return (
+            getattr(self, f"{site}_bmd_g_cm2"),
+            getattr(self, f"{site}_t_score"),
+            getattr(self, f"{site}_lsc_pct"),
+        )
+
+    def clean(self) -> None:
+        super().clean()
+        if not any(
+            getattr(self, f"{site}_bmd_g_cm2") is not None
+            or getattr(self, f"{site}_t_score") is not None
+            for site in self.SITES
+        ):
+            raise ValidationError("Enter a BMD or a T-score for at least one site.")
+
+
+class LabResult(PatientRecord):
+    """A bone-turnover marker or lab value. 25-OH vitamin D is stored in ng/mL."""
+
+    UNITS: dict[str, str] = {
+        LabTest.CTX: "ng/mL",
+        LabTest.P1NP: "µg/L",
+        LabTest.VITAMIN_D_25OH: "ng/mL",
+        LabTest.CALCIUM: "mmol/L",
+    }
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="lab_results")
+    date = models.DateField(validators=[not_in_future])
+    test = models.CharField(max_length=20, choices=_choices(LabTest))
+    value = models.FloatField(validators=[MinValueValidator(0)])
+    unit = models.CharField(max_length=20, blank=True, default="")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["date", "test", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "date", "test"],
+                name="lab_one_value_per_test_per_day",
+                violation_error_message=(
+                    "This test already has a value on this date; edit it instead."
+                ),
+            ),
+            models.CheckConstraint(condition=Q(value__gte=0), name="lab_value_not_negative"),
+            models.CheckConstraint(
+                condition=Q(test__in=[t.value for t in LabTest]), name="lab_test_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_test_display()} {self.value:g} {self.unit} on {self.date:%Y-%m-%d}"
+
+
+class Reassessment(PatientRecord):
+    """A completed 12-month fracture-risk reassessment (MON-1)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="reassessments")
+    date = models.DateField(validators=[not_in_future])
+    note = models.TextField(blank=True, default="")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["date", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "date"],
+                name="reassessment_one_per_day",
+                violation_error_message="A reassessment on this date is already recorded.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reassessment on {self.date:%Y-%m-%d}"

@@ -1,0 +1,97 @@
+"""The one way to reach clinics and patients from a request: scoped to the user's memberships.
+
+A patient of a clinic the user does not belong to is answered with 404, exactly as if it did not
+exist; a patient the user may see but not act on (for example a clinic admin opening a clinical
+form) is answered with 403.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, QuerySet
+from django.http import Http404
+
+from patients.models import Clinic, Membership, Patient, Role
+from patients.permissions import Action, role_allows, roles_allowed
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+@dataclass(frozen=True)
+class PatientAccess:
+    """A patient the user reached, with the user's role in its clinic."""
+
+    patient: Patient
+    role: Role
+
+    def can(self, action: Action) -> bool:
+        return role_allows(self.role, action)
+
+
+def clinics_for_user(user: AnyUser, action: Action = Action.VIEW_DEMOGRAPHICS) -> QuerySet[Clinic]:
+    if not user.is_authenticated:
+        return Clinic.objects.none()
+    return Clinic.objects.filter(
+        memberships__user=user, memberships__role__in=roles_allowed(action)
+    ).distinct()
+
+
+def patients_for_user(
+    user: AnyUser, action: Action = Action.VIEW_DEMOGRAPHICS
+) -> QuerySet[Patient]:
+    """Every patient the user may perform `action` on."""
+    if not user.is_authenticated:
+        return Patient.objects.none()
+    return Patient.objects.filter(
+        clinic__in=Clinic.objects.filter(
+            memberships__user=user, memberships__role__in=roles_allowed(action)
+        )
+    )
+
+
+def patient_for_user(user: AnyUser, pk: int, action: Action) -> PatientAccess:
+    """The patient `pk` if the user belongs to its clinic (else 404) and may do `action`
+    (else 403)."""
+    if not user.is_authenticated:
+        raise Http404
+    # One query: membership is unique per (user, clinic), so the join yields at most one row.
+    patient = (
+        Patient.objects.select_related("clinic")
+        .filter(pk=pk, clinic__memberships__user=user)
+        .annotate(user_role=F("clinic__memberships__role"))
+        .first()
+    )
+    if patient is None:
+        raise Http404("No such patient.")
+    role = Role(patient.user_role)
+    if not role_allows(role, action):
+        raise PermissionDenied
+    return PatientAccess(patient=patient, role=role)
+
+
+def role_in_clinic(user: AnyUser, clinic: Clinic) -> Role | None:
+    if not user.is_authenticated:
+        return None
+    role = (
+        Membership.objects.filter(user=user, clinic=clinic).values_list("role", flat=True).first()
+    )
+    return Role(role) if role else None
+
+
+def clinic_for_user(user: AnyUser, slug: str, action: Action) -> Clinic:
+    """A clinic the user belongs to (else 404) and may do `action` in (else 403)."""
+    if not user.is_authenticated:
+        raise Http404
+    clinic = (
+        Clinic.objects.filter(slug=slug, memberships__user=user)
+        .annotate(user_role=F("memberships__role"))
+        .first()
+    )
+    if clinic is None:
+        raise Http404("No such clinic.")
+    if not role_allows(clinic.user_role, action):
+        raise PermissionDenied
+    return clinic

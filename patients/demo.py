@@ -1,0 +1,398 @@
+"""A deterministic demo clinic: staff of every role and patients whose histories cover the
+situations the clinic meets (stable, intolerant, failing, overdue denosumab, anabolic endings…).
+
+Histories are written as engine `Case`s relative to `today` and stored through the same import
+service as `import_case`, so demo data obeys every rule real data does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from patients.models import Clinic, Membership, Patient, Role
+from patients.services import patient_import_case
+from therapy.engine import case as c
+
+DEMO_STAFF = [
+    ("demo", "clinician", Role.CLINICIAN, "Clara", "Clinician"),
+    ("demo", "nurse", Role.NURSE, "Noor", "Nurse"),
+    ("demo", "admin", Role.CLINIC_ADMIN, "Adam", "Admin"),
+    ("other", "other_clinician", Role.CLINICIAN, "Otto", "Other"),
+]
+CLINICS = {"demo": "Demo Bone Clinic", "other": "Other Clinic"}
+FIRST = [
+    "Margaret",
+    "Helen",
+    "Ruth",
+    "Joan",
+    "Elena",
+    "Ingrid",
+    "Maria",
+    "Aiko",
+    "Fatima",
+    "Grace",
+    "Hannah",
+    "Irene",
+    "Lucia",
+    "Olga",
+    "Priya",
+    "Rosa",
+    "Sofia",
+    "Teresa",
+    "Walter",
+    "George",
+]
+LAST = [
+    "Abbott",
+    "Bergström",
+    "Castillo",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Ivanova",
+    "Jensen",
+    "Kowalski",
+    "Lindqvist",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Petrov",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Weber",
+]
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    password: str | None  # None: existing accounts kept their password
+    created_users: list[str]
+    created_patients: int
+
+
+def _days(today: dt.date, days_ago: int) -> dt.date:
+    return today - dt.timedelta(days=days_ago)
+
+
+def _scan(day: dt.date, spine: float, hip: float) -> c.DxaScan:
+    return c.DxaScan(
+        date=day,
+        sites=(
+            (
+                c.DxaSite.LUMBAR_SPINE,
+                c.SiteReading(bmd_g_cm2=spine, t_score=round((spine - 1.05) / 0.11, 1)),
+            ),
+            (
+                c.DxaSite.TOTAL_HIP,
+                c.SiteReading(bmd_g_cm2=hip, t_score=round((hip - 0.95) / 0.12, 1)),
+            ),
+        ),
+    )
+
+
+def _doses(today: dt.date, first_days_ago: int, every_days: int, count: int) -> tuple[dt.date, ...]:
+    return tuple(_days(today, first_days_ago - k * every_days) for k in range(count))
+
+
+Scenario = Callable[[random.Random, dt.date], c.Case]
+
+
+def _stable_alendronate(rng: random.Random, today: dt.date) -> c.Case:
+    start = 1000 + rng.randint(0, 200)
+    return c.Case(
+        as_of=today,
+        therapies=(c.TherapyCourse(drug=c.Drug.ALENDRONATE, start=_days(today, start)),),
+        dxa=(_scan(_days(today, start - 10), 0.80, 0.70), _scan(_days(today, 300), 0.82, 0.71)),
+        reassessments=(_days(today, 200),),
+    )
+
+
+def _gi_intolerance(rng: random.Random, today: dt.date) -> c.Case:
+    return c.Case(
+        as_of=today,
+        risk_factors=c.RiskFactors(
+            oral_bisphosphonate_intolerance=True, creatinine_clearance_ml_min=70
+        ),
+        therapies=(
+            c.TherapyCourse(
+                drug=c.Drug.ALENDRONATE,
+                start=_days(today, 500),
+                end=_days(today, 440),
+                stop_reason=c.StopReason.INTOLERANCE,
+            ),
+        ),
+        dxa=(_scan(_days(today, 520 + rng.randint(0, 30)), 0.76, 0.66),),
+    )
+
+
+def _fracture_on_alendronate(rng: random.Random, today: dt.date) -> c.Case:
+    fracture = 150 + rng.randint(0, 60)
+    return c.Case(
+        as_of=today,
+        fractures=(c.Fracture(date=_days(today, fracture), site=c.FractureSite.VERTEBRAL),),
+        therapies=(
+            c.TherapyCourse(
+                drug=c.Drug.ALENDRONATE,
+                start=_days(today, 1500),
+                end=_days(today, fracture - 20),
+                stop_reason=c.StopReason.FAILURE,
+            ),
+        ),
+        dxa=(_scan(_days(today, 1510), 0.78, 0.68), _scan(_days(today, fracture - 10), 0.74, 0.66)),
+        reassessments=(_days(today, 400),),
+    )
+
+
+def _recent_mi(rng: random.Random, today: dt.date) -> c.Case:
+    case = _fracture_on_alendronate(rng, today)
+    mi = c.CardiovascularEvent(
+        kind=c.CardiovascularEventKind.MYOCARDIAL_INFARCTION, date=_days(today, 120)
+    )
+    return replace(case, risk_factors=c.RiskFactors(cardiovascular_events=(mi,)))
+
+
+def _denosumab(last_dose_days_ago: int) -> Scenario:
+    def build(rng: random.Random, today: dt.date) -> c.Case:
+        count = 4 + rng.randint(0, 2)
+        first = last_dose_days_ago + (count - 1) * 182
+        return c.Case(
+            as_of=today,
+            risk_factors=c.RiskFactors(oral_bisphosphonate_intolerance=True),
+            therapies=(
+                c.TherapyCourse(
+                    drug=c.Drug.DENOSUMAB,
+                    start=_days(today, first),
+                    doses=_doses(today, first, 182, count),
+                ),
+            ),
+            dxa=(
+                _scan(_days(today, first + 5), 0.74, 0.64),
+                _scan(_days(today, first - 400), 0.78, 0.66),
+            ),
+            reassessments=(_days(today, 100 + rng.randint(0, 100)),),
+        )
+
+    return build
+
+
+def _denosumab_stopped(rng: random.Random, today: dt.date) -> c.Case:
+    first = 240 + 3 * 182
+    return c.Case(
+        as_of=today,
+        therapies=(
+            c.TherapyCourse(
+                drug=c.Drug.DENOSUMAB,
+                start=_days(today, first),
+                end=_days(today, 200),
+                stop_reason=c.StopReason.PATIENT_CHOICE,
+                doses=_doses(today, first, 182, 4),
+            ),
+        ),
+        dxa=(_scan(_days(today, first + 10), 0.75, 0.65),),
+    )
+
+
+def _teriparatide_finished(rng: random.Random, today: dt.date) -> c.Case:
+    return c.Case(
+        as_of=today,
+        fractures=(
+            c.Fracture(date=_days(today, 900), site=c.FractureSite.VERTEBRAL),
+            c.Fracture(date=_days(today, 850), site=c.FractureSite.HIP),
+        ),
+        therapies=(
+            c.TherapyCourse(
+                drug=c.Drug.TERIPARATIDE,
+                start=_days(today, 790),
+                end=_days(today, 60 + rng.randint(0, 20)),
+                stop_reason=c.StopReason.COMPLETED,
+            ),
+        ),
+        dxa=(_scan(_days(today, 800), 0.66, 0.60), _scan(_days(today, 70), 0.73, 0.62)),
+    )
+
+
+def _romosozumab(rng: random.Random, today: dt.date) -> c.Case:
+    count = 9 + rng.randint(0, 2)
+    first = 30 * (count - 1) + 5
+    return c.Case(
+        as_of=today,
+        fractures=(c.Fracture(date=_days(today, first + 40), site=c.FractureSite.VERTEBRAL),),
+        therapies=(
+            c.TherapyCourse(
+                drug=c.Drug.ROMOSOZUMAB,
+                start=_days(today, first),
+                doses=_doses(today, first, 30, count),
+            ),
+        ),
+        dxa=(_scan(_days(today, first + 30), 0.62, 0.58),),
+    )
+
+
+def _glucocorticoid(rng: random.Random, today: dt.date) -> c.Case:
+    return c.Case(
+        as_of=today,
+        risk_factors=c.RiskFactors(
+            glucocorticoids=(
+                c.GlucocorticoidExposure(prednisone_mg_per_day=7.5, start=_days(today, 800)),
+            ),
+        ),
+        fractures=(
+            c.Fracture(date=_days(today, 90 + rng.randint(0, 60)), site=c.FractureSite.WRIST),
+        ),
+        therapies=(
+            c.TherapyCourse(
+                drug=c.Drug.ALENDRONATE,
+                start=_days(today, 700),
+                end=_days(today, 60),
+                stop_reason=c.StopReason.FAILURE,
+            ),
+        ),
+        labs=(
+            c.LabResult(
+                date=_days(today, 40), test=c.LabTest.VITAMIN_D_25OH, value=22, unit="ng/mL"
+            ),
+        ),
+    )
+
+
+def _transplant(rng: random.Random, today: dt.date) -> c.Case:
+    return c.Case(
+        as_of=today,
+        risk_factors=c.RiskFactors(
+            oral_bisphosphonate_intolerance=True,
+            organ_transplant=True,
+            immunosuppressants=("tacrolimus",),
+            creatinine_clearance_ml_min=48,
+            glucocorticoids=(
+                c.GlucocorticoidExposure(prednisone_mg_per_day=5, start=_days(today, 500)),
+            ),
+        ),
+        dxa=(_scan(_days(today, 200 + rng.randint(0, 50)), 0.72, 0.63),),
+    )
+
+
+def _cancer_survivor(rng: random.Random, today: dt.date) -> c.Case:
+    return c.Case(
+        as_of=today,
+        risk_factors=c.RiskFactors(
+            cancer_treatment_bone_loss=True, skeletal_radiation=True, current_smoker=True
+        ),
+        fractures=(c.Fracture(date=_days(today, 200), site=c.FractureSite.HUMERUS),),
+        therapies=(
+            c.TherapyCourse(
+                drug=c.Drug.RISEDRONATE,
+                start=_days(today, 900),
+                end=_days(today, 180),
+                stop_reason=c.StopReason.FAILURE,
+            ),
+        ),
+        dxa=(
+            _scan(_days(today, 910), 0.79, 0.69),
+            _scan(_days(today, 190 + rng.randint(0, 5)), 0.75, 0.67),
+        ),
+    )
+
+
+def _severe_ckd(rng: random.Random, today: dt.date) -> c.Case:
+    return c.Case(
+        as_of=today,
+        risk_factors=c.RiskFactors(
+            creatinine_clearance_ml_min=25 + rng.randint(0, 4), high_fall_risk=True
+        ),
+        dxa=(_scan(_days(today, 100), 0.70, 0.60),),
+        reassessments=(_days(today, 90),),
+    )
+
+
+SCENARIOS: list[Scenario] = [
+    _stable_alendronate,
+    _gi_intolerance,
+    _fracture_on_alendronate,
+    _recent_mi,
+    _denosumab(240),
+    _denosumab(165),
+    _denosumab(60),
+    _denosumab_stopped,
+    _teriparatide_finished,
+    _romosozumab,
+    _glucocorticoid,
+    _transplant,
+    _cancer_survivor,
+    _severe_ckd,
+]
+
+
+def _demo_patient_case(index: int, today: dt.date) -> c.Case:
+    rng = random.Random(index)  # noqa: S311 — demo data, not security
+    case = SCENARIOS[index % len(SCENARIOS)](rng, today)
+    sex = c.Sex.MALE if index % 7 == 6 else c.Sex.FEMALE
+    first = (
+        FIRST[(index * 7) % len(FIRST)]
+        if sex is c.Sex.FEMALE
+        else rng.choice(["Walter", "George", "Henrik"])
+    )
+    birth = dt.date(1936 + rng.randint(0, 24), 1 + rng.randint(0, 11), 1 + rng.randint(0, 27))
+    return replace(
+        case,
+        patient=c.Patient(
+            sex=sex,
+            birth_date=birth,
+            name=f"{first} {LAST[(index * 3) % len(LAST)]}",
+            mrn=f"DEMO-{index + 1:04d}",
+        ),
+    )
+
+
+@transaction.atomic
+def seed_demo(*, patients: int, password: str | None, today: dt.date) -> SeedResult:
+    clinics = {
+        slug: Clinic.objects.get_or_create(slug=slug, defaults={"name": name})[0]
+        for slug, name in CLINICS.items()
+    }
+    User = get_user_model()
+    created_users: list[str] = []
+    existing = set(
+        User.objects.filter(username__in=[s[1] for s in DEMO_STAFF]).values_list(
+            "username", flat=True
+        )
+    )
+    if password is None and len(existing) < len(DEMO_STAFF):
+        password = secrets.token_urlsafe(12)
+    for clinic_slug, username, role, first, last in DEMO_STAFF:
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={"first_name": first, "last_name": last, "email": f"{username}@demo.invalid"},
+        )
+        if created or password is not None:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        if created:
+            created_users.append(username)
+        Membership.objects.update_or_create(
+            user=user, clinic=clinics[clinic_slug], defaults={"role": role}
+        )
+
+    demo = clinics["demo"]
+    have = set(
+        Patient.objects.filter(clinic=demo, mrn__startswith="DEMO-").values_list("mrn", flat=True)
+    )
+    created_patients = 0
+    for index in range(patients):
+        case = _demo_patient_case(index, today)
+        if case.patient.mrn in have:
+            continue
+        patient_import_case(clinic=demo, case=case)
+        created_patients += 1
+    return SeedResult(
+        password=password, created_users=created_users, created_patients=created_patients
+    )

@@ -1,0 +1,155 @@
+"""Forms for patients and their records. Validation lives on the models (`full_clean`), so the
+same rules apply to forms and imports; forms only choose fields, widgets and layout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+
+from patients.models import (
+    CardiovascularEvent,
+    Fracture,
+    GlucocorticoidExposure,
+    Immunosuppressant,
+    Patient,
+    RiskProfile,
+    Role,
+)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class CrispyMixin:
+    """Crispy renders the fields; the page owns <form>, the CSRF token and the buttons."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        first = next(iter(self.fields.values()), None)  # type: ignore[attr-defined]
+        if first is not None:
+            first.widget.attrs.setdefault("autofocus", True)
+
+
+def date_widgets(*names: str) -> dict[str, forms.Widget]:
+    return {name: DateInput() for name in names}
+
+
+class PatientForm(CrispyMixin, forms.ModelForm):
+    class Meta:
+        model = Patient
+        fields = ["mrn", "name", "birth_date", "sex"]
+        widgets = date_widgets("birth_date")
+
+
+class RiskProfileForm(CrispyMixin, forms.ModelForm):
+    class Meta:
+        model = RiskProfile
+        fields = [
+            "has_oral_bisphosphonate_intolerance",
+            "has_oral_bisphosphonate_contraindication",
+            "creatinine_clearance_ml_min",
+            "is_organ_transplant_recipient",
+            "has_cancer_treatment_bone_loss",
+            "had_skeletal_radiation",
+            "has_bone_metastases",
+            "has_pagets_disease",
+            "has_unexplained_elevated_alp",
+            "has_open_epiphyses",
+            "has_hypercalcemia",
+            "has_hypocalcemia",
+            "has_high_fall_risk",
+            "frax_major_osteoporotic_pct",
+            "frax_hip_pct",
+            "is_current_smoker",
+            "alcohol_drinks_per_day",
+        ]
+
+
+class CardiovascularEventForm(CrispyMixin, forms.ModelForm):
+    class Meta:
+        model = CardiovascularEvent
+        fields = ["kind", "date"]
+        widgets = date_widgets("date")
+
+
+class ImmunosuppressantForm(CrispyMixin, forms.ModelForm):
+    class Meta:
+        model = Immunosuppressant
+        fields = ["name"]
+
+
+class GlucocorticoidExposureForm(CrispyMixin, forms.ModelForm):
+    class Meta:
+        model = GlucocorticoidExposure
+        fields = ["prednisone_mg_per_day", "start", "end"]
+        widgets = date_widgets("start", "end")
+
+
+class FractureForm(CrispyMixin, forms.ModelForm):
+    class Meta:
+        model = Fracture
+        fields = ["date", "site", "is_fragility"]
+        widgets = date_widgets("date")
+
+
+class PatientSearchForm(forms.Form):
+    q = forms.CharField(label="Name or MRN", required=False, max_length=100)
+    sex = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any sex"), *Patient._meta.get_field("sex").choices],
+    )
+    clinic = forms.ChoiceField(required=False, choices=[("", "All my clinics")])
+
+    def __init__(self, *args: Any, clinics: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["clinic"].choices = [("", "All my clinics"), *clinics]
+
+
+class StaffCreateForm(CrispyMixin, forms.Form):
+    username = forms.CharField(max_length=150)
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField(required=False)
+    role = forms.ChoiceField(choices=Role.choices)
+    password = forms.CharField(
+        widget=forms.PasswordInput(render_value=True),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+
+    def clean_username(self) -> str:
+        username: str = self.cleaned_data["username"]
+        if get_user_model().objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError(
+                "This username is taken. To give an existing colleague access, ask a superuser."
+            )
+        return username
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        password = data.get("password")
+        if password:
+            user = get_user_model()(
+                username=data.get("username", ""),
+                first_name=data.get("first_name", ""),
+                last_name=data.get("last_name", ""),
+                email=data.get("email", ""),
+            )
+            try:
+                password_validation.validate_password(password, user)
+            except forms.ValidationError as error:
+                self.add_error("password", error)
+        return data
+
+
+class MembershipRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)

@@ -1,0 +1,37 @@
+"""export_case PATIENT_ID [--as-of YYYY-MM-DD]: the case JSON built from the database."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from patients.models import Patient
+from therapy.engine import case_to_json
+from therapy.selectors import case_from_patient, patients_with_history
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+class Command(BaseCommand):
+    help = "Print one patient's record as a case JSON (CASE_FORMAT.md)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("patient_id", type=int)
+        parser.add_argument("--as-of", type=_date, help="evaluation date (default: today)")
+
+    def handle(self, *args: Any, patient_id: int, as_of: dt.date | None, **options: Any) -> None:
+        patient = patients_with_history(Patient.objects.filter(pk=patient_id)).first()
+        if patient is None:
+            raise CommandError(f"patient_id: no patient {patient_id}", returncode=2)
+        case = case_from_patient(patient, as_of=as_of or timezone.localdate())
+        self.stdout.write(json.dumps(case_to_json(case), indent=2))

@@ -1,0 +1,307 @@
+"""Clinics, who works in them with which role, patients and their risk factors."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from patients.validators import (
+    check_end_not_before_start,
+    check_not_before_birth,
+    not_in_future,
+)
+from therapy.engine.case import CardiovascularEventKind, FractureSite, Sex
+
+
+def _choices(enum: type) -> list[tuple[str, str]]:
+    """Django choices from an engine enum, so the database speaks the engine's codes."""
+    return [(member.value, member.value.replace("_", " ").capitalize()) for member in enum]
+
+
+class Role(models.TextChoices):
+    CLINICIAN = "clinician", "Clinician"
+    NURSE = "nurse", "Nurse"
+    CLINIC_ADMIN = "clinic_admin", "Clinic admin"
+
+
+class Clinic(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=50, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "clinic"],
+                name="membership_one_role_per_clinic",
+                violation_error_message="This user already has a role in this clinic.",
+            ),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} at {self.clinic}"
+
+
+class Patient(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
+    mrn = models.CharField("medical record number", max_length=32)
+    name = models.CharField(max_length=200)
+    birth_date = models.DateField(validators=[not_in_future])
+    sex = models.CharField(max_length=10, choices=_choices(Sex))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "mrn"],
+                name="patient_mrn_unique_in_clinic",
+                violation_error_message="A patient with this MRN already exists in this clinic.",
+            ),
+            models.CheckConstraint(
+                condition=Q(sex__in=[s.value for s in Sex]), name="patient_sex_known"
+            ),
+        ]
+        indexes = [models.Index(fields=["clinic", "name"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.mrn})"
+
+
+class PatientRecord(models.Model):
+    """Base of every record that belongs to one patient (subclasses declare `patient`)."""
+
+    patient_id: int
+
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    #: the field whose date must not precede the patient's birth (None: no such field)
+    dated_field: str | None = "date"
+
+    class Meta:
+        abstract = True
+
+    def clean(self) -> None:
+        super().clean()
+        if self.dated_field and self.patient_id:
+            check_not_before_birth(
+                getattr(self, self.dated_field),
+                self.patient.birth_date,
+                self.dated_field,
+            )
+
+
+class RiskProfile(models.Model):
+    """The patient's risk factors that are a yes/no or one current number (CASE_FORMAT)."""
+
+    patient = models.OneToOneField(
+        Patient, on_delete=models.CASCADE, primary_key=True, related_name="risk_profile"
+    )
+    has_oral_bisphosphonate_intolerance = models.BooleanField(
+        "oral bisphosphonate intolerance (GI side effects)", default=False
+    )
+    has_oral_bisphosphonate_contraindication = models.BooleanField(
+        "oral bisphosphonate contraindication (oesophageal disease, cannot stay upright)",
+        default=False,
+    )
+    creatinine_clearance_ml_min = models.FloatField(
+        "creatinine clearance (mL/min)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(250)],
+    )
+    is_organ_transplant_recipient = models.BooleanField("organ transplant recipient", default=False)
+    has_cancer_treatment_bone_loss = models.BooleanField(
+        "cancer-treatment bone loss (aromatase inhibitor, androgen deprivation…)",
+        default=False,
+    )
+    had_skeletal_radiation = models.BooleanField("skeletal radiation", default=False)
+    has_bone_metastases = models.BooleanField(
+        "bone metastases or skeletal malignancy", default=False
+    )
+    has_pagets_disease = models.BooleanField("Paget's disease of bone", default=False)
+    has_unexplained_elevated_alp = models.BooleanField(
+        "unexplained elevated alkaline phosphatase", default=False
+    )
+    has_open_epiphyses = models.BooleanField("open epiphyses", default=False)
+    has_hypercalcemia = models.BooleanField("hypercalcaemia", default=False)
+    has_hypocalcemia = models.BooleanField("hypocalcaemia", default=False)
+    has_high_fall_risk = models.BooleanField("high fall risk", default=False)
+    frax_major_osteoporotic_pct = models.FloatField(
+        "FRAX major osteoporotic fracture (%)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    frax_hip_pct = models.FloatField(
+        "FRAX hip fracture (%)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    is_current_smoker = models.BooleanField("current smoker", default=False)
+    alcohol_drinks_per_day = models.FloatField(
+        "alcohol (drinks per day)",
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(50)],
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(creatinine_clearance_ml_min__isnull=True)
+                | Q(creatinine_clearance_ml_min__gte=0),
+                name="risk_crcl_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(frax_major_osteoporotic_pct__isnull=True)
+                | Q(
+                    frax_major_osteoporotic_pct__gte=0,
+                    frax_major_osteoporotic_pct__lte=100,
+                ),
+                name="risk_frax_major_pct",
+            ),
+            models.CheckConstraint(
+                condition=Q(frax_hip_pct__isnull=True)
+                | Q(frax_hip_pct__gte=0, frax_hip_pct__lte=100),
+                name="risk_frax_hip_pct",
+            ),
+            models.CheckConstraint(
+                condition=Q(alcohol_drinks_per_day__gte=0),
+                name="risk_alcohol_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Risk factors of {self.patient}"
+
+
+class CardiovascularEvent(PatientRecord):
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="cardiovascular_events"
+    )
+    kind = models.CharField(max_length=30, choices=_choices(CardiovascularEventKind))
+    date = models.DateField(validators=[not_in_future])
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["date", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "kind", "date"],
+                name="cv_event_unique",
+                violation_error_message="This event is already recorded on this date.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.date:%Y-%m-%d}"
+
+
+class Immunosuppressant(PatientRecord):
+    """An immunosuppressive agent the patient currently takes (POP-2 counts them)."""
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="immunosuppressants"
+    )
+    name = models.CharField("agent", max_length=100, help_text="For example tacrolimus.")
+    history = HistoricalRecords()
+    dated_field = None
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "name"],
+                name="immunosuppressant_unique",
+                violation_error_message="This agent is already recorded.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GlucocorticoidExposure(PatientRecord):
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="glucocorticoid_exposures"
+    )
+    prednisone_mg_per_day = models.FloatField(
+        "dose (mg/day prednisone equivalent)",
+        validators=[MinValueValidator(0.1), MaxValueValidator(1000)],
+    )
+    start = models.DateField(validators=[not_in_future])
+    end = models.DateField(null=True, blank=True, help_text="Leave empty while ongoing.")
+    history = HistoricalRecords()
+    dated_field = "start"
+
+    class Meta:
+        ordering = ["start", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gte=models.F("start")),
+                name="glucocorticoid_end_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(prednisone_mg_per_day__gt=0),
+                name="glucocorticoid_dose_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prednisone_mg_per_day:g} mg/day from {self.start:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        super().clean()
+        check_end_not_before_start(self.start, self.end)
+
+
+class Fracture(PatientRecord):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="fractures")
+    date = models.DateField(validators=[not_in_future])
+    site = models.CharField(max_length=20, choices=_choices(FractureSite))
+    is_fragility = models.BooleanField(
+        "fragility fracture",
+        default=True,
+        help_text="A fall from standing height or less.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["date", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "date", "site"],
+                name="fracture_unique",
+                violation_error_message=(
+                    "A fracture at this site on this date is already recorded; edit it instead."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_site_display()} fracture on {self.date:%Y-%m-%d}"

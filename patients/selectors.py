@@ -1,0 +1,135 @@
+"""Reads for the patient pages, each in a fixed number of queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from monitoring.models import DxaScan, LabResult, Reassessment
+from patients.models import (
+    CardiovascularEvent,
+    Fracture,
+    GlucocorticoidExposure,
+    Immunosuppressant,
+    Patient,
+    RiskProfile,
+)
+from therapy.models import Dose, TherapyCourse
+
+_CHANGE_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One audited change of the patient's record, for the history panel."""
+
+    when: dt.datetime
+    who: str
+    what: str  # "Fracture", "DXA scan"…
+    object_label: str
+    change_type: str  # created / changed / deleted
+    fields: tuple[tuple[str, str, str], ...]  # (field label, old, new) for changes
+
+
+def patient_search(
+    queryset: QuerySet[Patient], *, q: str = "", sex: str = "", clinic: str = ""
+) -> QuerySet[Patient]:
+    if q:
+        queryset = queryset.filter(Q(name__icontains=q) | Q(mrn__iexact=q) | Q(mrn__istartswith=q))
+    if sex:
+        queryset = queryset.filter(sex=sex)
+    if clinic:
+        queryset = queryset.filter(clinic__slug=clinic)
+    return queryset.select_related("clinic").order_by("name", "pk")
+
+
+def _history_sources(
+    patient: Patient,
+) -> list[tuple[str, QuerySet[Any], Callable[[Any], str]]]:
+    course_ids = TherapyCourse.history.filter(patient_id=patient.pk).values("id")
+    by_patient = {"patient_id": patient.pk}
+    # Labels read only the row itself (no related object), so the panel stays N+1 free.
+    own = lambda r: str(r.instance)  # noqa: E731
+    return [
+        ("Demographics", Patient.history.filter(id=patient.pk), own),
+        (
+            "Risk factors",
+            RiskProfile.history.filter(**by_patient),
+            lambda r: "risk factors",
+        ),
+        ("Cardiovascular event", CardiovascularEvent.history.filter(**by_patient), own),
+        ("Immunosuppressant", Immunosuppressant.history.filter(**by_patient), own),
+        (
+            "Glucocorticoid exposure",
+            GlucocorticoidExposure.history.filter(**by_patient),
+            own,
+        ),
+        ("Fracture", Fracture.history.filter(**by_patient), own),
+        ("Therapy course", TherapyCourse.history.filter(**by_patient), own),
+        (
+            "Dose",
+            Dose.history.filter(course_id__in=course_ids),
+            lambda r: f"dose on {r.date:%Y-%m-%d}",
+        ),
+        ("DXA scan", DxaScan.history.filter(**by_patient), own),
+        ("Lab result", LabResult.history.filter(**by_patient), own),
+        ("Reassessment", Reassessment.history.filter(**by_patient), own),
+    ]
+
+
+def _field_label(record: Any, name: str) -> str:
+    try:
+        return str(record.instance_type._meta.get_field(name).verbose_name)
+    except Exception:  # noqa: BLE001 — a field removed since; show its name
+        return name
+
+
+def patient_changes(patient: Patient, *, limit: int = 100) -> list[Change]:
+    """The audit trail of everything recorded about the patient, newest first (one query per
+    record type, whatever the history's length)."""
+    ignore = {"created_at", "updated_at"}
+    changes: list[Change] = []
+    for what, history, label in _history_sources(patient):
+        key = history.model.instance_type._meta.pk.attname  # "id", or "patient_id"
+        rows = list(
+            history.select_related("history_user").order_by(key, "history_date", "history_id")
+        )
+        for _, versions in groupby(rows, key=lambda r, key=key: getattr(r, key)):
+            previous = None
+            for record in versions:
+                fields: tuple[tuple[str, str, str], ...] = ()
+                if previous is not None and record.history_type == "~":
+                    delta = record.diff_against(previous, excluded_fields=ignore)
+                    fields = tuple(
+                        (_field_label(record, c.field), _show(c.old), _show(c.new))
+                        for c in delta.changes
+                    )
+                user = record.history_user
+                changes.append(
+                    Change(
+                        when=record.history_date,
+                        who=(user.get_full_name() or user.get_username()) if user else "system",
+                        what=what,
+                        object_label=label(record),
+                        change_type=_CHANGE_TYPES.get(record.history_type, record.history_type),
+                        fields=fields,
+                    )
+                )
+                previous = record
+    changes.sort(key=lambda ch: ch.when, reverse=True)
+    return changes[:limit]
+
+
+def _show(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from patients import records, views
+
+app_name = "patients"
+
+urlpatterns = [
+    path("patients/", views.patient_list, name="list"),
+    path("patients/new/", views.patient_create_view, name="create"),
+    path("patients/<int:pk>/", views.patient_detail, name="detail"),
+    path("patients/<int:pk>/edit/", views.patient_edit, name="edit"),
+    path("patients/<int:pk>/risk-factors/", views.risk_factors_edit, name="risk-factors"),
+    path("clinics/<slug:slug>/staff/", views.staff_list, name="staff"),
+    path("clinics/<slug:slug>/staff/<int:pk>/", views.staff_update, name="staff-update"),
+]
+for kind in views.RECORD_KINDS:
+    urlpatterns += records.record_urls(kind)

@@ -1,0 +1,38 @@
+"""Field validators shared by every dated clinical record."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+
+def not_in_future(value: dt.date) -> None:
+    """A clinical event cannot be recorded ahead of today (the clinic's local date)."""
+    today = timezone.localdate()
+    if value > today:
+        raise ValidationError(
+            "This date is in the future (today is %(today)s).",
+            code="future",
+            params={"today": today.isoformat()},
+        )
+
+
+def check_not_before_birth(value: dt.date | None, birth_date: dt.date | None, field: str) -> None:
+    """Raise a field error when a clinical date lies before the patient was born."""
+    if value and birth_date and value < birth_date:
+        raise ValidationError(
+            {field: f"This date is before the patient's birth date ({birth_date.isoformat()})."},
+            code="before_birth",
+        )
+
+
+def check_end_not_before_start(
+    start: dt.date | None, end: dt.date | None, field: str = "end"
+) -> None:
+    if start and end and end < start:
+        raise ValidationError(
+            {field: f"The end date is before the start date ({start.isoformat()})."},
+            code="end_before_start",
+        )

@@ -1,0 +1,271 @@
+"""Patient pages: list, detail, create/edit, risk factors; the dashboard; clinic staff."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from patients import records
+from patients.access import (
+    clinic_for_user,
+    clinics_for_user,
+    patient_for_user,
+    patients_for_user,
+)
+from patients.forms import (
+    CardiovascularEventForm,
+    FractureForm,
+    GlucocorticoidExposureForm,
+    ImmunosuppressantForm,
+    MembershipRoleForm,
+    PatientForm,
+    PatientSearchForm,
+    RiskProfileForm,
+    StaffCreateForm,
+)
+from patients.models import (
+    CardiovascularEvent,
+    Fracture,
+    GlucocorticoidExposure,
+    Immunosuppressant,
+    Membership,
+    Patient,
+    RiskProfile,
+)
+from patients.permissions import MATRIX, Action
+from patients.selectors import patient_changes, patient_search
+from patients.services import patient_create, record_save
+from therapy.selectors import patients_with_history
+
+PAGE_SIZE = 25
+
+CARDIOVASCULAR_EVENT = records.RecordKind(
+    slug="cardiovascular-event",
+    label="cardiovascular event",
+    model=CardiovascularEvent,
+    form_class=CardiovascularEventForm,
+    action=Action.EDIT_RISK_FACTORS,
+    anchor="risk-factors",
+)
+IMMUNOSUPPRESSANT = records.RecordKind(
+    slug="immunosuppressant",
+    label="immunosuppressant",
+    model=Immunosuppressant,
+    form_class=ImmunosuppressantForm,
+    action=Action.EDIT_RISK_FACTORS,
+    anchor="risk-factors",
+)
+GLUCOCORTICOID = records.RecordKind(
+    slug="glucocorticoid",
+    label="glucocorticoid exposure",
+    model=GlucocorticoidExposure,
+    form_class=GlucocorticoidExposureForm,
+    action=Action.EDIT_RISK_FACTORS,
+    anchor="risk-factors",
+)
+FRACTURE = records.RecordKind(
+    slug="fracture",
+    label="fracture",
+    model=Fracture,
+    form_class=FractureForm,
+    action=Action.RECORD_MEASUREMENT,
+    anchor="fractures",
+)
+RECORD_KINDS = [CARDIOVASCULAR_EVENT, IMMUNOSUPPRESSANT, GLUCOCORTICOID, FRACTURE]
+
+
+def dashboard(request: HttpRequest) -> HttpResponse:
+    memberships = list(
+        Membership.objects.filter(user=request.user)
+        .select_related("clinic")
+        .order_by("clinic__name")
+    )
+    return render(request, "patients/dashboard.html", {"memberships": memberships})
+
+
+def patient_list(request: HttpRequest) -> HttpResponse:
+    clinics = list(clinics_for_user(request.user).values_list("slug", "name"))
+    form = PatientSearchForm(request.GET or None, clinics=clinics)
+    queryset = patients_for_user(request.user)
+    if form.is_valid():
+        queryset = patient_search(queryset, **form.cleaned_data)
+    else:
+        queryset = patient_search(queryset)
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    can_create = clinics_for_user(request.user, Action.EDIT_DEMOGRAPHICS).exists()
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "patients/patient_list.html",
+        {
+            "form": form,
+            "page": page,
+            "can_create": can_create,
+            "query": query.urlencode(),
+            "show_clinic": len(clinics) > 1,
+        },
+    )
+
+
+def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    access = patient_for_user(request.user, pk, Action.VIEW_DEMOGRAPHICS)
+    context: dict[str, object] = {
+        "access": access,
+        "patient": access.patient,
+        "can": {a.value: access.can(a) for a in Action},
+    }
+    if access.can(Action.VIEW_CLINICAL):
+        patient = patients_with_history(Patient.objects.filter(pk=pk)).get()
+        try:
+            profile = patient.risk_profile
+        except RiskProfile.DoesNotExist:
+            profile = RiskProfile(patient=patient)
+        courses = list(patient.therapy_courses.all())
+        context.update(
+            patient=patient,
+            profile=profile,
+            courses=courses,
+            timeline=_timeline(courses),
+            changes=patient_changes(patient),
+            today=timezone.localdate(),
+        )
+    return render(request, "patients/patient_detail.html", context)
+
+
+def _timeline(courses: list) -> list[dict[str, object]]:
+    """Courses and their doses, in date order, as one list for the therapy timeline."""
+    events: list[dict[str, object]] = []
+    for course in courses:
+        events.append({"date": course.start, "kind": "start", "course": course})
+        for dose in course.doses.all():
+            events.append({"date": dose.date, "kind": "dose", "course": course, "dose": dose})
+        if course.end:
+            events.append({"date": course.end, "kind": "end", "course": course})
+    order = {"start": 0, "dose": 1, "end": 2}
+    events.sort(key=lambda e: (e["date"], order[str(e["kind"])]))
+    return events
+
+
+def patient_create_view(request: HttpRequest) -> HttpResponse:
+    clinics = list(clinics_for_user(request.user, Action.EDIT_DEMOGRAPHICS))
+    if not clinics:
+        raise PermissionDenied
+    form = PatientForm(request.POST or None)
+    clinic_slug = request.POST.get("clinic") or clinics[0].slug
+    clinic = next((c for c in clinics if c.slug == clinic_slug), None)
+    if request.method == "POST" and clinic is not None:
+        form.instance.clinic = clinic
+        if form.is_valid():
+            try:
+                patient = patient_create(clinic=clinic, actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                records.add_validation_error(form, error)
+            else:
+                messages.success(request, f"{patient.name} was added.")
+                return redirect("patients:detail", patient.pk)
+    return render(
+        request,
+        "patients/patient_form.html",
+        {"form": form, "clinics": clinics, "clinic": clinic, "is_new": True},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    access = patient_for_user(request.user, pk, Action.EDIT_DEMOGRAPHICS)
+    form = PatientForm(request.POST or None, instance=access.patient)
+    if request.method == "POST" and records.save_form(request, form):
+        messages.success(request, "Demographics were updated.")
+        return redirect("patients:detail", pk)
+    return render(
+        request,
+        "patients/patient_form.html",
+        {"form": form, "access": access, "patient": access.patient, "is_new": False},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def risk_factors_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    access = patient_for_user(request.user, pk, Action.EDIT_RISK_FACTORS)
+    profile, _ = RiskProfile.objects.get_or_create(patient=access.patient)
+    form = RiskProfileForm(request.POST or None, instance=profile)
+    if request.method == "POST" and records.save_form(request, form):
+        messages.success(request, "Risk factors were updated.")
+        return redirect(records.patient_url(access, CARDIOVASCULAR_EVENT))
+    return render(
+        request,
+        "patients/risk_factors_form.html",
+        {"form": form, "access": access, "patient": access.patient},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- clinic staff (clinic admins) -------------------------------------------------------------
+
+
+def staff_list(request: HttpRequest, slug: str) -> HttpResponse:
+    clinic = clinic_for_user(request.user, slug, Action.MANAGE_STAFF)
+    form = StaffCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        with transaction.atomic():
+            user = get_user_model().objects.create_user(
+                username=data["username"],
+                password=data["password"],
+                email=data["email"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+            )
+            Membership.objects.create(user=user, clinic=clinic, role=data["role"])
+        messages.success(request, f"{user.get_username()} can now sign in to {clinic.name}.")
+        return redirect("patients:staff", slug)
+    memberships = (
+        Membership.objects.filter(clinic=clinic).select_related("user").order_by("user__username")
+    )
+    return render(
+        request,
+        "patients/staff_list.html",
+        {
+            "clinic": clinic,
+            "memberships": memberships,
+            "form": form,
+            "role_form": MembershipRoleForm(),
+            "matrix": MATRIX,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_POST
+def staff_update(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    clinic = clinic_for_user(request.user, slug, Action.MANAGE_STAFF)
+    membership = get_object_or_404(Membership, clinic=clinic, pk=pk)
+    if membership.user_id == request.user.pk:
+        messages.error(request, "You cannot change or remove your own access.")
+        return redirect("patients:staff", slug)
+    if "remove" in request.POST:
+        membership.delete()
+        messages.success(
+            request,
+            f"{membership.user.get_username()} no longer has access to {clinic.name}.",
+        )
+        return redirect("patients:staff", slug)
+    form = MembershipRoleForm(request.POST)
+    if form.is_valid():
+        membership.role = form.cleaned_data["role"]
+        record_save(instance=membership, actor=request.user)  # type: ignore[arg-type]
+        messages.success(
+            request,
+            f"{membership.user.get_username()} is now {membership.get_role_display()}.",
+        )
+    else:
+        messages.error(request, "Choose a role.")
+    return redirect("patients:staff", slug)

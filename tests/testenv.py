@@ -1,0 +1,13 @@
+"""Loaded by pytest before Django settings (see pyproject `-p tests.testenv`).
+
+Tests talk plain HTTP to the test client and to a live server on localhost: switch the HTTPS
+redirect and secure-only cookies off for them, and keep test state out of the developer's var/.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("OSSA_SSL_REDIRECT", "0")
+os.environ.setdefault("OSSA_SECURE_COOKIES", "0")
+os.environ.setdefault("OSSA_STATIC_MANIFEST", "0")
+os.environ.setdefault("OSSA_VAR_DIR", tempfile.mkdtemp(prefix="ossa-test-var-"))

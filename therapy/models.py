@@ -1,0 +1,120 @@
+"""Therapy courses and the doses given in them."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from patients.models import Patient, PatientRecord, _choices
+from patients.validators import check_end_not_before_start, not_in_future
+from therapy import catalogue
+from therapy.engine.case import Drug, StopReason
+
+
+class TherapyCourse(PatientRecord):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="therapy_courses")
+    drug = models.CharField(max_length=30, choices=catalogue.DRUG_CHOICES)
+    start = models.DateField(validators=[not_in_future])
+    end = models.DateField(null=True, blank=True, help_text="Leave empty while ongoing.")
+    stop_reason = models.CharField(
+        max_length=20, choices=_choices(StopReason), blank=True, default=""
+    )
+    history = HistoricalRecords()
+    dated_field = "start"
+
+    class Meta:
+        ordering = ["start", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gte=models.F("start")),
+                name="course_end_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(drug__in=[d.value for d in Drug]), name="course_drug_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        end = f"{self.end:%Y-%m-%d}" if self.end else "ongoing"
+        return f"{self.get_drug_display()} {self.start:%Y-%m-%d} – {end}"
+
+    @property
+    def is_injected(self) -> bool:
+        return catalogue.is_injected(self.drug)
+
+    def clean(self) -> None:
+        super().clean()
+        check_end_not_before_start(self.start, self.end)
+        if self.stop_reason and not self.end:
+            raise ValidationError({"stop_reason": "A stop reason needs an end date."})
+        if not (self.patient_id and self.drug and self.start):
+            return
+        overlapping = (
+            TherapyCourse.objects.filter(patient_id=self.patient_id, drug=self.drug)
+            .exclude(pk=self.pk)
+            .filter(Q(end__isnull=True) | Q(end__gte=self.start))
+        )
+        if self.end:
+            overlapping = overlapping.filter(start__lte=self.end)
+        clash = overlapping.first()
+        if clash:
+            raise ValidationError(
+                {
+                    "start": f"This overlaps the {clash} course of the same drug; "
+                    "edit that one instead."
+                }
+            )
+        if self.pk:
+            outside_course = Q(date__lt=self.start)
+            if self.end:
+                outside_course |= Q(date__gt=self.end)
+            outside = self.doses.filter(outside_course).first()
+            if outside:
+                raise ValidationError(
+                    f"A dose given on {outside.date:%Y-%m-%d} would fall outside the course; "
+                    "move or delete that dose first."
+                )
+
+
+class Dose(models.Model):
+    """One injection or infusion given in a course (denosumab, zoledronic acid, romosozumab…)."""
+
+    course = models.ForeignKey(TherapyCourse, on_delete=models.CASCADE, related_name="doses")
+    date = models.DateField(validators=[not_in_future])
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["date", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course", "date"],
+                name="dose_unique_per_day",
+                violation_error_message="A dose of this course is already recorded on this date.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.course.get_drug_display()} dose on {self.date:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        super().clean()
+        if not (self.course_id and self.date):
+            return
+        course = self.course
+        if self.date < course.start or (course.end and self.date > course.end):
+            raise ValidationError({"date": f"This date is outside the course ({course})."})
+        limit = catalogue.max_doses(course.drug)
+        if limit is not None:
+            given = course.doses.exclude(pk=self.pk).count()
+            if given >= limit:
+                raise ValidationError(
+                    {
+                        "date": f"This course already has {given} doses; "
+                        f"{course.get_drug_display()} is limited to {limit}."
+                    }
+                )
+        if course.doses.exclude(pk=self.pk).filter(date=self.date).exists():
+            raise ValidationError({"date": "A dose is already recorded on this date."})
