@@ -42,7 +42,9 @@ from patients.models import (
 from patients.permissions import MATRIX, Action
 from patients.selectors import patient_changes, patient_search
 from patients.services import patient_create, record_save
-from therapy.selectors import patients_with_history
+from therapy.engine import evaluate
+from therapy.presenters import recommendation_panel
+from therapy.selectors import alert_counts, case_from_patient, patients_with_history
 
 PAGE_SIZE = 25
 
@@ -100,6 +102,8 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         queryset = patient_search(queryset)
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     can_create = clinics_for_user(request.user, Action.EDIT_DEMOGRAPHICS).exists()
+    counts = alert_counts(page.object_list, as_of=timezone.localdate())
+    rows = [(patient, counts.get(patient.pk)) for patient in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -108,6 +112,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
+            "rows": rows,
             "can_create": can_create,
             "query": query.urlencode(),
             "show_clinic": len(clinics) > 1,
@@ -129,13 +134,16 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         except RiskProfile.DoesNotExist:
             profile = RiskProfile(patient=patient)
         courses = list(patient.therapy_courses.all())
+        today = timezone.localdate()
+        assessment = evaluate(case_from_patient(patient, as_of=today))
         context.update(
+            panel=recommendation_panel(assessment),
+            decisions=patient.decisions.select_related("decided_by")[:20],
             patient=patient,
             profile=profile,
             courses=courses,
             timeline=_timeline(courses),
             changes=patient_changes(patient),
-            today=timezone.localdate(),
         )
     return render(request, "patients/patient_detail.html", context)
 

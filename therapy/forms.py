@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 
 from patients.access import PatientAccess
-from patients.forms import CrispyMixin, date_widgets
+from patients.forms import CrispyMixin, DateInput, date_widgets
 from therapy import catalogue
 from therapy.models import Dose, TherapyCourse
 
@@ -35,3 +35,32 @@ class DoseForm(CrispyMixin, forms.ModelForm):
         field.queryset = courses  # type: ignore[attr-defined]
         field.empty_label = None  # type: ignore[attr-defined]
         field.help_text = "Only courses of drugs injected in clinic are listed."
+
+
+class DecisionForm(CrispyMixin, forms.Form):
+    """Accept a ranked option, or choose another drug and say why."""
+
+    chosen_drug = forms.ChoiceField(label="Decision", widget=forms.RadioSelect)
+    reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required when the drug is not one of the ranked options.",
+    )
+    start_course = forms.BooleanField(
+        required=False, initial=True, label="Start this therapy course now"
+    )
+    start_date = forms.DateField(required=False, widget=DateInput(), label="Course start date")
+
+    def __init__(self, *args: Any, options: list[dict[str, Any]], today: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        ranked = [(o["drug"], f"{o['rank']}. {o['label']} ({o['drug_class']})") for o in options]
+        ranked_drugs = {drug for drug, _ in ranked}
+        others = [
+            (value, f"Other: {text}")
+            for value, text in catalogue.DRUG_CHOICES
+            if value not in ranked_drugs
+        ]
+        self.fields["chosen_drug"].choices = [*ranked, *others]
+        if ranked:
+            self.fields["chosen_drug"].initial = ranked[0][0]
+        self.fields["start_date"].initial = today

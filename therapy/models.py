@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -118,3 +119,49 @@ class Dose(models.Model):
                 )
         if course.doses.exclude(pk=self.pk).filter(date=self.date).exists():
             raise ValidationError({"date": "A dose is already recorded on this date."})
+
+
+class RecommendationRecord(models.Model):
+    """What the engine said about a patient, and what the clinician decided.
+
+    The case as evaluated and the assessment are stored whole (JSON of CASE_FORMAT), with the
+    engine version and the rules that fired, so a decision can be replayed and audited years
+    later exactly as the clinician saw it. Rows are written once and never edited.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="decisions")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(auto_now_add=True)
+    as_of = models.DateField()
+    engine_version = models.CharField(max_length=20)
+    case = models.JSONField()
+    assessment = models.JSONField()
+    fired_rules = models.JSONField(default=list)
+    chosen_drug = models.CharField(max_length=30, choices=catalogue.DRUG_CHOICES)
+    #: The option's rank when a ranked option was accepted; None when another drug was chosen.
+    chosen_rank = models.PositiveSmallIntegerField(null=True, blank=True)
+    reason = models.TextField(blank=True, default="")
+    started_course = models.ForeignKey(
+        TherapyCourse, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-decided_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(chosen_rank__isnull=False) | ~Q(reason=""),
+                name="decision_off_list_needs_reason",
+                violation_error_message=(
+                    "Choosing a drug that is not a ranked option needs a reason."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Decision for {self.get_chosen_drug_display()} on {self.as_of:%Y-%m-%d}"
+
+    @property
+    def is_ranked_option(self) -> bool:
+        return self.chosen_rank is not None

@@ -1,0 +1,155 @@
+"""Recording a decision on the engine's recommendation, and replaying it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from patients.models import Patient
+from patients.services import patient_import_case
+from therapy.engine import assessment_to_json, evaluate, parse_case
+from therapy.models import RecommendationRecord, TherapyCourse
+
+CASES = Path(__file__).resolve().parents[1] / "cases"
+TODAY = dt.date(2026, 11, 25)
+
+
+def _import(clinic, name: str, mrn: str) -> Patient:
+    case = parse_case(json.loads((CASES / name).read_text())["case"])
+    return patient_import_case(clinic=clinic, case=case, mrn=mrn)
+
+
+@pytest.fixture
+def refractory_patient(clinic):
+    # Vertebral fracture on alendronate: options zoledronic acid, then others; oral BPs avoided.
+    return _import(clinic, "v03_vertebral_fracture_on_alendronate.json", "R-1")
+
+
+@pytest.fixture
+def mi_patient(clinic):
+    return _import(clinic, "v04_recent_mi_blocks_romosozumab.json", "MI-1")
+
+
+@pytest.fixture(autouse=True)
+def _frozen_today(time_machine):
+    time_machine.move_to(dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC), tick=False)
+
+
+def _options(patient: Patient) -> list[str]:
+    case = parse_case(
+        json.loads((CASES / "v03_vertebral_fracture_on_alendronate.json").read_text())["case"]
+    )
+    return [o.drug.value for o in evaluate(case).options]
+
+
+def test_the_patient_page_shows_the_ranked_options_and_the_avoided_drugs(
+    client_for, clinician, refractory_patient
+):
+    response = client_for(clinician).get(reverse("patients:detail", args=[refractory_patient.pk]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-testid="options"' in html
+    assert "Alendronate" in html and "Oral bp not appropriate" in html
+    assert "REF-1" in html
+
+
+def test_accepting_the_second_option_stores_the_case_the_assessment_and_starts_the_course(
+    client_for, clinician, refractory_patient
+):
+    second = _options(refractory_patient)[1]
+    url = reverse("therapy:decision-create", args=[refractory_patient.pk])
+    response = client_for(clinician).post(
+        url, {"chosen_drug": second, "reason": "", "start_course": "on", "start_date": "2026-11-25"}
+    )
+    assert response.status_code == 302
+    record = RecommendationRecord.objects.get(patient=refractory_patient)
+    assert record.chosen_rank == 2
+    assert record.decided_by == clinician
+    assert record.engine_version == "1"
+    assert record.case["as_of"] == "2026-11-25"
+    assert [o["drug"] for o in record.assessment["options"]][1] == second
+    assert "REF-1" in record.fired_rules
+    course = TherapyCourse.objects.get(patient=refractory_patient, drug=second)
+    assert course.start == TODAY and record.started_course == course
+
+
+def test_a_drug_off_the_list_needs_a_reason_and_keeps_what_was_typed(
+    client_for, clinician, refractory_patient
+):
+    url = reverse("therapy:decision-create", args=[refractory_patient.pk])
+    response = client_for(clinician).post(url, {"chosen_drug": "raloxifene", "reason": " "})
+    assert response.status_code == 400
+    assert "reason" in response.context["form"].errors
+    assert not RecommendationRecord.objects.exists()
+
+    response = client_for(clinician).post(
+        url, {"chosen_drug": "raloxifene", "reason": "Patient declines injections"}
+    )
+    assert response.status_code == 302
+    record = RecommendationRecord.objects.get()
+    assert record.chosen_rank is None and record.reason == "Patient declines injections"
+
+
+def test_a_contraindicated_drug_cannot_be_chosen_even_with_a_reason(
+    client_for, clinician, mi_patient
+):
+    url = reverse("therapy:decision-create", args=[mi_patient.pk])
+    response = client_for(clinician).post(
+        url, {"chosen_drug": "romosozumab", "reason": "I know better", "start_course": "on"}
+    )
+    assert response.status_code == 400
+    assert "contraindicated" in str(response.context["form"].errors["chosen_drug"])
+    assert not TherapyCourse.objects.filter(patient=mi_patient, drug="romosozumab").exists()
+
+
+@pytest.mark.parametrize("persona", ["nurse", "clinic_admin"])
+def test_only_clinicians_record_decisions(request, client_for, refractory_patient, persona):
+    user = request.getfixturevalue(persona)
+    url = reverse("therapy:decision-create", args=[refractory_patient.pk])
+    client = client_for(user)
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"chosen_drug": "zoledronic_acid"}).status_code == 403
+    assert not RecommendationRecord.objects.exists()
+
+
+def test_another_clinics_clinician_gets_404_for_decisions(client_for, outsider, refractory_patient):
+    url = reverse("therapy:decision-create", args=[refractory_patient.pk])
+    assert client_for(outsider).get(url).status_code == 404
+
+
+def test_a_stored_decision_replays_to_the_same_assessment_after_the_record_changes(
+    client_for, clinician, refractory_patient
+):
+    client = client_for(clinician)
+    client.post(
+        reverse("therapy:decision-create", args=[refractory_patient.pk]),
+        {"chosen_drug": _options(refractory_patient)[0], "start_course": "on"},
+    )
+    record = RecommendationRecord.objects.get()
+    stored = record.assessment
+    # The record moves on (a course was started); the stored decision must not.
+    response = client.get(
+        reverse("therapy:decision-detail", args=[refractory_patient.pk, record.pk])
+    )
+    assert response.status_code == 200
+    assert response.context["is_same"] is True
+    assert assessment_to_json(response.context["panel"].assessment) == stored
+
+
+def test_the_patient_list_counts_alerts_without_a_query_per_row(
+    client_for, clinician, clinic, django_assert_max_num_queries
+):
+    for i in range(3):
+        _import(clinic, "v08_denosumab_overdue.json", f"D-{i}")
+    client = client_for(clinician)
+    response = client.get(reverse("patients:list"))
+    assert "1 critical" in response.content.decode()
+    for i in range(3, 20):
+        _import(clinic, "v08_denosumab_overdue.json", f"D-{i}")
+    with django_assert_max_num_queries(20):
+        response = client.get(reverse("patients:list"))
+    assert response.content.decode().count("1 critical") == 20
