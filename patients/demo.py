@@ -27,7 +27,7 @@ DEMO_STAFF = [
     ("other", "other_clinician", Role.CLINICIAN, "Otto", "Other"),
 ]
 CLINICS = {"demo": "Demo Bone Clinic", "other": "Other Clinic"}
-FIRST = [
+FEMALE_FIRST = [
     "Margaret",
     "Helen",
     "Ruth",
@@ -46,9 +46,8 @@ FIRST = [
     "Rosa",
     "Sofia",
     "Teresa",
-    "Walter",
-    "George",
 ]
+MALE_FIRST = ["Walter", "George", "Henrik", "Kenji", "Tomasz", "Samuel", "Ahmed"]
 LAST = [
     "Abbott",
     "Bergström",
@@ -336,18 +335,16 @@ def _demo_patient_case(index: int, today: dt.date) -> c.Case:
     rng = random.Random(index)  # noqa: S311 — demo data, not security
     case = SCENARIOS[index % len(SCENARIOS)](rng, today)
     sex = c.Sex.MALE if index % 7 == 6 else c.Sex.FEMALE
-    first = (
-        FIRST[(index * 7) % len(FIRST)]
-        if sex is c.Sex.FEMALE
-        else rng.choice(["Walter", "George", "Henrik"])
-    )
+    names = FEMALE_FIRST if sex is c.Sex.FEMALE else MALE_FIRST
+    first = names[index % len(names)]
+    last = LAST[(index * 7 + index // len(LAST)) % len(LAST)]
     birth = dt.date(1936 + rng.randint(0, 24), 1 + rng.randint(0, 11), 1 + rng.randint(0, 27))
     return replace(
         case,
         patient=c.Patient(
             sex=sex,
             birth_date=birth,
-            name=f"{first} {LAST[(index * 3) % len(LAST)]}",
+            name=f"{first} {last}",
             mrn=f"DEMO-{index + 1:04d}",
         ),
     )
