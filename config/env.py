@@ -49,7 +49,7 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list; an empty value counts as unset, like the other readers."""
     raw = os.environ.get(name)
-    if raw is None:
-        return default
-    return [item.strip() for item in raw.split(",") if item.strip()]
+    items = [item.strip() for item in (raw or "").split(",") if item.strip()]
+    return items or default

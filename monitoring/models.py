@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -177,3 +178,140 @@ class Reassessment(PatientRecord):
 
     def __str__(self) -> str:
         return f"Reassessment on {self.date:%Y-%m-%d}"
+
+
+class ReminderStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    SNOOZED = "snoozed", "Snoozed"
+    DONE = "done", "Done"
+    DISMISSED = "dismissed", "Dismissed"
+    #: Closed by the scan: the engine no longer lists the item (dose given, follow-on started).
+    RESOLVED = "resolved", "Resolved"
+
+
+ACTIVE_REMINDER_STATUSES = (ReminderStatus.OPEN, ReminderStatus.SNOOZED)
+
+
+class Reminder(models.Model):
+    """Something due for one patient, from the engine's monitoring items and critical alerts.
+
+    `kind` is the engine's code (MonitoringCode or AlertCode); `drug` the item's drug or "".
+    At most one active (open or snoozed) reminder exists per (patient, kind, drug), and never
+    two rows for the same (patient, kind, drug, due): a rescan cannot duplicate one.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=50)
+    drug = models.CharField(max_length=30, blank=True, default="")
+    severity = models.CharField(max_length=10, blank=True, default="")  # alerts only
+    due = models.DateField()
+    status = models.CharField(
+        max_length=10, choices=ReminderStatus.choices, default=ReminderStatus.OPEN
+    )
+    snoozed_until = models.DateField(null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_reminders",
+    )
+    note = models.TextField(blank=True, default="")
+    close_reason = models.TextField(blank=True, default="")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    #: When the critical-reminder e-mail went out (never twice for the same reminder).
+    notified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["due", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "kind", "drug"],
+                condition=Q(status__in=["open", "snoozed"]),
+                name="reminder_one_active_per_item",
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "kind", "drug", "due"], name="reminder_unique_per_due_date"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ReminderStatus.values), name="reminder_status_known"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="snoozed") | Q(snoozed_until__isnull=False),
+                name="reminder_snooze_has_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="dismissed") | ~Q(close_reason=""),
+                name="reminder_dismiss_has_reason",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "due"])]
+
+    def __str__(self) -> str:
+        drug = f" ({self.drug})" if self.drug else ""
+        return f"{self.kind.replace('_', ' ').capitalize()}{drug} due {self.due:%Y-%m-%d}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_REMINDER_STATUSES
+
+
+class ScanRun(models.Model):
+    """One run of the reminder scan, for the admin dashboard and the audit of the scan itself."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    as_of = models.DateField()
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    patients = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    moved = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Scan as of {self.as_of:%Y-%m-%d} ({self.status})"
+
+
+class DxaImport(models.Model):
+    """A CSV of DXA results uploaded by a nurse, imported row by row by a Celery task."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    clinic = models.ForeignKey("patients.Clinic", on_delete=models.CASCADE, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    file_name = models.CharField(max_length=255)
+    content = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    #: [{"line": 7, "error": "total_hip_bmd_g_cm2: 2.7 is outside 0.2–2.0"}, …]
+    errors = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"DXA import {self.file_name} ({self.status})"

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Min, Q
 from simple_history.models import HistoricalRecords
 
 from patients.validators import (
     check_end_not_before_start,
     check_not_before_birth,
+    check_unique_beside_field,
     not_in_future,
 )
 from therapy.engine.case import CardiovascularEventKind, FractureSite, Sex
@@ -31,6 +36,20 @@ class Clinic(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=50, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    #: The reminder scan creates reminders for items due within this many days (issue: monitoring).
+    reminder_lead_days = models.PositiveSmallIntegerField(
+        "reminder lead time (days)",
+        default=30,
+        validators=[MaxValueValidator(365)],
+        help_text="Reminders are created this many days before an item falls due.",
+    )
+    #: Extra addresses told of critical reminders, besides the assignee or the clinicians.
+    notification_emails = models.TextField(
+        "notification recipients",
+        blank=True,
+        default="",
+        help_text="Comma-separated e-mail addresses that also receive critical reminders.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -89,6 +108,27 @@ class Patient(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.mrn})"
 
+    def clean(self) -> None:
+        super().clean()
+        check_unique_beside_field(self)
+        if self.pk and self.birth_date:
+            earliest = self.earliest_clinical_date()
+            if earliest and earliest < self.birth_date:
+                raise ValidationError(
+                    {
+                        "birth_date": "The record holds an event dated "
+                        f"{earliest.isoformat()}, before this birth date."
+                    }
+                )
+
+    def earliest_clinical_date(self) -> dt.date | None:
+        """The first date of anything recorded about the patient (one query per record type)."""
+        dates = [
+            model.objects.filter(patient_id=self.pk).aggregate(first=Min(field))["first"]
+            for model, field in _dated_records()
+        ]
+        return min((d for d in dates if d is not None), default=None)
+
 
 class PatientRecord(models.Model):
     """Base of every record that belongs to one patient (subclasses declare `patient`)."""
@@ -105,6 +145,7 @@ class PatientRecord(models.Model):
 
     def clean(self) -> None:
         super().clean()
+        check_unique_beside_field(self)
         if self.dated_field and self.patient_id:
             check_not_before_birth(
                 getattr(self, self.dated_field),
@@ -305,3 +346,12 @@ class Fracture(PatientRecord):
 
     def __str__(self) -> str:
         return f"{self.get_site_display()} fracture on {self.date:%Y-%m-%d}"
+
+
+def _dated_records() -> list[tuple[type[PatientRecord], str]]:
+    """Every record type that belongs to a patient, with its date field."""
+    return [
+        (model, model.dated_field)
+        for model in apps.get_models()
+        if issubclass(model, PatientRecord) and model.dated_field
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils import timezone
 
 
@@ -36,3 +37,29 @@ def check_end_not_before_start(
             {field: f"The end date is before the start date ({start.isoformat()})."},
             code="end_before_start",
         )
+
+
+#: Foreign keys that own a record; a clash is reported beside the record's own field instead.
+_OWNER_FIELDS = frozenset({"patient", "clinic", "course"})
+
+
+def check_unique_beside_field(instance: models.Model) -> None:
+    """Report a clash with an unconditional unique constraint beside the first field the user
+    typed (the date, the MRN), where the form shows it, instead of above the form."""
+    meta = instance._meta
+    for constraint in meta.constraints:
+        if not isinstance(constraint, models.UniqueConstraint) or constraint.condition is not None:
+            continue
+        lookup = {}
+        for name in constraint.fields:
+            attname = meta.get_field(name).attname
+            value = getattr(instance, attname)
+            if value is None or value == "":
+                break
+            lookup[attname] = value
+        else:
+            if type(instance)._default_manager.filter(**lookup).exclude(pk=instance.pk).exists():
+                target = next(n for n in constraint.fields if n not in _OWNER_FIELDS)
+                raise ValidationError(
+                    {target: constraint.get_violation_error_message()}, code="unique"
+                )

@@ -169,7 +169,10 @@ def patient_create_view(request: HttpRequest) -> HttpResponse:
     form = PatientForm(request.POST or None)
     clinic_slug = request.POST.get("clinic") or clinics[0].slug
     clinic = next((c for c in clinics if c.slug == clinic_slug), None)
-    if request.method == "POST" and clinic is not None:
+    if request.method == "POST" and clinic is None:
+        form.is_valid()
+        form.add_error(None, "You may not add patients to that clinic.")
+    elif request.method == "POST":
         form.instance.clinic = clinic
         if form.is_valid():
             try:

@@ -19,6 +19,20 @@ from tests import factories
 PASSWORD = "correct-horse-battery-9"
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """PBKDF2 costs ~0.6 s per persona created; password strength is not what these tests check
+    (logging in still goes through the real authentication backends)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def lazy_static_files(settings):
+    """Every test client builds its middleware, and WhiteNoise then lists every static file of
+    every app (~75 ms a test); looking files up on request instead serves them the same way."""
+    settings.WHITENOISE_AUTOREFRESH = True
+
+
 @pytest.fixture
 def clinic(db):
     return Clinic.objects.create(name="Hillside Bone Clinic", slug="hillside")

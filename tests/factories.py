@@ -27,6 +27,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 class PatientFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Patient
+        skip_postgeneration_save = True
 
     mrn = factory.Sequence(lambda n: f"MRN{n:06d}")
     name = factory.Sequence(lambda n: f"Patient Number{n}")

@@ -9,7 +9,11 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from patients.models import Patient, PatientRecord, _choices
-from patients.validators import check_end_not_before_start, not_in_future
+from patients.validators import (
+    check_end_not_before_start,
+    check_unique_beside_field,
+    not_in_future,
+)
 from therapy import catalogue
 from therapy.engine.case import Drug, StopReason
 
@@ -68,6 +72,15 @@ class TherapyCourse(PatientRecord):
                 }
             )
         if self.pk:
+            limit = catalogue.max_doses(self.drug)
+            given = self.doses.count()
+            if limit is not None and given > limit:
+                raise ValidationError(
+                    {
+                        "drug": f"This course has {given} doses; {self.get_drug_display()} "
+                        f"is limited to {limit}."
+                    }
+                )
             outside_course = Q(date__lt=self.start)
             if self.end:
                 outside_course |= Q(date__gt=self.end)
@@ -102,6 +115,7 @@ class Dose(models.Model):
 
     def clean(self) -> None:
         super().clean()
+        check_unique_beside_field(self)
         if not (self.course_id and self.date):
             return
         course = self.course
@@ -117,8 +131,6 @@ class Dose(models.Model):
                         f"{course.get_drug_display()} is limited to {limit}."
                     }
                 )
-        if course.doses.exclude(pk=self.pk).filter(date=self.date).exists():
-            raise ValidationError({"date": "A dose is already recorded on this date."})
 
 
 class RecommendationRecord(models.Model):

@@ -9,97 +9,274 @@ import patients.validators
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('patients', '0001_initial'),
+        ("patients", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HistoricalTherapyCourse',
+            name="HistoricalTherapyCourse",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('drug', models.CharField(choices=[('alendronate', 'Alendronate (oral)'), ('risedronate', 'Risedronate (oral)'), ('ibandronate', 'Ibandronate (oral)'), ('zoledronic_acid', 'Zoledronic acid (IV, yearly)'), ('denosumab', 'Denosumab (SC, 6-monthly)'), ('teriparatide', 'Teriparatide (SC, daily)'), ('abaloparatide', 'Abaloparatide (SC, daily)'), ('romosozumab', 'Romosozumab (SC, monthly)'), ('raloxifene', 'Raloxifene (oral)'), ('other', 'Other')], max_length=30)),
-                ('start', models.DateField(validators=[patients.validators.not_in_future])),
-                ('end', models.DateField(blank=True, help_text='Leave empty while ongoing.', null=True)),
-                ('stop_reason', models.CharField(blank=True, choices=[('failure', 'Failure'), ('intolerance', 'Intolerance'), ('completed', 'Completed'), ('adherence', 'Adherence'), ('patient_choice', 'Patient choice'), ('other', 'Other')], default='', max_length=20)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='patients.patient')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                (
+                    "drug",
+                    models.CharField(
+                        choices=[
+                            ("alendronate", "Alendronate (oral)"),
+                            ("risedronate", "Risedronate (oral)"),
+                            ("ibandronate", "Ibandronate (oral)"),
+                            ("zoledronic_acid", "Zoledronic acid (IV, yearly)"),
+                            ("denosumab", "Denosumab (SC, 6-monthly)"),
+                            ("teriparatide", "Teriparatide (SC, daily)"),
+                            ("abaloparatide", "Abaloparatide (SC, daily)"),
+                            ("romosozumab", "Romosozumab (SC, monthly)"),
+                            ("raloxifene", "Raloxifene (oral)"),
+                            ("other", "Other"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("start", models.DateField(validators=[patients.validators.not_in_future])),
+                (
+                    "end",
+                    models.DateField(blank=True, help_text="Leave empty while ongoing.", null=True),
+                ),
+                (
+                    "stop_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("failure", "Failure"),
+                            ("intolerance", "Intolerance"),
+                            ("completed", "Completed"),
+                            ("adherence", "Adherence"),
+                            ("patient_choice", "Patient choice"),
+                            ("other", "Other"),
+                        ],
+                        default="",
+                        max_length=20,
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="patients.patient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical therapy course',
-                'verbose_name_plural': 'historical therapy courses',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical therapy course",
+                "verbose_name_plural": "historical therapy courses",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='TherapyCourse',
+            name="TherapyCourse",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('drug', models.CharField(choices=[('alendronate', 'Alendronate (oral)'), ('risedronate', 'Risedronate (oral)'), ('ibandronate', 'Ibandronate (oral)'), ('zoledronic_acid', 'Zoledronic acid (IV, yearly)'), ('denosumab', 'Denosumab (SC, 6-monthly)'), ('teriparatide', 'Teriparatide (SC, daily)'), ('abaloparatide', 'Abaloparatide (SC, daily)'), ('romosozumab', 'Romosozumab (SC, monthly)'), ('raloxifene', 'Raloxifene (oral)'), ('other', 'Other')], max_length=30)),
-                ('start', models.DateField(validators=[patients.validators.not_in_future])),
-                ('end', models.DateField(blank=True, help_text='Leave empty while ongoing.', null=True)),
-                ('stop_reason', models.CharField(blank=True, choices=[('failure', 'Failure'), ('intolerance', 'Intolerance'), ('completed', 'Completed'), ('adherence', 'Adherence'), ('patient_choice', 'Patient choice'), ('other', 'Other')], default='', max_length=20)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='therapy_courses', to='patients.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "drug",
+                    models.CharField(
+                        choices=[
+                            ("alendronate", "Alendronate (oral)"),
+                            ("risedronate", "Risedronate (oral)"),
+                            ("ibandronate", "Ibandronate (oral)"),
+                            ("zoledronic_acid", "Zoledronic acid (IV, yearly)"),
+                            ("denosumab", "Denosumab (SC, 6-monthly)"),
+                            ("teriparatide", "Teriparatide (SC, daily)"),
+                            ("abaloparatide", "Abaloparatide (SC, daily)"),
+                            ("romosozumab", "Romosozumab (SC, monthly)"),
+                            ("raloxifene", "Raloxifene (oral)"),
+                            ("other", "Other"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("start", models.DateField(validators=[patients.validators.not_in_future])),
+                (
+                    "end",
+                    models.DateField(blank=True, help_text="Leave empty while ongoing.", null=True),
+                ),
+                (
+                    "stop_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("failure", "Failure"),
+                            ("intolerance", "Intolerance"),
+                            ("completed", "Completed"),
+                            ("adherence", "Adherence"),
+                            ("patient_choice", "Patient choice"),
+                            ("other", "Other"),
+                        ],
+                        default="",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="therapy_courses",
+                        to="patients.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['start', 'pk'],
+                "ordering": ["start", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalDose',
+            name="HistoricalDose",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('date', models.DateField(validators=[patients.validators.not_in_future])),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('course', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='therapy.therapycourse')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField(validators=[patients.validators.not_in_future])),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "course",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="therapy.therapycourse",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical dose',
-                'verbose_name_plural': 'historical doses',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical dose",
+                "verbose_name_plural": "historical doses",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Dose',
+            name="Dose",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(validators=[patients.validators.not_in_future])),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='doses', to='therapy.therapycourse')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField(validators=[patients.validators.not_in_future])),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="doses",
+                        to="therapy.therapycourse",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['date', 'pk'],
+                "ordering": ["date", "pk"],
             },
         ),
         migrations.AddConstraint(
-            model_name='therapycourse',
-            constraint=models.CheckConstraint(condition=models.Q(('end__isnull', True), ('end__gte', models.F('start')), _connector='OR'), name='course_end_after_start'),
+            model_name="therapycourse",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("end__isnull", True), ("end__gte", models.F("start")), _connector="OR"
+                ),
+                name="course_end_after_start",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='therapycourse',
-            constraint=models.CheckConstraint(condition=models.Q(('drug__in', ['alendronate', 'risedronate', 'ibandronate', 'zoledronic_acid', 'denosumab', 'teriparatide', 'abaloparatide', 'romosozumab', 'raloxifene', 'other'])), name='course_drug_known'),
+            model_name="therapycourse",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "drug__in",
+                        [
+                            "alendronate",
+                            "risedronate",
+                            "ibandronate",
+                            "zoledronic_acid",
+                            "denosumab",
+                            "teriparatide",
+                            "abaloparatide",
+                            "romosozumab",
+                            "raloxifene",
+                            "other",
+                        ],
+                    )
+                ),
+                name="course_drug_known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dose',
-            constraint=models.UniqueConstraint(fields=('course', 'date'), name='dose_unique_per_day', violation_error_message='A dose of this course is already recorded on this date.'),
+            model_name="dose",
+            constraint=models.UniqueConstraint(
+                fields=("course", "date"),
+                name="dose_unique_per_day",
+                violation_error_message="A dose of this course is already recorded on this date.",
+            ),
         ),
     ]

@@ -6,34 +6,88 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0001_initial'),
-        ('therapy', '0001_initial'),
+        ("patients", "0001_initial"),
+        ("therapy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RecommendationRecord',
+            name="RecommendationRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('decided_at', models.DateTimeField(auto_now_add=True)),
-                ('as_of', models.DateField()),
-                ('engine_version', models.CharField(max_length=20)),
-                ('case', models.JSONField()),
-                ('assessment', models.JSONField()),
-                ('fired_rules', models.JSONField(default=list)),
-                ('chosen_drug', models.CharField(choices=[('alendronate', 'Alendronate (oral)'), ('risedronate', 'Risedronate (oral)'), ('ibandronate', 'Ibandronate (oral)'), ('zoledronic_acid', 'Zoledronic acid (IV, yearly)'), ('denosumab', 'Denosumab (SC, 6-monthly)'), ('teriparatide', 'Teriparatide (SC, daily)'), ('abaloparatide', 'Abaloparatide (SC, daily)'), ('romosozumab', 'Romosozumab (SC, monthly)'), ('raloxifene', 'Raloxifene (oral)'), ('other', 'Other')], max_length=30)),
-                ('chosen_rank', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('reason', models.TextField(blank=True, default='')),
-                ('decided_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='decisions', to='patients.patient')),
-                ('started_course', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='therapy.therapycourse')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(auto_now_add=True)),
+                ("as_of", models.DateField()),
+                ("engine_version", models.CharField(max_length=20)),
+                ("case", models.JSONField()),
+                ("assessment", models.JSONField()),
+                ("fired_rules", models.JSONField(default=list)),
+                (
+                    "chosen_drug",
+                    models.CharField(
+                        choices=[
+                            ("alendronate", "Alendronate (oral)"),
+                            ("risedronate", "Risedronate (oral)"),
+                            ("ibandronate", "Ibandronate (oral)"),
+                            ("zoledronic_acid", "Zoledronic acid (IV, yearly)"),
+                            ("denosumab", "Denosumab (SC, 6-monthly)"),
+                            ("teriparatide", "Teriparatide (SC, daily)"),
+                            ("abaloparatide", "Abaloparatide (SC, daily)"),
+                            ("romosozumab", "Romosozumab (SC, monthly)"),
+                            ("raloxifene", "Raloxifene (oral)"),
+                            ("other", "Other"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("chosen_rank", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("reason", models.TextField(blank=True, default="")),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="decisions",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "started_course",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="therapy.therapycourse",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-decided_at', '-pk'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('chosen_rank__isnull', False), models.Q(('reason', ''), _negated=True), _connector='OR'), name='decision_off_list_needs_reason', violation_error_message='Choosing a drug that is not a ranked option needs a reason.')],
+                "ordering": ["-decided_at", "-pk"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("chosen_rank__isnull", False),
+                            models.Q(("reason", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="decision_off_list_needs_reason",
+                        violation_error_message="Choosing a drug that is not a ranked option needs a reason.",
+                    )
+                ],
             },
         ),
     ]

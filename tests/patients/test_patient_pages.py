@@ -1,0 +1,269 @@
+"""The patient list (search, filter, pages, empty state), adding a patient, the staff page."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import SESSION_KEY, get_user_model
+from django.urls import reverse
+
+from patients.models import Membership, Patient, RiskProfile, Role
+from tests import factories
+
+
+def listed(response) -> list[str]:
+    return [p.name for p in response.context["page"].object_list]
+
+
+@pytest.fixture
+def three_patients(clinic):
+    factories.PatientFactory(clinic=clinic, name="Alice Abbott", mrn="H-1001", sex="female")
+    factories.PatientFactory(clinic=clinic, name="Bob Brown", mrn="H-1002", sex="male")
+    factories.PatientFactory(clinic=clinic, name="Carla Abbotsford", mrn="H-2001", sex="female")
+
+
+# --- the list ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ({"q": "abbot"}, ["Alice Abbott", "Carla Abbotsford"]),
+        ({"q": "BROWN"}, ["Bob Brown"]),
+        ({"q": "H-1002"}, ["Bob Brown"]),
+        ({"q": "h-100"}, ["Alice Abbott", "Bob Brown"]),
+        ({"sex": "male"}, ["Bob Brown"]),
+        ({"sex": "female", "q": "abbott"}, ["Alice Abbott"]),
+        ({}, ["Alice Abbott", "Bob Brown", "Carla Abbotsford"]),
+    ],
+    ids=["name", "name-any-case", "mrn", "mrn-prefix", "sex", "sex-and-name", "everyone"],
+)
+def test_the_list_finds_patients_by_name_mrn_and_sex(
+    query, names, three_patients, nurse, client_for
+):
+    response = client_for(nurse).get(reverse("patients:list"), query)
+
+    assert listed(response) == names
+
+
+def test_the_list_keeps_the_search_in_the_form(three_patients, nurse, client_for):
+    response = client_for(nurse).get(reverse("patients:list"), {"q": "abbot", "sex": "female"})
+
+    html = response.content.decode()
+    assert 'value="abbot"' in html
+    assert '<option value="female" selected>' in html
+
+
+def test_thirty_patients_fill_two_pages(clinic, clinician, client_for):
+    for _ in range(30):
+        factories.PatientFactory(clinic=clinic)
+    client = client_for(clinician)
+
+    first = client.get(reverse("patients:list"))
+    second = client.get(reverse("patients:list"), {"page": 2})
+
+    assert len(first.context["page"].object_list) == 25
+    assert len(second.context["page"].object_list) == 5
+    assert "Page 2 of 2" in second.content.decode()
+    assert set(listed(first)).isdisjoint(listed(second))
+
+
+def test_the_next_page_link_keeps_the_search(clinic, clinician, client_for):
+    for _ in range(30):
+        factories.PatientFactory(clinic=clinic, sex="female")
+
+    response = client_for(clinician).get(reverse("patients:list"), {"sex": "female"})
+
+    assert 'href="?sex=female&amp;page=2"' in response.content.decode()
+
+
+def test_a_search_that_finds_nobody_says_so(three_patients, clinician, client_for):
+    response = client_for(clinician).get(reverse("patients:list"), {"q": "Zebedee"})
+
+    html = response.content.decode()
+    assert "No patient matches. Check the spelling or the MRN" in html
+    assert "add the patient" in html
+
+
+def test_the_empty_state_offers_no_add_link_to_a_nurse(clinic, nurse, client_for):
+    response = client_for(nurse).get(reverse("patients:list"))
+
+    html = response.content.decode()
+    assert "No patient matches" in html
+    assert "add the patient" not in html
+
+
+# --- adding a patient -------------------------------------------------------------------------
+
+NEW = {"mrn": "H-777", "name": "Ada Newcomer", "birth_date": "1950-05-05", "sex": "female"}
+
+
+def test_a_clinician_adds_a_patient_and_lands_on_the_patient_page(clinic, clinician, client_for):
+    response = client_for(clinician).post(reverse("patients:create"), {"clinic": "hillside", **NEW})
+
+    patient = Patient.objects.get(clinic=clinic, mrn="H-777")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("patients:detail", args=[patient.pk])
+    assert RiskProfile.objects.filter(patient=patient).exists()
+
+
+def test_a_duplicate_mrn_in_the_same_clinic_is_refused(clinic, clinician, client_for):
+    factories.PatientFactory(clinic=clinic, mrn="H-777")
+
+    response = client_for(clinician).post(reverse("patients:create"), {"clinic": "hillside", **NEW})
+
+    assert response.status_code == 400
+    assert "A patient with this MRN already exists in this clinic." in response.content.decode()
+    assert Patient.objects.filter(clinic=clinic, mrn="H-777").count() == 1
+
+
+def test_the_same_mrn_is_allowed_in_another_clinic(clinic, other_clinic, outsider, client_for):
+    factories.PatientFactory(clinic=clinic, mrn="H-777")
+
+    response = client_for(outsider).post(reverse("patients:create"), {"clinic": "riverside", **NEW})
+
+    assert response.status_code == 302
+    assert Patient.objects.filter(mrn="H-777").count() == 2
+
+
+def test_a_clinician_of_two_clinics_chooses_where_the_patient_goes(
+    clinic, other_clinic, clinician, client_for
+):
+    Membership.objects.create(user=clinician, clinic=other_clinic, role=Role.CLINICIAN)
+
+    client_for(clinician).post(reverse("patients:create"), {"clinic": "riverside", **NEW})
+
+    assert Patient.objects.get(mrn="H-777").clinic == other_clinic
+
+
+def test_choosing_a_clinic_where_the_user_may_not_add_patients_says_why(
+    clinic, other_clinic, clinician, client_for
+):
+    Membership.objects.create(user=clinician, clinic=other_clinic, role=Role.NURSE)
+
+    response = client_for(clinician).post(
+        reverse("patients:create"), {"clinic": "riverside", **NEW}
+    )
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "invalid-feedback" in html or "alert-danger" in html
+
+
+def test_choosing_a_clinic_where_the_user_may_not_add_patients_adds_nobody(
+    clinic, other_clinic, clinician, client_for
+):
+    Membership.objects.create(user=clinician, clinic=other_clinic, role=Role.NURSE)
+
+    response = client_for(clinician).post(
+        reverse("patients:create"), {"clinic": "riverside", **NEW}
+    )
+
+    assert response.status_code == 400
+    assert not Patient.objects.filter(mrn="H-777").exists()
+
+
+# --- the staff page ---------------------------------------------------------------------------
+
+STRONG = "violet-kettle-harbour-42"
+
+
+def _staff_url(slug: str = "hillside") -> str:
+    return reverse("patients:staff", args=[slug])
+
+
+def test_a_clinic_admin_adds_a_colleague_who_can_then_sign_in(clinic, clinic_admin, client_for):
+    response = client_for(clinic_admin).post(
+        _staff_url(),
+        {"username": "newnurse", "first_name": "Nora", "role": "nurse", "password": STRONG},
+    )
+
+    assert response.status_code == 302
+    membership = Membership.objects.get(user__username="newnurse")
+    assert (membership.clinic, membership.role) == (clinic, Role.NURSE)
+    client = client_for(clinic_admin)
+    client.logout()
+    signed_in = client.post("/accounts/login/", {"username": "newnurse", "password": STRONG})
+    assert signed_in.status_code == 302
+    assert SESSION_KEY in client.session
+
+
+def test_a_new_account_with_a_weak_password_is_refused(clinic_admin, client_for):
+    response = client_for(clinic_admin).post(
+        _staff_url(), {"username": "newnurse", "role": "nurse", "password": "short1"}
+    )
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["password"]
+    assert not get_user_model().objects.filter(username="newnurse").exists()
+
+
+def test_a_taken_username_is_refused(clinic_admin, outsider, client_for):
+    response = client_for(clinic_admin).post(
+        _staff_url(), {"username": "OUTSIDER", "role": "nurse", "password": STRONG}
+    )
+
+    assert response.status_code == 400
+    assert "This username is taken" in response.context["form"].errors["username"][0]
+    assert not Membership.objects.filter(user=outsider, clinic__slug="hillside").exists()
+
+
+def test_a_clinic_admin_changes_a_colleagues_role(nurse, clinic_admin, client_for):
+    membership = nurse.memberships.get()
+
+    response = client_for(clinic_admin).post(
+        reverse("patients:staff-update", args=["hillside", membership.pk]), {"role": "clinician"}
+    )
+
+    assert response.status_code == 302
+    membership.refresh_from_db()
+    assert membership.role == Role.CLINICIAN
+
+
+def test_an_unknown_role_changes_nothing(nurse, clinic_admin, client_for):
+    membership = nurse.memberships.get()
+
+    client_for(clinic_admin).post(
+        reverse("patients:staff-update", args=["hillside", membership.pk]), {"role": "surgeon"}
+    )
+
+    membership.refresh_from_db()
+    assert membership.role == Role.NURSE
+
+
+def test_a_clinic_admin_removes_a_colleague_from_the_clinic(
+    patient, nurse, clinic_admin, client_for
+):
+    membership = nurse.memberships.get()
+
+    response = client_for(clinic_admin).post(
+        reverse("patients:staff-update", args=["hillside", membership.pk]), {"remove": "1"}
+    )
+
+    assert response.status_code == 302
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+    assert get_user_model().objects.filter(pk=nurse.pk).exists()
+    removed = client_for(nurse).get(reverse("patients:detail", args=[patient.pk]))
+    assert removed.status_code == 404
+
+
+@pytest.mark.parametrize("data", [{"remove": "1"}, {"role": "nurse"}], ids=["remove", "demote"])
+def test_a_clinic_admin_cannot_remove_or_demote_themself(data, clinic_admin, client_for):
+    membership = clinic_admin.memberships.get()
+    client = client_for(clinic_admin)
+
+    response = client.post(reverse("patients:staff-update", args=["hillside", membership.pk]), data)
+
+    assert response.status_code == 302
+    membership.refresh_from_db()
+    assert membership.role == Role.CLINIC_ADMIN
+    page = client.get(_staff_url()).content.decode()
+    assert "You cannot change or remove your own access." in page
+
+
+def test_the_staff_page_lists_only_this_clinics_members(
+    clinician, nurse, clinic_admin, outsider, client_for
+):
+    response = client_for(clinic_admin).get(_staff_url())
+
+    members = {m.user.username for m in response.context["memberships"]}
+    assert members == {"clinician", "nurse", "clinicadmin"}

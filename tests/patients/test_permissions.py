@@ -1,0 +1,623 @@
+"""The permission matrix of the issue, tested both ways on every URL of the app.
+
+    page / action                              clinician  nurse  clinic admin  other clinic
+    patient list, dashboard                    yes        yes    yes           own clinic only
+    patient detail                             yes        yes    demographics  404
+    add patient, edit demographics             yes        403    403           404 (edit)
+    risk factors, CV events, immunosuppr., GC  yes        403    403           404
+    fractures, doses, DXA scans, labs          yes        yes    403           404
+    therapy courses, reassessments             yes        403    403           404
+    clinic staff pages                         403        403    yes           404
+
+A GET that is allowed answers 200; a POST that is allowed redirects and changes the row; a
+refused request answers 403 (patient in the user's clinic) or 404 (patient of another clinic)
+and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.forms.models import model_to_dict
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls.converters import StringConverter
+
+from monitoring.models import DxaScan, LabResult, Reassessment
+from patients.access import patients_for_user
+from patients.models import (
+    CardiovascularEvent,
+    Fracture,
+    GlucocorticoidExposure,
+    Immunosuppressant,
+    Membership,
+    Patient,
+    RiskProfile,
+    Role,
+)
+from patients.permissions import Action
+from tests import factories
+from therapy.models import Dose, TherapyCourse
+
+CLINICIAN = frozenset({"clinician"})
+CLINICAL = frozenset({"clinician", "nurse"})
+EVERY_ROLE = frozenset({"clinician", "nurse", "clinic_admin"})
+ADMIN = frozenset({"clinic_admin"})
+IN_CLINIC_ROLES = ("clinician", "nurse", "clinic_admin")
+
+
+@dataclass
+class Ctx:
+    """Everything a URL of the table may name."""
+
+    world: Any  # tests.patients.conftest.World
+    clinic_slug: str
+    colleague: Membership  # a nurse of Hillside whose role the staff page may change
+
+
+@pytest.fixture
+def ctx(world, clinic) -> Ctx:
+    colleague = factories.UserFactory(username="colleague")
+    membership = Membership.objects.create(user=colleague, clinic=clinic, role=Role.NURSE)
+    return Ctx(world=world, clinic_slug=clinic.slug, colleague=membership)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    args: Callable[[Ctx], list[Any]]
+    allowed: frozenset[str]
+    post: Callable[[Ctx], dict[str, Any]] | None = None  # None: the URL only answers GET
+    state: Callable[[Ctx], Any] | None = None  # what a POST changes
+    get: bool = True  # False: the URL only answers POST
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _row(attr: str) -> Callable[[Ctx], Any]:
+    """The record's current field values."""
+
+    def state(ctx: Ctx) -> Any:
+        obj = getattr(ctx.world, attr)
+        return model_to_dict(type(obj).objects.get(pk=obj.pk))
+
+    return state
+
+
+def _exists(attr: str) -> Callable[[Ctx], bool]:
+    def state(ctx: Ctx) -> bool:
+        obj = getattr(ctx.world, attr)
+        return type(obj).objects.filter(pk=obj.pk).exists()
+
+    return state
+
+
+def _count(model: type[models.Model], path: str = "patient") -> Callable[[Ctx], int]:
+    def state(ctx: Ctx) -> int:
+        return model._default_manager.filter(**{path: ctx.world.patient}).count()
+
+    return state
+
+
+def _patient(ctx: Ctx) -> list[Any]:
+    return [ctx.world.patient.pk]
+
+
+def _record(attr: str) -> Callable[[Ctx], list[Any]]:
+    return lambda ctx: [ctx.world.patient.pk, getattr(ctx.world, attr).pk]
+
+
+#: (namespace, slug, attribute of World, model, path to patient, roles, create data, update data)
+RECORD_KINDS: list[tuple[str, str, str, type[models.Model], str, frozenset[str], Any, Any]] = [
+    (
+        "patients",
+        "cardiovascular-event",
+        "cardiovascular_event",
+        CardiovascularEvent,
+        "patient",
+        CLINICIAN,
+        lambda c: {"kind": "myocardial_infarction", "date": "2018-05-05"},
+        lambda c: {"kind": "myocardial_infarction", "date": "2015-03-02"},
+    ),
+    (
+        "patients",
+        "immunosuppressant",
+        "immunosuppressant",
+        Immunosuppressant,
+        "patient",
+        CLINICIAN,
+        lambda c: {"name": "mycophenolate"},
+        lambda c: {"name": "ciclosporin"},
+    ),
+    (
+        "patients",
+        "glucocorticoid",
+        "glucocorticoid",
+        GlucocorticoidExposure,
+        "patient",
+        CLINICIAN,
+        lambda c: {"prednisone_mg_per_day": "5", "start": "2018-01-01"},
+        lambda c: {"prednisone_mg_per_day": "10", "start": "2016-01-01", "end": "2017-01-01"},
+    ),
+    (
+        "patients",
+        "fracture",
+        "fracture",
+        Fracture,
+        "patient",
+        CLINICAL,
+        lambda c: {"date": "2022-02-02", "site": "vertebral", "is_fragility": "on"},
+        lambda c: {"date": "2019-06-02", "site": "hip", "is_fragility": "on"},
+    ),
+    (
+        "therapy",
+        "course",
+        "course",
+        TherapyCourse,
+        "patient",
+        CLINICIAN,
+        lambda c: {
+            "drug": "alendronate",
+            "start": "2010-01-01",
+            "end": "2012-01-01",
+            "stop_reason": "completed",
+        },
+        lambda c: {
+            "drug": "denosumab",
+            "start": "2020-01-01",
+            "end": "2022-01-01",
+            "stop_reason": "completed",
+        },
+    ),
+    (
+        "therapy",
+        "dose",
+        "dose",
+        Dose,
+        "course__patient",
+        CLINICAL,
+        lambda c: {"course": c.world.course.pk, "date": "2021-01-05"},
+        lambda c: {"course": c.world.course.pk, "date": "2020-07-02"},
+    ),
+    (
+        "monitoring",
+        "dxa",
+        "dxa",
+        DxaScan,
+        "patient",
+        CLINICAL,
+        lambda c: {"date": "2022-01-15", "lumbar_spine_t_score": "-2.5"},
+        lambda c: {"date": "2019-01-15", "lumbar_spine_t_score": "-2.9"},
+    ),
+    (
+        "monitoring",
+        "lab",
+        "lab",
+        LabResult,
+        "patient",
+        CLINICAL,
+        lambda c: {"date": "2022-02-01", "test": "p1np", "value": "40", "unit": "µg/L"},
+        lambda c: {"date": "2019-02-01", "test": "ctx", "value": "0.6", "unit": "ng/mL"},
+    ),
+    (
+        "monitoring",
+        "reassessment",
+        "reassessment",
+        Reassessment,
+        "patient",
+        CLINICIAN,
+        lambda c: {"date": "2022-01-20"},
+        lambda c: {"date": "2021-01-20", "note": "Reviewed with the patient."},
+    ),
+]
+
+
+def _record_endpoints() -> list[Endpoint]:
+    endpoints = []
+    for ns, slug, attr, model, path, roles, create, update in RECORD_KINDS:
+        endpoints += [
+            Endpoint(f"{ns}:{slug}-create", _patient, roles, create, _count(model, path)),
+            Endpoint(f"{ns}:{slug}-update", _record(attr), roles, update, _row(attr)),
+            Endpoint(f"{ns}:{slug}-delete", _record(attr), roles, lambda c: {}, _exists(attr)),
+        ]
+    return endpoints
+
+
+def _demographics(ctx: Ctx) -> Any:
+    return model_to_dict(Patient.objects.get(pk=ctx.world.patient.pk))
+
+
+def _risk_profile(ctx: Ctx) -> Any:
+    return model_to_dict(RiskProfile.objects.get(patient=ctx.world.patient))
+
+
+PATIENT_ENDPOINTS: list[Endpoint] = [
+    Endpoint("patients:detail", _patient, EVERY_ROLE),
+    Endpoint(
+        "patients:edit",
+        _patient,
+        CLINICIAN,
+        lambda c: {
+            "mrn": c.world.patient.mrn,
+            "name": "Renamed Patient",
+            "birth_date": "1948-04-02",
+            "sex": "female",
+        },
+        _demographics,
+    ),
+    Endpoint(
+        "patients:risk-factors",
+        _patient,
+        CLINICIAN,
+        lambda c: {"has_high_fall_risk": "on", "alcohol_drinks_per_day": "1"},
+        _risk_profile,
+    ),
+    *_record_endpoints(),
+]
+
+
+def _staff_accounts(ctx: Ctx) -> Any:
+    return sorted(get_user_model().objects.values_list("username", flat=True))
+
+
+def _colleague_role(ctx: Ctx) -> str:
+    return Membership.objects.get(pk=ctx.colleague.pk).role
+
+
+STAFF_ENDPOINTS: list[Endpoint] = [
+    Endpoint(
+        "patients:staff",
+        lambda c: [c.clinic_slug],
+        ADMIN,
+        lambda c: {
+            "username": "newnurse",
+            "role": "nurse",
+            "password": "violet-kettle-harbour-42",
+        },
+        _staff_accounts,
+    ),
+    Endpoint(
+        "patients:staff-update",
+        lambda c: [c.clinic_slug, c.colleague.pk],
+        ADMIN,
+        lambda c: {"role": "clinician"},
+        _colleague_role,
+        get=False,
+    ),
+]
+
+ENDPOINTS = PATIENT_ENDPOINTS + STAFF_ENDPOINTS
+
+
+def _allowed_cases(method: str) -> list[Any]:
+    return [
+        pytest.param(endpoint, role, id=f"{endpoint}-{role}")
+        for endpoint in ENDPOINTS
+        if (endpoint.get if method == "get" else endpoint.post is not None)
+        for role in sorted(endpoint.allowed)
+    ]
+
+
+def _form_errors(response: Any) -> Any:
+    context = response.context or {}
+    return context["form"].errors if "form" in context else response.status_code
+
+
+def _url(endpoint: Endpoint, ctx: Ctx) -> str:
+    return reverse(endpoint.name, args=endpoint.args(ctx))
+
+
+@pytest.mark.parametrize(("endpoint", "role"), _allowed_cases("get"))
+def test_an_allowed_role_opens_the_page(endpoint, role, ctx, request, client_for):
+    client = client_for(request.getfixturevalue(role))
+
+    response = client.get(_url(endpoint, ctx))
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("endpoint", "role"), _allowed_cases("post"))
+def test_an_allowed_role_posting_redirects_and_changes_the_record(
+    endpoint, role, ctx, request, client_for
+):
+    client = client_for(request.getfixturevalue(role))
+    before = endpoint.state(ctx)
+
+    response = client.post(_url(endpoint, ctx), endpoint.post(ctx))
+
+    assert response.status_code == 302, _form_errors(response)
+    assert endpoint.state(ctx) != before
+
+
+def _refused_cases() -> list[Any]:
+    return [
+        pytest.param(endpoint, role, id=f"{endpoint}-{role}")
+        for endpoint in ENDPOINTS
+        for role in IN_CLINIC_ROLES
+        if role not in endpoint.allowed
+    ]
+
+
+def _get_and_post(client: Any, endpoint: Endpoint, ctx: Ctx) -> list[int]:
+    """The statuses of a GET and of a POST of the URL (each one the URL answers)."""
+    url = _url(endpoint, ctx)
+    statuses = []
+    if endpoint.get:
+        statuses.append(client.get(url).status_code)
+    if endpoint.post is not None:
+        statuses.append(client.post(url, endpoint.post(ctx)).status_code)
+    return statuses
+
+
+@pytest.mark.parametrize(("endpoint", "role"), _refused_cases())
+def test_a_role_without_the_permission_is_refused_403_and_nothing_changes(
+    endpoint, role, ctx, request, client_for
+):
+    client = client_for(request.getfixturevalue(role))
+    before = endpoint.state(ctx) if endpoint.state else None
+
+    statuses = _get_and_post(client, endpoint, ctx)
+
+    assert set(statuses) == {403}
+    assert (endpoint.state(ctx) if endpoint.state else None) == before
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
+def test_a_user_of_another_clinic_gets_404_and_nothing_changes(endpoint, ctx, outsider, client_for):
+    client = client_for(outsider)
+    before = endpoint.state(ctx) if endpoint.state else None
+
+    statuses = _get_and_post(client, endpoint, ctx)
+
+    assert set(statuses) == {404}
+    assert (endpoint.state(ctx) if endpoint.state else None) == before
+
+
+def test_a_missing_patient_answers_404_like_another_clinics_patient(clinician, client_for):
+    response = client_for(clinician).get(reverse("patients:detail", args=[999_999]))
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "attr"),
+    [
+        ("patients:fracture-update", "fracture"),
+        ("monitoring:dxa-update", "dxa"),
+        ("therapy:dose-update", "dose"),
+        ("therapy:course-delete", "course"),
+    ],
+)
+def test_a_record_reached_through_another_patients_url_answers_404(
+    name, attr, world, clinic, clinician, client_for
+):
+    other_patient = factories.PatientFactory(clinic=clinic)
+    record = getattr(world, attr)
+
+    response = client_for(clinician).get(reverse(name, args=[other_patient.pk, record.pk]))
+
+    assert response.status_code == 404
+
+
+def test_a_clinic_admin_cannot_change_a_membership_of_another_clinic(
+    clinic_admin, outsider, client_for
+):
+    membership = outsider.memberships.get()
+
+    response = client_for(clinic_admin).post(
+        reverse("patients:staff-update", args=["hillside", membership.pk]), {"role": "nurse"}
+    )
+
+    assert response.status_code == 404
+    assert Membership.objects.get(pk=membership.pk).role == Role.CLINICIAN
+
+
+@pytest.mark.parametrize("role", ["clinician", "nurse", "clinic_admin", "outsider"])
+def test_every_signed_in_role_opens_the_patient_list_and_the_dashboard(role, request, client_for):
+    client = client_for(request.getfixturevalue(role))
+
+    assert client.get(reverse("patients:list")).status_code == 200
+    assert client.get(reverse("dashboard")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [("clinician", 200), ("nurse", 403), ("clinic_admin", 403)]
+)
+def test_only_a_clinician_opens_the_new_patient_form(role, status, request, client_for):
+    response = client_for(request.getfixturevalue(role)).get(reverse("patients:create"))
+
+    assert response.status_code == status
+
+
+NEW_PATIENT = {
+    "clinic": "hillside",
+    "mrn": "H-777",
+    "name": "Ada Newcomer",
+    "birth_date": "1950-05-05",
+    "sex": "female",
+}
+
+
+def test_a_clinician_adds_a_patient(clinician, client_for):
+    response = client_for(clinician).post(reverse("patients:create"), NEW_PATIENT)
+
+    assert response.status_code == 302
+    assert Patient.objects.filter(clinic__slug="hillside", mrn="H-777").exists()
+
+
+@pytest.mark.parametrize("role", ["nurse", "clinic_admin"])
+def test_a_nurse_or_clinic_admin_cannot_add_a_patient(role, request, client_for):
+    response = client_for(request.getfixturevalue(role)).post(
+        reverse("patients:create"), NEW_PATIENT
+    )
+
+    assert response.status_code == 403
+    assert not Patient.objects.filter(mrn="H-777").exists()
+
+
+def test_a_clinician_of_another_clinic_cannot_add_a_patient_to_this_clinic(
+    clinic, outsider, client_for
+):
+    response = client_for(outsider).post(reverse("patients:create"), NEW_PATIENT)
+
+    assert response.status_code == 400
+    assert not Patient.objects.filter(mrn="H-777").exists()
+
+
+def test_a_clinic_admin_sees_demographics_only_on_the_patient_page(world, clinic_admin, client_for):
+    response = client_for(clinic_admin).get(reverse("patients:detail", args=[world.patient.pk]))
+
+    html = response.content.decode()
+    assert world.patient.name in html
+    assert world.patient.mrn in html
+    assert "Your role shows demographics only" in html
+    for clinical in ["DXA scans", "Therapy timeline", "Denosumab", "Fractures", "Change history"]:
+        assert clinical not in html
+    assert "profile" not in response.context
+    assert "courses" not in response.context
+
+
+@pytest.mark.parametrize("role", ["clinician", "nurse"])
+def test_clinicians_and_nurses_see_the_clinical_sections(world, role, request, client_for):
+    client = client_for(request.getfixturevalue(role))
+
+    html = client.get(reverse("patients:detail", args=[world.patient.pk])).content.decode()
+
+    for clinical in ["DXA scans", "Therapy timeline", "Denosumab", "Fractures", "Change history"]:
+        assert clinical in html
+
+
+@pytest.mark.parametrize(
+    ("role", "action", "sees_hillside"),
+    [
+        ("clinician", Action.VIEW_DEMOGRAPHICS, True),
+        ("clinician", Action.VIEW_CLINICAL, True),
+        ("nurse", Action.VIEW_CLINICAL, True),
+        ("nurse", Action.MANAGE_THERAPY, False),
+        ("clinic_admin", Action.VIEW_DEMOGRAPHICS, True),
+        ("clinic_admin", Action.VIEW_CLINICAL, False),
+        ("outsider", Action.VIEW_DEMOGRAPHICS, False),
+    ],
+)
+def test_patients_for_user_never_returns_another_clinics_patients(
+    role, action, sees_hillside, clinic, other_clinic, request
+):
+    user = request.getfixturevalue(role)
+    hillside = {factories.PatientFactory(clinic=clinic).pk for _ in range(3)}
+    riverside = {factories.PatientFactory(clinic=other_clinic).pk for _ in range(2)}
+    own = riverside if role == "outsider" else hillside
+    foreign = hillside if role == "outsider" else riverside
+
+    found = set(patients_for_user(user, action).values_list("pk", flat=True))
+
+    assert found.isdisjoint(foreign)
+    assert found == (own if (sees_hillside or role == "outsider") else set())
+
+
+def test_a_user_in_two_clinics_reaches_clinical_data_only_where_the_role_allows(
+    clinic, other_clinic
+):
+    user = factories.UserFactory(username="split")
+    Membership.objects.create(user=user, clinic=clinic, role=Role.CLINICIAN)
+    Membership.objects.create(user=user, clinic=other_clinic, role=Role.CLINIC_ADMIN)
+    hillside = factories.PatientFactory(clinic=clinic)
+    riverside = factories.PatientFactory(clinic=other_clinic)
+
+    assert set(patients_for_user(user, Action.VIEW_DEMOGRAPHICS)) == {hillside, riverside}
+    assert list(patients_for_user(user, Action.VIEW_CLINICAL)) == [hillside]
+
+
+def test_searching_another_clinics_mrn_finds_nothing(clinic, other_clinic, clinician, client_for):
+    factories.PatientFactory(clinic=other_clinic, mrn="RIV-0042", name="Rita Riverside")
+
+    response = client_for(clinician).get(reverse("patients:list"), {"q": "RIV-0042"})
+
+    html = response.content.decode()
+    assert "Rita Riverside" not in html
+    assert "No patient matches" in html
+    assert list(response.context["page"].object_list) == []
+
+
+# --- every URL of the app, found from the URLconf (new pages are covered without editing) -------
+
+PUBLIC = {"login", "healthz"}
+
+
+def _routes(resolver: URLResolver, namespace: str = "", prefix: str = "") -> list[Any]:
+    """(URL name, route, {parameter: converter}) of every named URL outside the Django admin."""
+    routes = []
+    for pattern in resolver.url_patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            if pattern.app_name == "admin":
+                continue  # the admin has its own login page (tested in test_auth)
+            ns = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            routes += _routes(pattern, ns, route)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            routes.append((namespace + pattern.name, route, pattern.pattern.converters))
+    return routes
+
+
+ROUTES = _routes(get_resolver())
+
+
+def _kwargs(converters: dict[str, Any], *, pk: int = 1) -> dict[str, Any]:
+    return {
+        name: "hillside" if isinstance(conv, StringConverter) else pk
+        for name, conv in converters.items()
+    }
+
+
+def test_the_matrix_covers_every_url_the_issue_names():
+    issue = {"patients:list", "patients:detail", "patients:create", "patients:edit"}
+    issue |= {"patients:risk-factors", "patients:staff", "patients:staff-update"}
+    for ns, slug, *_ in RECORD_KINDS:
+        issue |= {f"{ns}:{slug}-{verb}" for verb in ("create", "update", "delete")}
+    routes = {name for name, _, _ in ROUTES}
+
+    assert issue <= routes
+    assert issue - {"patients:list", "patients:create"} <= {e.name for e in ENDPOINTS}
+
+
+@pytest.mark.parametrize(
+    ("name", "converters"),
+    [pytest.param(name, conv, id=name) for name, _, conv in ROUTES if name not in PUBLIC],
+)
+def test_an_anonymous_visitor_is_sent_to_the_login_page(name, converters, client, db):
+    url = reverse(name, kwargs=_kwargs(converters))
+
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next={url}"
+
+
+#: URLs of one patient (its only parameter is the patient's id), whichever app declares them
+PATIENT_PAGES = [
+    pytest.param(name, conv, id=name)
+    for name, route, conv in ROUTES
+    if route.startswith("patients/<int:") and len(conv) == 1
+]
+
+
+@pytest.mark.parametrize(("name", "converters"), PATIENT_PAGES)
+def test_every_page_of_a_patient_answers_404_to_a_user_of_another_clinic(
+    name, converters, patient, outsider, client_for
+):
+    url = reverse(name, kwargs=_kwargs(converters, pk=patient.pk))
+    client = client_for(outsider)
+
+    assert client.get(url).status_code in {404, 405}
+    assert client.post(url, {}).status_code == 404
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC))
+def test_the_login_page_and_the_health_check_need_no_login(name, client, db):
+    response = client.get(reverse(name))
+
+    assert response.status_code == 200

@@ -1,0 +1,209 @@
+"""Query budgets: every page's query count is pinned with a long history, so an N+1 fails CI.
+
+Measured on SQLite (Django 5.2), signed in with the test client. Every count includes the
+session read, the user read, the navigation's memberships and the session save that
+SESSION_SAVE_EVERY_REQUEST adds (SAVEPOINT, UPDATE, RELEASE: 3 statements).
+
+    page                                                   queries
+    /patients/  (6 or 60 patients, each with a history)      20
+    /patients/<id>/  clinician or nurse, 2 or 20 years       30
+    /patients/<id>/  clinic admin (demographics only)         7
+    /patients/new/, /patients/<id>/edit/                      7
+    /patients/<id>/risk-factors/                              8
+    record form, add (DXA, lab, reassessment, fracture,
+      course, CV event, immunosuppressant, glucocorticoid)    7
+    record form, edit / delete confirmation                   8
+    dose form: add 9, edit 10, delete confirmation            9
+    POST a DXA scan (saved, redirect)                        50
+    POST a dose (saved, redirect)                            17
+    POST a therapy course (saved, redirect)                  25
+    /clinics/<slug>/staff/  (3 or 30 members)                 8
+    /  (dashboard)                                            7
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from patients.models import (
+    CardiovascularEvent,
+    GlucocorticoidExposure,
+    Immunosuppressant,
+    Membership,
+    Patient,
+    Role,
+)
+from tests import factories
+
+LIST = 20
+DETAIL_CLINICAL = 30
+DETAIL_DEMOGRAPHICS = 7
+YEARS = [pytest.param(2, id="2-years"), pytest.param(20, id="20-years")]
+
+
+@pytest.fixture
+def history(request, patient) -> Patient:
+    """The Hillside patient with `request.param` years of history (and one of each risk row)."""
+    factories.add_long_history(patient, years=request.param)
+    CardiovascularEvent.objects.create(patient=patient, kind="stroke", date=dt.date(2001, 5, 5))
+    Immunosuppressant.objects.create(patient=patient, name="tacrolimus")
+    GlucocorticoidExposure.objects.create(
+        patient=patient, prednisone_mg_per_day=5, start=dt.date(2003, 1, 1)
+    )
+    return patient
+
+
+# --- the patient list -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [6, 60])
+def test_the_patient_list_costs_the_same_queries_for_6_or_60_patients(
+    count, clinic, clinician, client_for, django_assert_num_queries
+):
+    for _ in range(count):
+        factories.add_long_history(factories.PatientFactory(clinic=clinic), years=1)
+    client = client_for(clinician)
+
+    with django_assert_num_queries(LIST):
+        response = client.get("/patients/")
+
+    assert response.status_code == 200
+
+
+# --- the patient page -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("history", YEARS, indirect=True)
+@pytest.mark.parametrize("role", ["clinician", "nurse"])
+def test_the_patient_page_costs_the_same_queries_for_2_or_20_years_of_history(
+    history, role, request, client_for, django_assert_num_queries
+):
+    client = client_for(request.getfixturevalue(role))
+
+    with django_assert_num_queries(DETAIL_CLINICAL):
+        response = client.get(reverse("patients:detail", args=[history.pk]))
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("history", YEARS, indirect=True)
+def test_the_demographics_only_patient_page_of_a_clinic_admin_is_cheaper(
+    history, clinic_admin, client_for, django_assert_num_queries
+):
+    client = client_for(clinic_admin)
+
+    with django_assert_num_queries(DETAIL_DEMOGRAPHICS):
+        client.get(reverse("patients:detail", args=[history.pk]))
+
+
+# --- edit pages and record forms (20 years of history) ----------------------------------------
+
+#: (URL name prefix, the patient's rows of that kind, queries to add / edit / confirm a delete)
+RECORD_PAGES = [
+    ("monitoring:dxa", "dxa_scans", (7, 8, 8)),
+    ("monitoring:lab", "lab_results", (7, 8, 8)),
+    ("monitoring:reassessment", "reassessments", (7, 8, 8)),
+    ("patients:fracture", "fractures", (7, 8, 8)),
+    ("patients:cardiovascular-event", "cardiovascular_events", (7, 8, 8)),
+    ("patients:immunosuppressant", "immunosuppressants", (7, 8, 8)),
+    ("patients:glucocorticoid", "glucocorticoid_exposures", (7, 8, 8)),
+    ("therapy:course", "therapy_courses", (7, 8, 8)),
+    ("therapy:dose", "doses", (9, 10, 9)),
+]
+
+
+@pytest.mark.parametrize("history", [20], indirect=True)
+@pytest.mark.parametrize(
+    ("name", "queries"),
+    [("patients:create", 7), ("patients:edit", 7), ("patients:risk-factors", 8)],
+)
+def test_the_demographics_and_risk_factor_forms_have_a_fixed_query_budget(
+    name, queries, history, clinician, client_for, django_assert_num_queries
+):
+    client = client_for(clinician)
+    url = reverse(name, args=[] if name == "patients:create" else [history.pk])
+
+    with django_assert_num_queries(queries):
+        response = client.get(url)
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("history", [20], indirect=True)
+@pytest.mark.parametrize(
+    ("prefix", "rows", "queries"), RECORD_PAGES, ids=[r[0] for r in RECORD_PAGES]
+)
+def test_the_add_edit_and_delete_pages_of_a_record_have_a_fixed_query_budget(
+    prefix, rows, queries, history, clinician, client_for, django_assert_num_queries
+):
+    client = client_for(clinician)
+    owner = history.therapy_courses.last() if rows == "doses" else history
+    record = getattr(owner, rows).last()
+    urls = [
+        reverse(f"{prefix}-create", args=[history.pk]),
+        reverse(f"{prefix}-update", args=[history.pk, record.pk]),
+        reverse(f"{prefix}-delete", args=[history.pk, record.pk]),
+    ]
+
+    for url, budget in zip(urls, queries, strict=True):
+        with django_assert_num_queries(budget):
+            response = client.get(url)
+        assert response.status_code == 200, url
+
+
+SAVES = [
+    ("monitoring:dxa-create", lambda p: {"date": "2024-02-02", "lumbar_spine_t_score": "-2"}, 50),
+    (
+        "therapy:dose-create",
+        lambda p: {"course": p.therapy_courses.last().pk, "date": _last_course_day(p)},
+        17,
+    ),
+    ("therapy:course-create", lambda p: {"drug": "romosozumab", "start": "2024-01-01"}, 25),
+]
+
+
+def _last_course_day(patient: Patient) -> str:
+    return patient.therapy_courses.last().end.isoformat()
+
+
+@pytest.mark.parametrize("history", YEARS, indirect=True)
+@pytest.mark.parametrize(("name", "data", "queries"), SAVES, ids=[s[0] for s in SAVES])
+def test_saving_a_record_costs_the_same_queries_for_2_or_20_years_of_history(
+    name, data, queries, history, clinician, client_for, django_assert_num_queries
+):
+    client = client_for(clinician)
+    payload = data(history)
+
+    with django_assert_num_queries(queries):
+        response = client.post(reverse(name, args=[history.pk]), payload)
+
+    assert response.status_code == 302
+
+
+# --- staff and dashboard ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("members", [3, 30])
+def test_the_staff_page_costs_the_same_queries_for_3_or_30_members(
+    members, clinic, clinic_admin, client_for, django_assert_num_queries
+):
+    for n in range(members - 1):
+        Membership.objects.create(
+            user=factories.UserFactory(username=f"staff{n}"), clinic=clinic, role=Role.NURSE
+        )
+    client = client_for(clinic_admin)
+
+    with django_assert_num_queries(8):
+        response = client.get(reverse("patients:staff", args=[clinic.slug]))
+
+    assert len(response.context["memberships"]) == members
+
+
+def test_the_dashboard_has_a_fixed_query_budget(clinician, client_for, django_assert_num_queries):
+    client = client_for(clinician)
+
+    with django_assert_num_queries(7):
+        client.get("/")

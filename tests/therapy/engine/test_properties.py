@@ -1,0 +1,233 @@
+"""Properties of the engine over generated valid cases (hypothesis)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from therapy.engine import assessment_to_json, case_to_json, evaluate, parse_case
+from therapy.engine.case import (
+    CardiovascularEvent,
+    CardiovascularEventKind,
+    Case,
+    Drug,
+    DxaScan,
+    DxaSite,
+    Fracture,
+    FractureSite,
+    GlucocorticoidExposure,
+    LabResult,
+    LabTest,
+    Patient,
+    RiskFactors,
+    Sex,
+    SiteReading,
+    StopReason,
+    TherapyCourse,
+)
+from therapy.engine.codes import RULE_ORDER, DrugClass
+
+EXAMPLES = settings(max_examples=200, deadline=None)
+FIRST, LAST = dt.date(2016, 1, 1), dt.date(2027, 12, 31)
+AFTER_ANABOLIC = ("zoledronic_acid", "denosumab")
+
+days = st.dates(min_value=FIRST, max_value=LAST)
+finite = {"allow_nan": False, "allow_infinity": False}
+
+
+@st.composite
+def courses(draw: st.DrawFn) -> TherapyCourse:
+    drug = draw(st.sampled_from(Drug))
+    start = draw(days)
+    end = draw(st.none() | st.integers(0, 1500).map(lambda n: start + dt.timedelta(days=n)))
+    last = end or start + dt.timedelta(days=1500)
+    dose_days = st.integers(0, (last - start).days).map(lambda n: start + dt.timedelta(days=n))
+    doses = draw(st.lists(dose_days, max_size=12 if drug == Drug.ROMOSOZUMAB else 6))
+    stop_reason = draw(st.none() | st.sampled_from(StopReason))
+    return TherapyCourse(drug, start, end, stop_reason, tuple(doses))
+
+
+@st.composite
+def glucocorticoids(draw: st.DrawFn) -> GlucocorticoidExposure:
+    start = draw(days)
+    end = draw(st.none() | st.integers(0, 900).map(lambda n: start + dt.timedelta(days=n)))
+    dose = draw(st.sampled_from([0.0, 1.0, 2.4, 2.5, 5.0, 7.5, 20.0]))
+    return GlucocorticoidExposure(dose, start, end)
+
+
+readings = st.builds(
+    SiteReading,
+    bmd_g_cm2=st.none() | st.floats(0.2, 2.0, **finite),
+    t_score=st.none() | st.floats(-7.0, 5.0, **finite),
+    lsc_pct=st.none() | st.floats(0.5, 10.0, **finite),
+)
+
+
+@st.composite
+def scans(draw: st.DrawFn) -> DxaScan:
+    sites = draw(st.lists(st.sampled_from(DxaSite), unique=True, max_size=3))
+    return DxaScan(
+        draw(days), tuple((site, draw(readings)) for site in sorted(sites, key=list(DxaSite).index))
+    )
+
+
+risk_factors = st.builds(
+    RiskFactors,
+    oral_bisphosphonate_intolerance=st.booleans(),
+    oral_bisphosphonate_contraindication=st.booleans(),
+    creatinine_clearance_ml_min=st.none() | st.floats(0, 150, **finite),
+    cardiovascular_events=st.lists(
+        st.builds(CardiovascularEvent, st.sampled_from(CardiovascularEventKind), days), max_size=2
+    ).map(tuple),
+    immunosuppressants=st.lists(
+        st.sampled_from(["tacrolimus", "mycophenolate", "azathioprine"]), max_size=3
+    ).map(tuple),
+    organ_transplant=st.booleans(),
+    glucocorticoids=st.lists(glucocorticoids(), max_size=2).map(tuple),
+    cancer_treatment_bone_loss=st.booleans(),
+    skeletal_radiation=st.booleans(),
+    bone_metastases=st.booleans(),
+    pagets_disease=st.booleans(),
+    unexplained_elevated_alp=st.booleans(),
+    open_epiphyses=st.booleans(),
+    hypercalcemia=st.booleans(),
+    hypocalcemia=st.booleans(),
+    high_fall_risk=st.booleans(),
+    frax_major_osteoporotic_pct=st.none() | st.floats(0, 100, **finite),
+    frax_hip_pct=st.none() | st.floats(0, 100, **finite),
+    current_smoker=st.booleans(),
+    alcohol_drinks_per_day=st.floats(0, 6, **finite),
+)
+
+cases = st.builds(
+    Case,
+    as_of=st.dates(min_value=dt.date(2018, 1, 1), max_value=dt.date(2027, 6, 30)),
+    patient=st.builds(Patient, sex=st.none() | st.sampled_from(Sex), birth_date=st.none() | days),
+    risk_factors=risk_factors,
+    fractures=st.lists(
+        st.builds(Fracture, days, st.sampled_from(FractureSite), st.booleans()), max_size=4
+    ).map(tuple),
+    therapies=st.lists(courses(), max_size=5).map(tuple),
+    dxa=st.lists(scans(), max_size=4).map(tuple),
+    labs=st.lists(
+        st.builds(LabResult, days, st.sampled_from(LabTest), st.floats(0, 200, **finite)),
+        max_size=6,
+    ).map(tuple),
+    reassessments=st.lists(days, max_size=2).map(tuple),
+)
+
+
+@EXAMPLES
+@given(cases)
+def test_generated_cases_are_valid_and_round_trip(case: Case) -> None:
+    assert parse_case(json.loads(json.dumps(case_to_json(case)))) == case
+
+
+@EXAMPLES
+@given(cases)
+def test_evaluate_never_raises_and_its_json_round_trips(case: Case) -> None:
+    output = assessment_to_json(evaluate(case))
+    assert json.loads(json.dumps(output)) == output
+
+
+@EXAMPLES
+@given(cases, st.dates(min_value=dt.date(2018, 1, 1), max_value=dt.date(2027, 6, 30)))
+def test_evaluation_is_deterministic(case: Case, other_day: dt.date) -> None:
+    first = evaluate(case)
+    assert evaluate(case) == first
+    assert evaluate(case, as_of=case.as_of) == first
+    assert assessment_to_json(evaluate(case)) == assessment_to_json(first)
+    assert evaluate(case, as_of=other_day) == evaluate(dataclasses.replace(case, as_of=other_day))
+
+
+@EXAMPLES
+@given(cases)
+def test_options_respect_avoid_and_active_courses(case: Case) -> None:
+    assessment = evaluate(case)
+    avoided = {entry.drug for entry in assessment.avoid}
+    active = {
+        course.drug
+        for course in case.therapies
+        if course.start <= case.as_of and (course.end is None or case.as_of <= course.end)
+    }
+    assert [option.rank for option in assessment.options] == list(
+        range(1, len(assessment.options) + 1)
+    )
+    for option in assessment.options:
+        assert option.drug not in avoided
+        assert option.drug not in active
+        if option.drug_class == DrugClass.ANABOLIC:
+            # `then` is empty only when every antiresorptive that may follow is avoided.
+            assert list(option.then) == [drug for drug in AFTER_ANABOLIC if drug not in avoided]
+    if assessment.pathway == "not_refractory":
+        assert assessment.options == ()
+    if assessment.refractory.status:
+        assert assessment.pathway != "not_refractory"
+
+
+@EXAMPLES
+@given(cases)
+def test_lists_are_in_rule_order(case: Case) -> None:
+    assessment = evaluate(case)
+    order = [RULE_ORDER[rule] for rule in assessment.fired_rules]
+    assert order == sorted(set(order))
+    assert [entry.rule for entry in assessment.rationale] == list(assessment.fired_rules)
+    alert_order = [RULE_ORDER[alert.rules[0]] for alert in assessment.alerts]
+    assert alert_order == sorted(alert_order)
+    avoid_order = [(entry.drug, RULE_ORDER[entry.rules[0]]) for entry in assessment.avoid]
+    assert avoid_order == sorted(avoid_order)
+    schedule = [(RULE_ORDER[item.rule], item.drug or "") for item in assessment.monitoring]
+    assert schedule == sorted(schedule)
+    codes = [item.code for item in assessment.monitoring]
+    assert "FRACTURE_RISK_REASSESSMENT" in codes and "DXA_FOLLOW_UP" in codes
+    assert assessment.refractory.status is bool(assessment.refractory.reasons)
+    assert assessment.very_high_risk.status is bool(assessment.very_high_risk.reasons)
+
+
+@st.composite
+def cases_with_later_events(draw: st.DrawFn) -> tuple[Case, Case]:
+    """A case, and the same case with events dated after its as_of added."""
+    case = draw(cases)
+    later = st.integers(1, 900).map(lambda n: case.as_of + dt.timedelta(days=n))
+    risk = case.risk_factors
+    therapies = [
+        dataclasses.replace(course, doses=(*course.doses, case.as_of + dt.timedelta(days=1)))
+        if course.drug != Drug.ROMOSOZUMAB
+        and course.start <= case.as_of
+        and (course.end is None or course.end > case.as_of)
+        else course
+        for course in case.therapies
+    ]
+    therapies += [
+        TherapyCourse(draw(st.sampled_from(Drug)), draw(later))
+        for _ in range(draw(st.integers(0, 2)))
+    ]
+    extended = dataclasses.replace(
+        case,
+        risk_factors=dataclasses.replace(
+            risk,
+            cardiovascular_events=(
+                *risk.cardiovascular_events,
+                CardiovascularEvent(CardiovascularEventKind.STROKE, draw(later)),
+            ),
+            glucocorticoids=(*risk.glucocorticoids, GlucocorticoidExposure(20.0, draw(later))),
+        ),
+        fractures=(*case.fractures, Fracture(draw(later), FractureSite.VERTEBRAL)),
+        therapies=tuple(therapies),
+        dxa=(*case.dxa, DxaScan(draw(later), ((DxaSite.LUMBAR_SPINE, SiteReading(0.3, -6.0)),))),
+        labs=(*case.labs, LabResult(draw(later), LabTest.VITAMIN_D_25OH, 5.0)),
+        reassessments=(*case.reassessments, draw(later)),
+    )
+    return case, extended
+
+
+@EXAMPLES
+@given(cases_with_later_events())
+def test_events_after_as_of_change_nothing(pair: tuple[Case, Case]) -> None:
+    case, extended = pair
+    assert parse_case(case_to_json(extended)) == extended
+    assert evaluate(extended) == evaluate(case)

@@ -1,0 +1,193 @@
+"""The engine's answer (CASE_FORMAT.md, "Assessment") as frozen values, and its JSON form."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from therapy.engine.case import Drug
+from therapy.engine.codes import (
+    AlertCode,
+    AvoidReason,
+    AvoidSeverity,
+    DrugClass,
+    DrugGroup,
+    Lifestyle,
+    MonitoringCode,
+    Pathway,
+    Population,
+    RefractoryReason,
+    RiskReason,
+    RuleId,
+    Severity,
+    Supplement,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Refractory:
+    """§1: refractory when any REF reason holds; reasons in rule order."""
+
+    status: bool
+    reasons: tuple[RefractoryReason, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VeryHighRisk:
+    """§2: very high risk when any VHR reason holds; reasons in rule order."""
+
+    status: bool
+    reasons: tuple[RiskReason, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OptionLimit:
+    """§5 `limit`: what is left of a capped drug (teriparatide months, romosozumab doses)."""
+
+    months_remaining: int | None = None
+    doses_remaining: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """§5: one ranked drug of the pathway."""
+
+    rank: int
+    drug: Drug
+    drug_class: DrugClass
+    then: tuple[Drug | DrugGroup, ...]
+    limit: OptionLimit | None
+    rules: tuple[RuleId, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AvoidEntry:
+    """§4 and SEL-8: a drug not to recommend, and why."""
+
+    drug: Drug
+    reason: AvoidReason
+    severity: AvoidSeverity
+    rules: tuple[RuleId, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """§6: something to act on; `due` where one applies."""
+
+    code: AlertCode
+    severity: Severity
+    due: dt.date | None
+    rules: tuple[RuleId, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MonitoringItem:
+    """§7: a follow-up and its due date; `rule` is not part of the JSON."""
+
+    code: MonitoringCode
+    due: dt.date
+    drug: Drug | DrugGroup | None
+    rule: RuleId
+
+
+@dataclass(frozen=True, slots=True)
+class Rationale:
+    """One plain-language sentence for one fired rule."""
+
+    rule: RuleId
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """Everything the engine says about a case on `as_of`."""
+
+    engine_version: str
+    as_of: dt.date
+    refractory: Refractory
+    very_high_risk: VeryHighRisk
+    populations: tuple[Population, ...]
+    pathway: Pathway
+    options: tuple[Option, ...]
+    avoid: tuple[AvoidEntry, ...]
+    alerts: tuple[Alert, ...]
+    monitoring: tuple[MonitoringItem, ...]
+    supplementation: tuple[Supplement, ...]
+    lifestyle: tuple[Lifestyle, ...]
+    rationale: tuple[Rationale, ...]
+    #: Ids of the rules that fired, in RULES.md order (one rationale sentence each).
+    fired_rules: tuple[RuleId, ...]
+
+
+def _date(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _limit(limit: OptionLimit | None) -> dict[str, int] | None:
+    if limit is None:
+        return None
+    if limit.months_remaining is not None:
+        return {"months_remaining": limit.months_remaining}
+    if limit.doses_remaining is not None:
+        return {"doses_remaining": limit.doses_remaining}
+    return None
+
+
+def assessment_to_json(assessment: Assessment) -> dict[str, Any]:
+    """The assessment as CASE_FORMAT.md prints it: same keys, same order, plain JSON values."""
+    a = assessment
+    return {
+        "engine_version": a.engine_version,
+        "as_of": a.as_of.isoformat(),
+        "refractory": {
+            "status": a.refractory.status,
+            "reasons": [reason.value for reason in a.refractory.reasons],
+        },
+        "very_high_risk": {
+            "status": a.very_high_risk.status,
+            "reasons": [reason.value for reason in a.very_high_risk.reasons],
+        },
+        "populations": [population.value for population in a.populations],
+        "pathway": a.pathway.value,
+        "options": [
+            {
+                "rank": option.rank,
+                "drug": option.drug.value,
+                "class": option.drug_class.value,
+                "then": [drug.value for drug in option.then],
+                "limit": _limit(option.limit),
+                "rules": [rule.value for rule in option.rules],
+            }
+            for option in a.options
+        ],
+        "avoid": [
+            {
+                "drug": entry.drug.value,
+                "reason": entry.reason.value,
+                "severity": entry.severity.value,
+                "rules": [rule.value for rule in entry.rules],
+            }
+            for entry in a.avoid
+        ],
+        "alerts": [
+            {
+                "code": alert.code.value,
+                "severity": alert.severity.value,
+                "due": _date(alert.due),
+                "rules": [rule.value for rule in alert.rules],
+            }
+            for alert in a.alerts
+        ],
+        "monitoring": [
+            {
+                "code": item.code.value,
+                "due": item.due.isoformat(),
+                "drug": None if item.drug is None else item.drug.value,
+            }
+            for item in a.monitoring
+        ],
+        "supplementation": [supplement.value for supplement in a.supplementation],
+        "lifestyle": [advice.value for advice in a.lifestyle],
+        "rationale": [{"rule": entry.rule.value, "text": entry.text} for entry in a.rationale],
+    }

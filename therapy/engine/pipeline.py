@@ -1,0 +1,111 @@
+"""`evaluate`: a case and a date in, an assessment out; pure (no clock, no I/O)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from operator import attrgetter
+
+from therapy.engine.advice import assess_advice
+from therapy.engine.alerts import (
+    anabolic_without_follow_on,
+    assess_alerts,
+    denosumab_stop,
+    romosozumab_cardiovascular_events,
+)
+from therapy.engine.assessment import Assessment, Refractory, VeryHighRisk
+from therapy.engine.case import Case
+from therapy.engine.codes import Population
+from therapy.engine.eligibility import assess_eligibility
+from therapy.engine.history import history_of
+from therapy.engine.monitoring import assess_monitoring
+from therapy.engine.populations import assess_populations
+from therapy.engine.refractory import assess_refractory
+from therapy.engine.risk import assess_very_high_risk
+from therapy.engine.selection import (
+    choose_pathway,
+    failure_entries,
+    select_options,
+)
+
+ENGINE_VERSION = "1"
+
+_IMMUNOSUPPRESSED = Population.IMMUNOSUPPRESSED
+
+
+#: `avoid` is sorted by drug, then rule id (CASE_FORMAT.md). Eligibility lists its entries in
+#: rule order and SEL-8 comes after every ELG rule, so a stable sort by drug gives that order.
+_BY_DRUG = attrgetter("drug")
+
+
+def evaluate(case: Case, *, as_of: dt.date | None = None) -> Assessment:
+    """Assess `case` on `as_of` (default `case.as_of`), applying RULES.md §1 to §8 in order."""
+    day = case.as_of if as_of is None else as_of
+    history = history_of(case, day)
+
+    refractory = assess_refractory(history)
+    is_refractory = refractory.status
+    risk = assess_very_high_risk(history)
+    populations = assess_populations(history)
+    is_immunosuppressed = _IMMUNOSUPPRESSED in populations.populations
+    stop = denosumab_stop(history)
+    anabolic_ended = anabolic_without_follow_on(history)
+    romosozumab_events = romosozumab_cardiovascular_events(history)
+
+    eligibility = assess_eligibility(
+        history, is_refractory=is_refractory, is_immunosuppressed=is_immunosuppressed
+    )
+    avoid = tuple(sorted(eligibility.avoid + failure_entries(refractory.failed), key=_BY_DRUG))
+    choice = choose_pathway(
+        history,
+        stop=stop,
+        anabolic_ended=anabolic_ended,
+        failed=refractory.failed,
+        is_refractory=is_refractory,
+        populations=populations.populations,
+        is_very_high_risk=risk.status,
+    )
+    selection = select_options(history, choice, avoid, refractory.failed)
+    alerts = assess_alerts(
+        history,
+        is_immunosuppressed=is_immunosuppressed,
+        stop=stop,
+        anabolic_ended=anabolic_ended,
+        cardiovascular_events_on_romosozumab=romosozumab_events,
+        options=selection.options,
+        empty_pathway=selection.empty_pathway,
+    )
+    monitoring = assess_monitoring(
+        history,
+        stop=stop,
+        anabolic_ended=anabolic_ended,
+        romosozumab_stopped=bool(romosozumab_events),
+    )
+    advice = assess_advice(history)
+
+    # Each step lists its sentences in rule order, and the steps follow RULES.md's order.
+    rationale = (
+        refractory.rationale
+        + risk.rationale
+        + populations.rationale
+        + eligibility.rationale
+        + selection.rationale
+        + alerts.rationale
+        + monitoring.rationale
+        + advice.rationale
+    )
+    return Assessment(
+        engine_version=ENGINE_VERSION,
+        as_of=day,
+        refractory=Refractory(is_refractory, refractory.reasons),
+        very_high_risk=VeryHighRisk(risk.status, risk.reasons),
+        populations=populations.populations,
+        pathway=selection.pathway,
+        options=selection.options,
+        avoid=avoid,
+        alerts=alerts.alerts,
+        monitoring=monitoring.items,
+        supplementation=advice.supplementation,
+        lifestyle=advice.lifestyle,
+        rationale=rationale,
+        fired_rules=tuple([entry.rule for entry in rationale]),
+    )

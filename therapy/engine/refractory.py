@@ -1,0 +1,237 @@
+"""§1 Refractory status: REF-1 to REF-5, and which drugs failed (SEED, thresholds ADDED)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from operator import attrgetter
+from typing import NamedTuple
+
+from therapy.engine.assessment import Rationale
+from therapy.engine.bmd import (
+    BmdChange,
+    at_least,
+    bmd_change,
+    exceeds,
+    percent_change,
+    site_lsc_pct,
+)
+from therapy.engine.case import Drug, DxaSite, Fracture
+from therapy.engine.catalogue import ANABOLICS, BISPHOSPHONATES, DRUG_NAMES
+from therapy.engine.codes import RefractoryReason, RuleId
+from therapy.engine.dates import add_months, months_between
+from therapy.engine.history import Course, History
+from therapy.engine.limits import (
+    ANABOLIC_FAILURE_MONTHS,
+    ANTIRESORPTIVE_FAILURE_MONTHS,
+    BMD_LOSS_MIN_PCT_PER_YEAR,
+    BMD_PAIR_MIN_MONTHS,
+    DAYS_PER_YEAR,
+    ORAL_BP_MIN_CRCL_ML_MIN,
+)
+from therapy.engine.text import number, percent, sentence
+
+_DENOSUMAB = frozenset({Drug.DENOSUMAB})
+_SITES: tuple[DxaSite, ...] = tuple(DxaSite)
+_BY_FRACTURE_THEN_COURSE = attrgetter("fracture.date", "course.start", "course.position")
+
+
+class FractureOnCourse(NamedTuple):
+    """A fracture that counts as a failure of the course it fell in (REF-1, REF-5)."""
+
+    fracture: Fracture
+    course: Course
+
+    def describe(self) -> str:
+        months = months_between(self.course.start, self.fracture.date)
+        return (
+            f"{self.fracture.site} fracture on {self.fracture.date} during "
+            f"{DRUG_NAMES[self.course.drug]}, {months} month{'' if months == 1 else 's'} "
+            "after it started"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BmdLoss:
+    """A significant, fast BMD fall between two scans within one course (REF-2)."""
+
+    course: Course
+    earlier: dt.date
+    later: dt.date
+    change: BmdChange
+    annual_fall_pct: float
+
+    def describe(self) -> str:
+        c = self.change
+        site = c.site.replace("_", " ")
+        return (
+            f"{site} BMD fell {percent(c.fall_pct)} from {number(c.earlier_g_cm2)} to "
+            f"{number(c.later_g_cm2)} g/cm² between {self.earlier} and {self.later} during "
+            f"{DRUG_NAMES[self.course.drug]}: more than the {number(c.lsc_pct)} % LSC and "
+            f"{percent(self.annual_fall_pct)}/year (≥ {number(BMD_LOSS_MIN_PCT_PER_YEAR)} %/year)"
+        )
+
+
+class RefractoryFindings(NamedTuple):
+    reasons: tuple[RefractoryReason, ...]
+    #: Drugs that failed: a REF-1/REF-5 fracture or REF-2 loss during one of their courses.
+    failed: frozenset[Drug]
+    rationale: tuple[Rationale, ...]
+
+    @property
+    def status(self) -> bool:
+        return bool(self.reasons)
+
+
+def _fractures_during(
+    history: History, drugs: frozenset[Drug], months: int
+) -> list[FractureOnCourse]:
+    """Fractures on a day a course of `drugs` is active, at least `months` after it started.
+
+    Reading: when courses of several drugs are active on the day of the fracture, only the
+    courses that meet the duration condition failed (a drug started a month before a fracture
+    has not had time to work, IOF 2012).
+    """
+    found: list[FractureOnCourse] = []
+    if not history.fractures:
+        return found
+    for course in history.courses:
+        if course.drug in drugs:
+            judged_from = add_months(course.start, months)
+            found.extend(
+                [
+                    FractureOnCourse(fracture, course)
+                    for fracture in history.fractures_between(judged_from, course.end)
+                ]
+            )
+    found.sort(key=_BY_FRACTURE_THEN_COURSE)
+    return found
+
+
+def fractures_on_bisphosphonate(history: History) -> list[FractureOnCourse]:
+    """REF-1 (SEED; IOF 2012 threshold): a fracture on a bisphosphonate course ≥ 12 months old."""
+    return _fractures_during(history, BISPHOSPHONATES, ANTIRESORPTIVE_FAILURE_MONTHS)
+
+
+def fractures_on_other_therapy(history: History) -> list[FractureOnCourse]:
+    """REF-5 (SEED third line; threshold ADDED): a fracture on denosumab ≥ 12 months after
+    its start, or on an anabolic ≥ 6 months after its start."""
+    found = _fractures_during(history, _DENOSUMAB, ANTIRESORPTIVE_FAILURE_MONTHS)
+    found += _fractures_during(history, ANABOLICS, ANABOLIC_FAILURE_MONTHS)
+    found.sort(key=_BY_FRACTURE_THEN_COURSE)
+    return found
+
+
+def bmd_losses_on_treatment(history: History) -> list[BmdLoss]:
+    """REF-2 (SEED "bone loss ≥ 10 %/year"; LSC ADDED, ISCD): two scans of one site within one
+    course, ≥ 6 months apart, whose fall strictly exceeds the LSC (the later scan's `lsc_pct`,
+    else the site default) and is ≥ 10 % a year once annualised.
+
+    Reading: pairs are taken within each course separately; when two courses are active at
+    both scans, both drugs failed.
+    """
+    losses: list[BmdLoss] = []
+    if len(history.scans) < 2:
+        return losses
+    for course in history.courses:
+        scans = history.scans_between(course.start, course.end)
+        if len(scans) < 2:
+            continue
+        by_site: dict[DxaSite, list[tuple[dt.date, float, float | None]]] = {}
+        for scan in scans:
+            for site, reading in scan.sites:
+                if reading.bmd_g_cm2 is not None:
+                    by_site.setdefault(site, []).append(
+                        (scan.date, reading.bmd_g_cm2, reading.lsc_pct)
+                    )
+        for site in _SITES:
+            readings = by_site.get(site, [])
+            for index, (earlier, old, _) in enumerate(readings[:-1]):
+                later_from = add_months(earlier, BMD_PAIR_MIN_MONTHS)
+                for later, new, lsc_pct in readings[index + 1 :]:
+                    if later < later_from:
+                        continue
+                    fall = -percent_change(old, new)
+                    if not exceeds(fall, site_lsc_pct(site, lsc_pct)):
+                        continue
+                    annual = fall * DAYS_PER_YEAR / (later - earlier).days
+                    if at_least(annual, BMD_LOSS_MIN_PCT_PER_YEAR):
+                        change = bmd_change(site, old, new, lsc_pct)
+                        losses.append(BmdLoss(course, earlier, later, change, annual))
+    return losses
+
+
+def _first_per_course(losses: list[BmdLoss]) -> list[BmdLoss]:
+    """The rationale names one loss per course (the first found), not every pair of scans."""
+    seen: set[int] = set()
+    firsts = []
+    for loss in losses:
+        if loss.course.position not in seen:
+            seen.add(loss.course.position)
+            firsts.append(loss)
+    return firsts
+
+
+def _oral_bp_contraindications(history: History) -> list[str]:
+    """REF-4 (SEED; CrCl threshold ADDED, alendronate label)."""
+    risk = history.risk
+    found = []
+    if risk.oral_bisphosphonate_contraindication:
+        found.append(
+            "oral bisphosphonates contraindicated (oesophageal stricture or achalasia, "
+            "or cannot stay upright for 30 minutes)"
+        )
+    crcl = risk.creatinine_clearance_ml_min
+    if crcl is not None and crcl < ORAL_BP_MIN_CRCL_ML_MIN:
+        found.append(
+            f"creatinine clearance {number(crcl)} mL/min, below "
+            f"{number(ORAL_BP_MIN_CRCL_ML_MIN)} mL/min: oral bisphosphonates not recommended"
+        )
+    return found
+
+
+_INTOLERANCE = Rationale(
+    RuleId.REF_3, "Oral bisphosphonates are not tolerated (gastrointestinal side effects)."
+)
+
+
+def assess_refractory(history: History) -> RefractoryFindings:
+    """§1: every REF reason that holds, the drugs that failed, one sentence per rule."""
+    reasons: list[RefractoryReason] = []
+    rationale: list[Rationale] = []
+    failed: set[Drug] = set()
+
+    on_bisphosphonate = fractures_on_bisphosphonate(history)
+    if on_bisphosphonate:
+        reasons.append(RefractoryReason.FRACTURE_ON_BISPHOSPHONATE)
+        failed.update(hit.course.drug for hit in on_bisphosphonate)
+        rationale.append(
+            Rationale(RuleId.REF_1, sentence(*[hit.describe() for hit in on_bisphosphonate]))
+        )
+
+    losses = bmd_losses_on_treatment(history)
+    if losses:
+        reasons.append(RefractoryReason.BMD_LOSS_ON_TREATMENT)
+        failed.update(loss.course.drug for loss in losses)
+        rationale.append(
+            Rationale(
+                RuleId.REF_2, sentence(*[loss.describe() for loss in _first_per_course(losses)])
+            )
+        )
+
+    if history.risk.oral_bisphosphonate_intolerance:
+        reasons.append(RefractoryReason.ORAL_BP_INTOLERANCE)
+        rationale.append(_INTOLERANCE)
+
+    contraindications = _oral_bp_contraindications(history)
+    if contraindications:
+        reasons.append(RefractoryReason.ORAL_BP_CONTRAINDICATED)
+        rationale.append(Rationale(RuleId.REF_4, sentence(*contraindications)))
+
+    on_other = fractures_on_other_therapy(history)
+    if on_other:
+        reasons.append(RefractoryReason.FRACTURE_ON_OTHER_THERAPY)
+        failed.update(hit.course.drug for hit in on_other)
+        rationale.append(Rationale(RuleId.REF_5, sentence(*[hit.describe() for hit in on_other])))
+
+    return RefractoryFindings(tuple(reasons), frozenset(failed), tuple(rationale))
