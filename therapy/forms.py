@@ -51,14 +51,22 @@ class DecisionForm(CrispyMixin, forms.Form):
     )
     start_date = forms.DateField(required=False, widget=DateInput(), label="Course start date")
 
-    def __init__(self, *args: Any, options: list[dict[str, Any]], today: Any, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        options: list[dict[str, Any]],
+        contraindicated: set[str],
+        today: Any,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         ranked = [(o["drug"], f"{o['rank']}. {o['label']} ({o['drug_class']})") for o in options]
         ranked_drugs = {drug for drug, _ in ranked}
+        # A contraindicated drug is not offered at all (the service refuses it too).
         others = [
             (value, f"Other: {text}")
             for value, text in catalogue.DRUG_CHOICES
-            if value not in ranked_drugs
+            if value not in ranked_drugs and value not in contraindicated
         ]
         self.fields["chosen_drug"].choices = [*ranked, *others]
         if ranked:

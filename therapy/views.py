@@ -39,7 +39,12 @@ def decision_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
     access = patient_for_user(request.user, patient_pk, Action.MANAGE_THERAPY)
     today = timezone.localdate()
     panel = recommendation_panel(patient_evaluate(access.patient, as_of=today).assessment)
-    form = DecisionForm(request.POST or None, options=panel.options, today=today)
+    form = DecisionForm(
+        request.POST or None,
+        options=panel.options,
+        contraindicated={e["drug"] for e in panel.avoid if e["severity"] == "contraindicated"},
+        today=today,
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

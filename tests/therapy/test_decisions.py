@@ -94,15 +94,36 @@ def test_a_drug_off_the_list_needs_a_reason_and_keeps_what_was_typed(
     assert record.chosen_rank is None and record.reason == "Patient declines injections"
 
 
-def test_a_contraindicated_drug_cannot_be_chosen_even_with_a_reason(
+def test_a_contraindicated_drug_is_not_offered_and_a_forged_post_is_refused(
     client_for, clinician, mi_patient
 ):
     url = reverse("therapy:decision-create", args=[mi_patient.pk])
-    response = client_for(clinician).post(
+    client = client_for(clinician)
+    offered = dict(client.get(url).context["form"].fields["chosen_drug"].choices)
+    assert "romosozumab" not in offered
+    response = client.post(
         url, {"chosen_drug": "romosozumab", "reason": "I know better", "start_course": "on"}
     )
     assert response.status_code == 400
-    assert "contraindicated" in str(response.context["form"].errors["chosen_drug"])
+    assert "chosen_drug" in response.context["form"].errors
+    assert not TherapyCourse.objects.filter(patient=mi_patient, drug="romosozumab").exists()
+
+
+def test_the_service_refuses_a_contraindicated_drug_whatever_the_caller(clinician, mi_patient):
+    from django.core.exceptions import ValidationError
+
+    from therapy.services import decision_record
+
+    with pytest.raises(ValidationError, match="contraindicated"):
+        decision_record(
+            patient=mi_patient,
+            actor=clinician,
+            as_of=TODAY,
+            chosen_drug="romosozumab",
+            reason="I know better",
+            start_course=True,
+        )
+    assert not RecommendationRecord.objects.exists()
     assert not TherapyCourse.objects.filter(patient=mi_patient, drug="romosozumab").exists()
 
 

@@ -1,0 +1,168 @@
+"""Browser tests: Playwright drives Debian's chromium against pytest-django's live server.
+
+Playwright's own browser download cannot work here, so the system browser is launched with
+`executable_path` (OSSA_CHROMIUM, default /usr/bin/chromium). Without it the journeys are
+skipped, saying why — except in CI (OSSA_REQUIRE_SERVICES=1), where that is a failure.
+Every page visited is checked for console errors and failed requests, and axe-core (vendored
+from npm in tests/e2e/vendor/) for serious or critical accessibility violations.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from patients.models import Clinic, Membership, Role
+from tests import factories
+from tests.conftest import PASSWORD
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
+# between browser steps are ordinary synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("OSSA_CHROMIUM", "/usr/bin/chromium")
+AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
+SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        message = f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
+        if settings.OSSA_REQUIRE_SERVICES:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class PageWatch:
+    """Console errors and failed requests seen by a page, checked after every journey."""
+
+    errors: list[str] = field(default_factory=list)
+    #: Substrings of errors a journey expects (e.g. the 404 it provokes on purpose).
+    expected: list[str] = field(default_factory=list)
+
+    def unexpected(self) -> list[str]:
+        return [e for e in self.errors if not any(x in e for x in self.expected)]
+
+    def attach(self, page) -> None:
+        page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
+        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        def on_request_failed(request) -> None:
+            # A navigation cancels what the previous page was still loading: not a failure.
+            if "ERR_ABORTED" not in (request.failure or ""):
+                self.errors.append(f"request failed: {request.method} {request.url}")
+
+        page.on("requestfailed", on_request_failed)
+
+        def on_response(response) -> None:
+            # 4xx/5xx are failures unless the journey expects them (checked in the test).
+            if response.status >= 500:
+                self.errors.append(f"HTTP {response.status}: {response.url}")
+
+        page.on("response", on_response)
+
+
+@pytest.fixture
+def watch() -> PageWatch:
+    return PageWatch()
+
+
+@pytest.fixture
+def page_for(browser, live_server, watch, request):
+    """`page_for(user, width=1280)`: a signed-in browser page (logged in through the form)."""
+    contexts = []
+
+    def open_page(user, *, width: int = 1280, height: int = 900):
+        context = browser.new_context(
+            viewport={"width": width, "height": height},
+            base_url=live_server.url,
+            locale="en-GB",
+            timezone_id=settings.TIME_ZONE,
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        watch.attach(page)
+        if user is not None:
+            page.goto("/accounts/login/")
+            page.get_by_label("Username").fill(user.username)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url(f"{live_server.url}/")
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert not watch.unexpected(), "\n".join(watch.unexpected())
+
+
+def check_accessibility(page) -> list[dict]:
+    """axe-core on the current page: the serious and critical violations (must be none)."""
+    page.add_script_tag(content=AXE)
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n["target"] for n in v["nodes"]][:5],
+        }
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def demo_clinic(transactional_db):
+    """A clinic with one persona per role and one of another clinic (live-server tests need
+    committed data, hence transactional_db)."""
+    clinic = Clinic.objects.create(name="Hillside Bone Clinic", slug="hillside")
+    other = Clinic.objects.create(name="Riverside Clinic", slug="riverside")
+    people = {}
+    for username, role, where, first, last in [
+        ("clinician", Role.CLINICIAN, clinic, "Clara", "Clinician"),
+        ("nurse", Role.NURSE, clinic, "Noor", "Nurse"),
+        ("clinicadmin", Role.CLINIC_ADMIN, clinic, "Adam", "Admin"),
+        ("outsider", Role.CLINICIAN, other, "Otto", "Outsider"),
+    ]:
+        user = factories.UserFactory(
+            username=username, password=PASSWORD, first_name=first, last_name=last
+        )
+        Membership.objects.create(user=user, clinic=where, role=role)
+        people[username] = user
+    return clinic, people
