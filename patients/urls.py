@@ -1,6 +1,6 @@
 from django.urls import path
 
-from patients import records, views
+from patients import records, summary_views, views
 
 app_name = "patients"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("patients/new/", views.patient_create_view, name="create"),
     path("patients/<int:pk>/", views.patient_detail, name="detail"),
     path("patients/<int:pk>/edit/", views.patient_edit, name="edit"),
+    path("patients/<int:pk>/summary/", summary_views.patient_summary, name="summary"),
     path("patients/<int:pk>/risk-factors/", views.risk_factors_edit, name="risk-factors"),
     path("clinics/<slug:slug>/staff/", views.staff_list, name="staff"),
     path("clinics/<slug:slug>/staff/<int:pk>/", views.staff_update, name="staff-update"),

@@ -142,13 +142,13 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             patient=patient,
             profile=profile,
             courses=courses,
-            timeline=_timeline(courses),
+            timeline=therapy_timeline(courses),
             changes=patient_changes(patient),
         )
     return render(request, "patients/patient_detail.html", context)
 
 
-def _timeline(courses: list) -> list[dict[str, object]]:
+def therapy_timeline(courses: list) -> list[dict[str, object]]:
     """Courses and their doses, in date order, as one list for the therapy timeline."""
     events: list[dict[str, object]] = []
     for course in courses:

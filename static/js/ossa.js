@@ -5,3 +5,10 @@ document.addEventListener("submit", function (event) {
     event.preventDefault();
   }
 });
+
+// Print buttons (no inline handlers, so a strict Content-Security-Policy stays possible).
+document.addEventListener("click", function (event) {
+  if (event.target.closest("[data-print]")) {
+    window.print();
+  }
+});
