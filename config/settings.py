@@ -211,13 +211,23 @@ else:
         "socket_timeout": 5,
         "socket_connect_timeout": 3,
         "max_retries": 3,
+        # An unacknowledged task (acks_late) is handed to another worker after this long: it
+        # must outlast the longest task, or a running scan would be started a second time.
+        "visibility_timeout": 2 * 60 * 60,
     }
+# Task modules (each app's tasks.py is found by autodiscovery; these are the others).
+CELERY_IMPORTS = ["monitoring.import_tasks"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_MAX_TASKS_PER_CHILD = 200
+# A worker that loses the broker stops its tasks (they are redelivered, acks being late)
+# rather than finish them unacknowledged and run them twice.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE

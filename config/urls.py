@@ -28,4 +28,5 @@ urlpatterns = [
     path("", include("patients.urls")),
     path("", include("therapy.urls")),
     path("", include("monitoring.urls")),
+    path("", include("monitoring.reminder_urls")),
 ]

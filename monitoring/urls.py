@@ -1,6 +1,36 @@
+from django.urls import path
+
 from monitoring import views
 from patients.records import record_urls
+from therapy import views as therapy_views
 
 app_name = "monitoring"
 
-urlpatterns = [pattern for kind in views.RECORD_KINDS for pattern in record_urls(kind)]
+PATIENT = "patients/<int:patient_pk>"
+
+urlpatterns = [
+    # Entry pages of their own; deleting a scan or a lab value stays generic.
+    path(f"{PATIENT}/dxa/add/", views.dxa_scan_form, name="dxa-create"),
+    path(f"{PATIENT}/dxa/<int:pk>/edit/", views.dxa_scan_form, name="dxa-update"),
+    path(f"{PATIENT}/lab/add/", views.lab_form, name="lab-create"),
+    path(f"{PATIENT}/lab/<int:pk>/edit/", views.lab_form, name="lab-update"),
+    *[
+        pattern
+        for kind in (views.DXA_SCAN, views.LAB_RESULT)
+        for pattern in record_urls(kind)
+        if pattern.name == f"{kind.slug}-delete"
+    ],
+    *record_urls(views.REASSESSMENT),
+    path(f"{PATIENT}/bmd-trend/", views.bmd_trend_view, name="bmd-trend"),
+    # The one-step dose of the patient page (the view is therapy's; its URL lives with the
+    # nurse's other one-step entries).
+    path(
+        f"{PATIENT}/courses/<int:course_pk>/dose-given/",
+        therapy_views.dose_given,
+        name="dose-given",
+    ),
+    path("dxa-imports/", views.dxa_import_new, name="dxa-import"),
+    path("dxa-imports/template.csv", views.dxa_import_template, name="dxa-import-template"),
+    path("dxa-imports/<int:pk>/", views.dxa_import_detail, name="dxa-import-detail"),
+    path("dxa-imports/<int:pk>/queue/", views.dxa_import_queue, name="dxa-import-queue"),
+]

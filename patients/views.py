@@ -19,6 +19,7 @@ from patients.access import (
     patient_for_user,
     patients_for_user,
 )
+from patients.dashboards import dashboard_for
 from patients.forms import (
     CardiovascularEventForm,
     FractureForm,
@@ -84,12 +85,19 @@ RECORD_KINDS = [CARDIOVASCULAR_EVENT, IMMUNOSUPPRESSANT, GLUCOCORTICOID, FRACTUR
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
+    """The role dashboards: one section per clinic the user works in (see patients.dashboards)."""
     memberships = list(
         Membership.objects.filter(user=request.user)
         .select_related("clinic")
         .order_by("clinic__name")
     )
-    return render(request, "patients/dashboard.html", {"memberships": memberships})
+    board = dashboard_for(request.user, memberships, today=timezone.localdate())
+    return render(
+        request,
+        "patients/dashboard.html",
+        # The navigation reads the same memberships: pass them instead of querying twice.
+        {"memberships": memberships, "my_memberships": memberships, "board": board},
+    )
 
 
 def patient_list(request: HttpRequest) -> HttpResponse:

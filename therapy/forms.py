@@ -37,6 +37,13 @@ class DoseForm(CrispyMixin, forms.ModelForm):
         field.help_text = "Only courses of drugs injected in clinic are listed."
 
 
+class DoseGivenForm(forms.Form):
+    """The one-step dose of the patient page: the course is in the URL, the date defaults to
+    today."""
+
+    date = forms.DateField(widget=DateInput())
+
+
 class DecisionForm(CrispyMixin, forms.Form):
     """Accept a ranked option, or choose another drug and say why."""
 

@@ -16,8 +16,14 @@ _SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 _BOOTSTRAP = {Severity.CRITICAL: "danger", Severity.WARNING: "warning", Severity.INFO: "info"}
 
 
+#: Abbreviations kept in capitals when a code is turned into words.
+_ACRONYMS = {"dxa": "DXA", "btm": "BTM", "bp": "BP", "ckd": "CKD", "mi": "MI", "pth": "PTH"}
+
+
 def label(code: Any) -> str:
-    text = str(getattr(code, "value", code)).replace("_", " ").lower()
+    """DENOSUMAB_OVERDUE → "Denosumab overdue"; DXA_FOLLOW_UP → "DXA follow up"."""
+    words = str(getattr(code, "value", code)).replace("_", " ").lower().split()
+    text = " ".join(_ACRONYMS.get(word, word) for word in words)
     return text[:1].upper() + text[1:]
 
 

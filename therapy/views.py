@@ -3,12 +3,15 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from patients.access import patient_for_user
 from patients.permissions import Action
 from patients.records import RecordKind, add_validation_error, patient_url
+from patients.services import record_save
+from therapy import catalogue
 from therapy.engine import assessment_to_json
-from therapy.forms import DecisionForm, DoseForm, TherapyCourseForm
+from therapy.forms import DecisionForm, DoseForm, DoseGivenForm, TherapyCourseForm
 from therapy.models import Dose, RecommendationRecord, TherapyCourse
 from therapy.presenters import recommendation_panel
 from therapy.services import decision_record, decision_replay, patient_evaluate
@@ -88,4 +91,53 @@ def decision_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpRespo
             "panel": recommendation_panel(replayed),
             "is_same": assessment_to_json(replayed) == record.assessment,
         },
+    )
+
+
+@require_POST
+def dose_given(request: HttpRequest, patient_pk: int, course_pk: int) -> HttpResponse:
+    """Record a dose of an injected course in one step, from the patient page. A refusal
+    (outside the course, twice on a day, a 13th romosozumab dose…) opens the dose form with the
+    message beside the date and the values kept."""
+    access = patient_for_user(request.user, patient_pk, Action.RECORD_MEASUREMENT)
+    course = get_object_or_404(
+        TherapyCourse,
+        patient=access.patient,
+        pk=course_pk,
+        drug__in=[drug.value for drug in catalogue.INJECTED_IN_CLINIC],
+    )
+    given = DoseGivenForm(request.POST)
+    refusal: ValidationError | None = None
+    if given.is_valid():
+        dose = Dose(course=course, date=given.cleaned_data["date"])
+        try:
+            record_save(instance=dose, actor=request.user)  # type: ignore[arg-type]
+        except ValidationError as error:
+            refusal = error
+        else:
+            messages.success(
+                request, f"{course.get_drug_display()} dose of {dose.date:%Y-%m-%d} recorded."
+            )
+            return redirect(patient_url(access, DOSE))
+    # Refused: the dose form, bound to what was typed, says why beside the field.
+    form = DoseForm(
+        {"course": course.pk, "date": request.POST.get("date", "")},
+        instance=Dose(course=course),
+        access=access,
+    )
+    form.fields["course"].disabled = True  # this page posts back here, to the same course
+    if form.is_valid() and refusal is not None:
+        add_validation_error(form, refusal)
+    return render(
+        request,
+        "patients/record_form.html",
+        {
+            "access": access,
+            "patient": access.patient,
+            "form": form,
+            "kind": DOSE,
+            "is_new": True,
+            "back_url": patient_url(access, DOSE),
+        },
+        status=400,
     )

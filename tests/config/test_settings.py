@@ -178,7 +178,13 @@ def _env(tmp_path: Path, **overrides: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"OSSA_SSL_REDIRECT", "OSSA_SECURE_COOKIES", "OSSA_STATIC_MANIFEST"}
+        if k
+        not in {
+            "OSSA_SSL_REDIRECT",
+            "OSSA_SECURE_COOKIES",
+            "OSSA_STATIC_MANIFEST",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser tests for their own process
+        }
     }
     env.update(
         DJANGO_DEBUG="0",

@@ -111,6 +111,8 @@ def page_for(browser, live_server, watch, request):
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(10_000)
+        # Confirmation dialogs ("Dismiss this reminder?") are answered yes, as the user would.
+        page.on("dialog", lambda dialog: dialog.accept())
         watch.attach(page)
         if user is not None:
             page.goto("/accounts/login/")

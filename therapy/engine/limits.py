@@ -34,6 +34,9 @@ DEFAULT_LSC_PCT: Mapping[DxaSite, float] = MappingProxyType(
 )
 #: Least significant change of bone-turnover markers, % (ALR-12; IOF-ECTS 2017).
 MARKER_LSC_PCT: Mapping[LabTest, float] = MappingProxyType({LabTest.P1NP: 38.0, LabTest.CTX: 56.0})
+#: 25-OH vitamin D: nmol/L per ng/mL. Cases hold ng/mL; a value in nmol/L is divided by this
+#: before it is written (CASE_FORMAT).
+VITAMIN_D_NMOL_L_PER_NG_ML = 2.496
 
 # --- Calendar (RULES.md conventions) ----------------------------------------------------------
 

@@ -1,0 +1,459 @@
+"""Reminder-scan throughput on PostgreSQL, against the floor of reading the same rows raw.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ossa_bench \\
+        .venv/bin/python bench/scan.py [--patients 20000] [--batch-size 500] [--keep]
+
+The database named in DATABASE_URL is the benchmark's own: its name must contain "bench", it is
+created if missing, migrated, and FLUSHED (every table emptied) before N patients with realistic
+histories are bulk-created (one clinic; each patient 1–15 years of care: courses of oral
+bisphosphonates, denosumab, zoledronic acid, teriparatide or romosozumab with their doses, DXA
+scans every 1–2 years, bone-marker and vitamin D labs, fractures, yearly reassessments, a few
+risk factors). `--keep` reuses the patients already there instead.
+
+It then measures, in patients per second:
+  (a) the floor: the same rows and columns the scan reads, read with a raw cursor, batch by
+      batch, as tuples (no ORM, no engine): patients, risk profiles, the eight history tables
+      and the reminders;
+  (b) a full `reminders_scan` that creates every reminder (the first night), then a second one
+      that finds nothing to change (every night after) — in one process, then with one
+      process per CPU (`--workers`), starting again from no reminders;
+  (c) the engine alone on 2,000 of the cases, for the breakdown;
+and prints each scan's ratio to the floor and the time projected for a 100,000-patient clinic
+(targets: within 5× of the floor, and under 2 minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Critical reminders are e-mailed after each batch; keep the mail in memory, not in var/.
+os.environ.setdefault("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+
+import django  # noqa: E402
+
+AS_OF = dt.date(2026, 11, 25)
+TARGET_PATIENTS_PER_S = 100_000 / 120
+
+
+def _database_ready() -> str:
+    """Create the bench database if needed; refuse anything not named for the benchmark."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        sys.exit("bench/scan.py measures PostgreSQL: set DATABASE_URL=postgres://…/ossa_bench")
+    name = db["NAME"]
+    if "bench" not in name:
+        sys.exit(f"refusing to flush database {name!r}: its name must contain 'bench'")
+    import psycopg
+
+    params = {
+        "host": db.get("HOST") or None,
+        "port": db.get("PORT") or None,
+        "user": db.get("USER") or None,
+        "password": db.get("PASSWORD") or None,
+        "dbname": "postgres",
+        "autocommit": True,
+    }
+    with psycopg.connect(**{k: v for k, v in params.items() if v is not None}) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+# --- seeding ------------------------------------------------------------------------------------
+
+
+def _day(start: dt.date, days: int) -> dt.date:
+    return start + dt.timedelta(days=days)
+
+
+class Seeder:
+    """Builds unsaved rows for many patients, then writes them with bulk_create."""
+
+    INTERVALS = {"denosumab": 182, "zoledronic_acid": 365, "romosozumab": 30}
+    PLANS = [  # (drug, months) in order; the last course may still be running
+        [("alendronate", 48)],
+        [("alendronate", 36), ("denosumab", 60)],
+        [("risedronate", 30), ("zoledronic_acid", 36)],
+        [("denosumab", 72)],
+        [("alendronate", 40), ("teriparatide", 24), ("zoledronic_acid", 24)],
+        [("romosozumab", 12), ("denosumab", 36)],
+        [("zoledronic_acid", 48)],
+        [("ibandronate", 24), ("denosumab", 30)],
+        [("alendronate", 60), ("romosozumab", 12)],
+        [("teriparatide", 24)],
+    ]
+
+    def __init__(self, seed: int = 2026) -> None:
+        self.rng = random.Random(seed)
+
+    def patient_history(self, patient: Any) -> dict[str, list[Any]]:
+        from monitoring.models import DxaScan, LabResult, Reassessment
+        from patients.models import (
+            CardiovascularEvent,
+            Fracture,
+            GlucocorticoidExposure,
+            Immunosuppressant,
+            RiskProfile,
+        )
+        from therapy.models import Dose, TherapyCourse
+
+        rng = self.rng
+        years = rng.randint(1, 15)
+        first = _day(AS_OF, -365 * years + rng.randrange(0, 200))
+        out: dict[str, list[Any]] = {
+            k: []
+            for k in ("risk", "cv", "imm", "gc", "fx", "course", "dose", "dxa", "lab", "reassess")
+        }
+        out["risk"].append(
+            RiskProfile(
+                patient=patient,
+                creatinine_clearance_ml_min=rng.choice([None, 25, 45, 60, 80, 95]),
+                has_oral_bisphosphonate_intolerance=rng.random() < 0.15,
+                has_hypocalcemia=rng.random() < 0.01,
+                has_high_fall_risk=rng.random() < 0.3,
+                is_current_smoker=rng.random() < 0.1,
+                frax_major_osteoporotic_pct=rng.choice([None, 12.0, 25.0, 35.0]),
+            )
+        )
+        if rng.random() < 0.05:
+            out["cv"].append(
+                CardiovascularEvent(
+                    patient=patient,
+                    kind="myocardial_infarction",
+                    date=_day(AS_OF, -rng.randrange(30, 900)),
+                )
+            )
+        if rng.random() < 0.05:
+            out["imm"].append(Immunosuppressant(patient=patient, name="tacrolimus"))
+        if rng.random() < 0.12:
+            start = _day(first, rng.randrange(0, 365 * years))
+            out["gc"].append(
+                GlucocorticoidExposure(
+                    patient=patient, prednisone_mg_per_day=rng.choice([5, 7.5, 10]), start=start
+                )
+            )
+        for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):
+            out["fx"].append(
+                Fracture(
+                    patient=patient,
+                    date=_day(first, rng.randrange(0, 365 * years)),
+                    site=rng.choice(["vertebral", "hip", "wrist", "humerus", "other"]),
+                    is_fragility=rng.random() < 0.9,
+                )
+            )
+        # Courses, one after another, the last one possibly still running (or stopped).
+        start = _day(first, rng.randrange(0, 60))
+        plan = rng.choice(self.PLANS)
+        for index, (drug, months) in enumerate(plan):
+            end: dt.date | None = _day(start, months * 30)
+            last = index == len(plan) - 1
+            if end >= AS_OF or (last and rng.random() < 0.8):
+                end = None
+            course = TherapyCourse(
+                patient=patient,
+                drug=drug,
+                start=start,
+                end=end,
+                stop_reason="completed" if end else "",
+            )
+            out["course"].append(course)
+            interval = self.INTERVALS.get(drug)
+            if interval:
+                limit = 12 if drug == "romosozumab" else 10_000
+                stop = end or _day(AS_OF, -rng.choice([0, 10, 40, 120, 250]))
+                day, given = start, 0
+                while day <= stop and given < limit:
+                    out["dose"].append(Dose(course=course, date=day))
+                    given += 1
+                    day = _day(day, interval + rng.randrange(-7, 21))
+            if end is None:
+                break
+            start = _day(end, rng.randrange(1, 40))
+        for year in range(0, years, rng.choice([1, 2])):
+            out["dxa"].append(
+                DxaScan(
+                    patient=patient,
+                    date=_day(first, 365 * year + rng.randrange(0, 30)),
+                    lumbar_spine_bmd_g_cm2=round(rng.uniform(0.65, 0.95), 3),
+                    lumbar_spine_t_score=round(rng.uniform(-3.8, -1.5), 1),
+                    femoral_neck_bmd_g_cm2=round(rng.uniform(0.50, 0.75), 3),
+                    femoral_neck_t_score=round(rng.uniform(-3.5, -1.5), 1),
+                    total_hip_bmd_g_cm2=round(rng.uniform(0.55, 0.85), 3),
+                    total_hip_t_score=round(rng.uniform(-3.2, -1.2), 1),
+                )
+            )
+        seen: set[tuple[dt.date, str]] = set()
+        for _ in range(rng.randint(2, 4) * years):
+            test = rng.choice(["ctx", "p1np", "vitamin_d_25oh", "calcium"])
+            date = _day(first, rng.randrange(0, 365 * years))
+            if (date, test) in seen:
+                continue
+            seen.add((date, test))
+            value = {
+                "ctx": rng.uniform(0.1, 0.8),
+                "p1np": rng.uniform(15, 90),
+                "vitamin_d_25oh": rng.uniform(12, 60),
+                "calcium": rng.uniform(2.0, 2.7),
+            }[test]
+            unit = {"ctx": "ng/mL", "p1np": "µg/L", "vitamin_d_25oh": "ng/mL", "calcium": "mmol/L"}
+            out["lab"].append(
+                LabResult(
+                    patient=patient, date=date, test=test, value=round(value, 2), unit=unit[test]
+                )
+            )
+        for year in range(1, years + 1):
+            if rng.random() < 0.8:
+                out["reassess"].append(
+                    Reassessment(
+                        patient=patient, date=_day(first, 365 * year - rng.randrange(0, 60))
+                    )
+                )
+        out["reassess"] = [r for r in out["reassess"] if r.date <= AS_OF]
+        out["reassess"] = list({r.date: r for r in out["reassess"]}.values())
+        out["dxa"] = [s for s in {s.date: s for s in out["dxa"]}.values() if s.date <= AS_OF]
+        out["fx"] = [
+            f for f in {(f.date, f.site): f for f in out["fx"]}.values() if f.date <= AS_OF
+        ]
+        out["lab"] = [lab for lab in out["lab"] if lab.date <= AS_OF]
+        return out
+
+    def seed(self, patients: int, chunk: int = 2000) -> dict[str, int]:
+        from django.contrib.auth import get_user_model
+        from django.db import transaction
+
+        from monitoring.models import DxaScan, LabResult, Reassessment
+        from patients.models import (
+            CardiovascularEvent,
+            Clinic,
+            Fracture,
+            GlucocorticoidExposure,
+            Immunosuppressant,
+            Membership,
+            Patient,
+            RiskProfile,
+            Role,
+        )
+        from therapy.models import Dose, TherapyCourse
+
+        models = {
+            "risk": RiskProfile,
+            "cv": CardiovascularEvent,
+            "imm": Immunosuppressant,
+            "gc": GlucocorticoidExposure,
+            "fx": Fracture,
+            "dxa": DxaScan,
+            "lab": LabResult,
+            "reassess": Reassessment,
+        }
+        totals: dict[str, int] = {}
+        clinic = Clinic.objects.create(
+            name="Benchmark clinic", slug="bench", notification_emails="bone-team@example.org"
+        )
+        clinician = get_user_model().objects.create_user(
+            "bench-clinician", email="clinician@example.org", password=None
+        )
+        Membership.objects.create(user=clinician, clinic=clinic, role=Role.CLINICIAN)
+        for offset in range(0, patients, chunk):
+            with transaction.atomic():
+                batch = Patient.objects.bulk_create(
+                    Patient(
+                        clinic=clinic,
+                        mrn=f"B{n:07d}",
+                        name=f"Bench Patient {n}",
+                        birth_date=dt.date(
+                            1930 + self.rng.randrange(0, 36), 1 + n % 12, 1 + n % 28
+                        ),
+                        sex="female" if self.rng.random() < 0.8 else "male",
+                    )
+                    for n in range(offset, min(offset + chunk, patients))
+                )
+                rows: dict[str, list[Any]] = {}
+                for patient in batch:
+                    for key, items in self.patient_history(patient).items():
+                        rows.setdefault(key, []).extend(items)
+                TherapyCourse.objects.bulk_create(rows["course"], batch_size=5000)
+                for dose in rows["dose"]:
+                    dose.course_id = dose.course.pk
+                Dose.objects.bulk_create(rows["dose"], batch_size=5000)
+                for key, model in models.items():
+                    model.objects.bulk_create(rows[key], batch_size=5000)
+                for key, items in rows.items():
+                    totals[key] = totals.get(key, 0) + len(items)
+            print(f"  seeded {min(offset + chunk, patients):,} patients", end="\r", flush=True)
+        print()
+        return totals
+
+
+# --- measuring ------------------------------------------------------------------------------------
+
+_DXA = ", ".join(
+    f"{site}_{m}"
+    for site in ("lumbar_spine", "femoral_neck", "total_hip")
+    for m in ("bmd_g_cm2", "t_score", "lsc_pct")
+)
+_RISK = (
+    "has_oral_bisphosphonate_intolerance, has_oral_bisphosphonate_contraindication, "
+    "creatinine_clearance_ml_min, is_organ_transplant_recipient, has_cancer_treatment_bone_loss, "
+    "had_skeletal_radiation, has_bone_metastases, has_pagets_disease, "
+    "has_unexplained_elevated_alp, has_open_epiphyses, has_hypercalcemia, has_hypocalcemia, "
+    "has_high_fall_risk, frax_major_osteoporotic_pct, frax_hip_pct, is_current_smoker, "
+    "alcohol_drinks_per_day"
+)
+#: The columns and rows the scan reads for one batch of patients (ids first..last), as SQL.
+FLOOR_QUERIES = [
+    f"SELECT patient_id, {_RISK} FROM patients_riskprofile "  # noqa: S608 — constant columns
+    "WHERE patient_id BETWEEN %(first)s AND %(last)s",
+    "SELECT patient_id, kind, date FROM patients_cardiovascularevent "
+    "WHERE patient_id BETWEEN %(first)s AND %(last)s ORDER BY patient_id, date, id",
+    "SELECT patient_id, name FROM patients_immunosuppressant "
+    "WHERE patient_id BETWEEN %(first)s AND %(last)s ORDER BY patient_id, name, id",
+    'SELECT patient_id, prednisone_mg_per_day, start, "end" FROM patients_glucocorticoidexposure '
+    "WHERE patient_id BETWEEN %(first)s AND %(last)s ORDER BY patient_id, start, id",
+    "SELECT patient_id, date, site, is_fragility FROM patients_fracture "
+    "WHERE patient_id BETWEEN %(first)s AND %(last)s ORDER BY patient_id, date, id",
+    'SELECT patient_id, id, drug, start, "end", stop_reason FROM therapy_therapycourse '
+    "WHERE patient_id BETWEEN %(first)s AND %(last)s ORDER BY patient_id, start, id",
+    "SELECT d.course_id, d.date FROM therapy_dose d JOIN therapy_therapycourse c "
+    "ON c.id = d.course_id WHERE c.patient_id BETWEEN %(first)s AND %(last)s ORDER BY d.date",
+    f"SELECT patient_id, date, {_DXA} FROM monitoring_dxascan "  # noqa: S608 — constant columns
+    "WHERE patient_id BETWEEN %(first)s AND %(last)s ORDER BY patient_id, date, id",
+    "SELECT patient_id, date, test, value, unit FROM monitoring_labresult "
+    "WHERE patient_id BETWEEN %(first)s AND %(last)s ORDER BY patient_id, date, test, id",
+    "SELECT patient_id, date FROM monitoring_reassessment "
+    "WHERE patient_id BETWEEN %(first)s AND %(last)s ORDER BY patient_id, date, id",
+    "SELECT id, clinic_id, sex, birth_date, name, mrn FROM patients_patient "
+    "WHERE id BETWEEN %(first)s AND %(last)s ORDER BY id",
+    "SELECT id, patient_id, kind, drug, due, status, snoozed_until FROM monitoring_reminder "
+    "WHERE patient_id BETWEEN %(first)s AND %(last)s",
+]
+
+
+def floor_read(batch_size: int) -> tuple[int, int]:
+    """Every row the scan reads, batch by batch, fetched as tuples: (patients, rows)."""
+    from django.db import connection
+
+    patients = rows = 0
+    last = 0
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                "SELECT id FROM patients_patient WHERE id > %s ORDER BY id LIMIT %s",
+                [last, batch_size],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            if not ids:
+                break
+            for sql in FLOOR_QUERIES:
+                cursor.execute(sql, {"first": ids[0], "last": ids[-1]})
+                rows += len(cursor.fetchall())
+            patients += len(ids)
+            last = ids[-1]
+    return patients, rows
+
+
+def timed(label: str, run: Any) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = run()
+    seconds = time.perf_counter() - start
+    print(f"  {label}: {seconds:.2f} s")
+    return seconds, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--patients", type=int, default=20_000)
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--keep", action="store_true", help="reuse the patients already seeded")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="processes for the parallel run (default: CPUs)"
+    )
+    args = parser.parse_args()
+
+    django.setup()
+    from django.core import mail
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from monitoring.models import Reminder
+    from monitoring.scan import reminders_scan
+    from patients.models import Patient
+    from therapy.engine import evaluate
+    from therapy.selectors import case_from_patient, patients_with_history
+
+    name = _database_ready()
+    call_command("migrate", verbosity=0)
+    if not args.keep:
+        print(f"Flushing {name} and seeding {args.patients:,} patients…")
+        call_command("flush", interactive=False, verbosity=0)
+        start = time.perf_counter()
+        totals = Seeder().seed(args.patients)
+        print(
+            f"  {sum(totals.values()):,} history rows in {time.perf_counter() - start:.1f} s: "
+            + ", ".join(f"{k} {v:,}" for k, v in totals.items())
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    n = Patient.objects.count()
+    now = timezone.now()
+
+    workers = args.workers or os.cpu_count() or 1
+    print(f"Measuring ({n:,} patients, batch {args.batch_size})…")
+    floor_s, (floor_n, floor_rows) = timed(
+        "floor: raw read of the same rows", lambda: floor_read(args.batch_size)
+    )
+    runs = []
+    for processes in sorted({1, workers}):
+        Reminder.objects.all().delete()
+        Reminder.history.all().delete()
+        for label in ("creates the reminders", "nothing to change"):
+            seconds, summary = timed(
+                f"scan, {processes} process{'es' if processes > 1 else ''} ({label})",
+                lambda p=processes: reminders_scan(
+                    as_of=AS_OF, now=now, batch_size=args.batch_size, workers=p, details=False
+                ),
+            )
+            runs.append((processes, label, seconds, summary))
+    sample = list(patients_with_history(Patient.objects.order_by("pk"))[:2000])
+    cases = [case_from_patient(p, as_of=AS_OF) for p in sample]
+    engine_s, _ = timed(
+        f"engine alone on {len(cases):,} cases", lambda: [evaluate(c) for c in cases]
+    )
+
+    floor_rate = floor_n / floor_s
+    print()
+    print(
+        f"Ossa reminder scan benchmark — PostgreSQL {connection.pg_version // 10000}, "
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {n:,} patients "
+        f"({floor_rows / floor_n:.0f} rows read per patient), batch {args.batch_size}, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print(f"- floor (raw SQL read of the same rows, one connection): {floor_rate:,.0f} patients/s")
+    for processes, label, seconds, summary in runs:
+        rate = n / seconds
+        print(
+            f"- scan, {processes} process{'es' if processes > 1 else ''}, {label}: "
+            f"{rate:,.0f} patients/s — {floor_rate / rate:.1f}× the floor's time; "
+            f"100,000 patients in {100_000 / rate:.0f} s (target ≤ 5×, ≤ 120 s); "
+            f"{summary.counts()}"
+        )
+    print(f"- engine alone, one process: {len(cases) / engine_s:,.0f} patients/s")
+    print(f"- critical-reminder e-mails sent: {len(getattr(mail, 'outbox', [])):,}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,723 @@
+"""The reminder scan: the engine's monitoring items and critical alerts, as `Reminder` rows.
+
+`reminders_scan` walks the patients in primary-key order, a batch at a time (memory stays bounded
+by the batch, whatever the clinic's size), asks the engine what each patient needs on `as_of`,
+and reconciles that *wanted* set with the batch's reminders in a fixed number of queries: the
+batch's histories (`cases_for_patients`, eleven SELECTs of plain tuples), one SELECT of its
+reminders, then — only when something changed — one locked re-read of the changed rows, two bulk
+UPDATEs and one bulk INSERT (each with its audit rows). Every batch is its own transaction, so a
+worker killed half-way leaves whole batches behind, and a rerun finishes the job: the scan is
+idempotent, and a second run in a row changes nothing.
+
+What is wanted, per patient
+    every monitoring item due on or before `as_of` + the clinic's lead time (`kind` = the item's
+    code, `drug` = its drug or ""), and every critical alert (`kind` = the alert's code, `due` =
+    the alert's due date or, when it has none, `as_of`; `severity` = "critical").
+
+How a wanted item meets the reminders of its (patient, kind, drug)
+    - no reminder is active → one is created, open, with the item's due date;
+    - the active one has the item's due date → unchanged;
+    - the engine's date changed → the active reminder's due date moves with it;
+    - no longer wanted (dose given, follow-on started, beyond the lead time again) → the active
+      reminder is resolved (status `resolved`, closed now);
+    - a snoozed reminder whose snooze has ended (`snoozed_until` ≤ as_of) is open again;
+    - a reminder that was done or resolved for that very due date is reopened instead of
+      duplicated (the database refuses two rows per (patient, kind, drug, due));
+    - a dismissed reminder for that due date blocks it: the scan does not re-create it.
+
+"Now" items, and how long a dismissal lasts
+    Some items have no date of their own: an undated critical alert (ALR-5, ALR-7, ALR-8, ALR-10,
+    ALR-14), and the monitoring items the engine dates "as_of" because there is nothing to count
+    from (MON-1 without any reassessment, MON-4 without any scan). Their date would be today on
+    every run, so they are *floating*: an active reminder already due keeps its date (it does
+    not creep forward night after night and stays overdue), and a dismissal cannot be tied to a
+    date either. A dismissal of such an item holds until its condition has cleared once.
+
+    The scan remembers that in the dismissed row's `snoozed_until`, read as "dismissed until":
+    empty while the dismissal holds; the first scan that sees the engine no longer list the item
+    at that reminder's date (the item is gone, or now due on another date) writes that day
+    there. A floating item is blocked while any dismissal of its (patient, kind, drug) holds;
+    when it comes back after clearing, a new reminder is created (due that day). Dismissing
+    again (the worklist clears `snoozed_until`) starts a new hold. A dated item is blocked by a
+    dismissal of the same due date whether or not it has lapsed, as the issue asks. No schema
+    change is needed: `snoozed_until` is only read as a snooze while the status is `snoozed`.
+
+Concurrency
+    Each batch locks its patient rows (`FOR NO KEY UPDATE`, which does not block inserting their
+    scans, labs or doses), so the nightly scan and a per-patient rescan never interleave on one
+    patient; the changed reminders are re-read under a row lock and, if a person changed one
+    since it was read (the worklist locks the same rows), the batch is recomputed.
+
+Critical reminders created or reopened are e-mailed after the batch commits
+(`monitoring.notifications`), outside the batch's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import multiprocessing
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from django.db import IntegrityError, models, transaction
+from django.db import connections as db_connections
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Now
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from monitoring.models import (
+    ACTIVE_REMINDER_STATUSES,
+    DxaScan,
+    LabResult,
+    Reassessment,
+    Reminder,
+    ReminderStatus,
+    ScanRun,
+)
+from monitoring.notifications import reminders_notify_pending
+from patients.models import (
+    CardiovascularEvent,
+    Clinic,
+    Fracture,
+    GlucocorticoidExposure,
+    Immunosuppressant,
+    Patient,
+    RiskProfile,
+)
+from therapy.engine import Assessment, Severity, evaluate
+from therapy.engine import case as c
+from therapy.models import Dose, TherapyCourse
+
+logger = logging.getLogger(__name__)
+
+#: The audit trail's reason for every row the scan writes (history_change_reason, ≤ 100 chars).
+CHANGE_REASON = "reminder scan"
+#: How often a batch is recomputed when someone changes one of its reminders meanwhile.
+BATCH_ATTEMPTS = 3
+DEFAULT_LEAD_DAYS: int = Clinic._meta.get_field("reminder_lead_days").default
+
+Key = tuple[int, str, str]  # (patient id, kind, drug)
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """One reminder the engine asks for."""
+
+    due: dt.date
+    severity: str
+    #: The engine's "now" (an undated alert, or an item dated as_of for want of a date).
+    floating: bool
+
+
+@dataclass(slots=True)
+class _Row:
+    """The columns of an existing reminder the reconciliation reads."""
+
+    pk: int
+    patient_id: int
+    kind: str
+    drug: str
+    due: dt.date
+    status: str
+    snoozed_until: dt.date | None
+
+    @property
+    def key(self) -> Key:
+        return (self.patient_id, self.kind, self.drug)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_REMINDER_STATUSES
+
+    @property
+    def is_holding_dismissal(self) -> bool:
+        return self.status == ReminderStatus.DISMISSED and self.snoozed_until is None
+
+
+_ROW_FIELDS = ("pk", "patient_id", "kind", "drug", "due", "status", "snoozed_until")
+
+
+def _entry(key: Key, due: dt.date, **extra: Any) -> dict[str, Any]:
+    patient_id, kind, drug = key
+    return {"patient": patient_id, "kind": kind, "drug": drug, "due": due.isoformat(), **extra}
+
+
+@dataclass
+class ScanSummary:
+    """What a scan did; `as_json()` is what `manage.py scan_reminders` prints.
+
+    The lists hold one entry per reminder (`{"patient", "kind", "drug", "due"}`, moves also
+    `"from"`) when the scan was asked for details; the counts are always kept."""
+
+    as_of: dt.date
+    patients: int = 0
+    created: list[dict[str, Any]] = field(default_factory=list)
+    moved: list[dict[str, Any]] = field(default_factory=list)
+    resolved: list[dict[str, Any]] = field(default_factory=list)
+    #: Snoozes that ended: the reminder is open again (its item unchanged).
+    snooze_ended: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: int = 0
+    created_count: int = 0
+    moved_count: int = 0
+    resolved_count: int = 0
+    snooze_ended_count: int = 0
+
+    def merge(self, other: ScanSummary, *, details: bool) -> None:
+        self.patients += other.patients
+        self.unchanged += other.unchanged
+        self.created_count += len(other.created)
+        self.moved_count += len(other.moved)
+        self.resolved_count += len(other.resolved)
+        self.snooze_ended_count += len(other.snooze_ended)
+        if details:
+            self.created += other.created
+            self.moved += other.moved
+            self.resolved += other.resolved
+            self.snooze_ended += other.snooze_ended
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "patients": self.patients,
+            "created": self.created,
+            "moved": self.moved,
+            "resolved": self.resolved,
+            "snooze_ended": self.snooze_ended,
+            "unchanged": self.unchanged,
+        }
+
+    def counts(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "patients": self.patients,
+            "created": self.created_count,
+            "moved": self.moved_count,
+            "resolved": self.resolved_count,
+            "snooze_ended": self.snooze_ended_count,
+            "unchanged": self.unchanged,
+        }
+
+
+def _after_batch(number: int) -> None:
+    """Called after each batch has committed; tests replace it to kill a scan half-way."""
+
+
+# --- reading a batch ------------------------------------------------------------------------------
+
+
+def _member(enum: type) -> dict[str, Any]:
+    return {member.value: member for member in enum}
+
+
+_SEX, _CV_KIND, _SITE = _member(c.Sex), _member(c.CardiovascularEventKind), _member(c.FractureSite)
+_DRUG, _STOP, _TEST = _member(c.Drug), _member(c.StopReason), _member(c.LabTest)
+_DXA_SITES = tuple(c.DxaSite)
+#: RiskFactors field ← RiskProfile column (the same mapping as therapy.selectors._risk_factors).
+_RISK_COLUMNS = {
+    "oral_bisphosphonate_intolerance": "has_oral_bisphosphonate_intolerance",
+    "oral_bisphosphonate_contraindication": "has_oral_bisphosphonate_contraindication",
+    "creatinine_clearance_ml_min": "creatinine_clearance_ml_min",
+    "organ_transplant": "is_organ_transplant_recipient",
+    "cancer_treatment_bone_loss": "has_cancer_treatment_bone_loss",
+    "skeletal_radiation": "had_skeletal_radiation",
+    "bone_metastases": "has_bone_metastases",
+    "pagets_disease": "has_pagets_disease",
+    "unexplained_elevated_alp": "has_unexplained_elevated_alp",
+    "open_epiphyses": "has_open_epiphyses",
+    "hypercalcemia": "has_hypercalcemia",
+    "hypocalcemia": "has_hypocalcemia",
+    "high_fall_risk": "has_high_fall_risk",
+    "frax_major_osteoporotic_pct": "frax_major_osteoporotic_pct",
+    "frax_hip_pct": "frax_hip_pct",
+    "current_smoker": "is_current_smoker",
+    "alcohol_drinks_per_day": "alcohol_drinks_per_day",
+}
+#: A patient without a risk profile row reads as one with every default (as `_risk_factors`).
+_NO_RISK_PROFILE = tuple(
+    RiskProfile._meta.get_field(column).get_default() for column in _RISK_COLUMNS.values()
+)
+_DXA_FIELDS = tuple(
+    f"{site}_{measure}" for site in _DXA_SITES for measure in ("bmd_g_cm2", "t_score", "lsc_pct")
+)
+
+
+def _of_patients(ids: list[int], field: str = "patient_id") -> Q:
+    """Rows of these patients. A run of consecutive patients (a batch of the full scan: every
+    patient between the first and the last pk) is read as a range — an index range scan without
+    a 500-item IN list to build, send and parse; the rows of patients outside `ids` (created
+    while the batch ran) are dropped by the callers."""
+    if len(ids) > 1 and ids[-1] - ids[0] + 1 <= 2 * len(ids):
+        return Q(**{f"{field}__gte": ids[0], f"{field}__lte": ids[-1]})
+    return Q(**{f"{field}__in": ids})
+
+
+def _grouped(model: type[models.Model], ids: list[int], *fields: str) -> dict[int, list[tuple]]:
+    """`fields` of the patients' rows of `model`, by patient, each patient's rows in the model's
+    own order (the order `patients_with_history` gives the case builder)."""
+    rows: dict[int, list[tuple]] = {pk: [] for pk in ids}
+    for patient_id, *values in (
+        model._default_manager.filter(_of_patients(ids))
+        .order_by("patient_id", *model._meta.ordering)
+        .values_list("patient_id", *fields)
+    ):
+        if patient_id in rows:
+            rows[patient_id].append(values)
+    return rows
+
+
+def cases_for_patients(ids: list[int], *, as_of: dt.date) -> list[tuple[int, int, c.Case]]:
+    """(patient id, clinic id, case) for each patient of `ids` that exists, in pk order.
+
+    The same `Case` as `case_from_patient(patients_with_history(…))` builds — a test holds them
+    equal — read as plain tuples of the columns the engine needs, in eleven queries per batch.
+    The scan spends its time here and in the engine: building model instances for every row of a
+    long history (and Django's per-instance prefetch querysets) cost three times the engine."""
+    risk = {
+        row[0]: row[1:]
+        for row in RiskProfile.objects.filter(_of_patients(ids))
+        .order_by()
+        .values_list("patient_id", *_RISK_COLUMNS.values())
+    }
+    cv = _grouped(CardiovascularEvent, ids, "kind", "date")
+    agents = _grouped(Immunosuppressant, ids, "name")
+    steroids = _grouped(GlucocorticoidExposure, ids, "prednisone_mg_per_day", "start", "end")
+    fractures = _grouped(Fracture, ids, "date", "site", "is_fragility")
+    courses = _grouped(TherapyCourse, ids, "pk", "drug", "start", "end", "stop_reason")
+    doses: dict[int, list[dt.date]] = defaultdict(list)
+    for course_id, day in (
+        Dose.objects.filter(_of_patients(ids, "course__patient_id"))
+        .order_by("date")
+        .values_list("course_id", "date")
+    ):
+        doses[course_id].append(day)
+    scans = _grouped(DxaScan, ids, "date", *_DXA_FIELDS)
+    labs = _grouped(LabResult, ids, "date", "test", "value", "unit")
+    reassessed = _grouped(Reassessment, ids, "date")
+
+    cases = []
+    for pk, clinic_id, sex, birth_date, name, mrn in (
+        Patient.objects.filter(_of_patients(ids, "pk"))
+        .order_by("pk")
+        .values_list("pk", "clinic_id", "sex", "birth_date", "name", "mrn")
+    ):
+        if pk not in cv:  # created meanwhile, inside the batch's range: the next scan's
+            continue
+        risk_factors = c.RiskFactors(
+            **dict(zip(_RISK_COLUMNS, risk.get(pk, _NO_RISK_PROFILE), strict=True)),
+            cardiovascular_events=tuple(
+                c.CardiovascularEvent(kind=_CV_KIND[kind], date=day) for kind, day in cv[pk]
+            ),
+            immunosuppressants=tuple(agent for (agent,) in agents[pk]),
+            glucocorticoids=tuple(
+                c.GlucocorticoidExposure(prednisone_mg_per_day=mg, start=start, end=end)
+                for mg, start, end in steroids[pk]
+            ),
+        )
+        dxa = []
+        for day, *values in scans[pk]:
+            sites = []
+            for index, site in enumerate(_DXA_SITES):
+                bmd, t_score, lsc = values[3 * index : 3 * index + 3]
+                if bmd is not None or t_score is not None:
+                    sites.append((site, c.SiteReading(bmd_g_cm2=bmd, t_score=t_score, lsc_pct=lsc)))
+            dxa.append(c.DxaScan(date=day, sites=tuple(sites)))
+        case = c.Case(
+            as_of=as_of,
+            patient=c.Patient(sex=_SEX[sex], birth_date=birth_date, name=name, mrn=mrn),
+            risk_factors=risk_factors,
+            fractures=tuple(
+                c.Fracture(date=day, site=_SITE[site], fragility=fragility)
+                for day, site, fragility in fractures[pk]
+            ),
+            therapies=tuple(
+                c.TherapyCourse(
+                    drug=_DRUG[drug],
+                    start=start,
+                    end=end,
+                    stop_reason=_STOP[stop] if stop else None,
+                    doses=tuple(doses[course_id]),
+                )
+                for course_id, drug, start, end, stop in courses[pk]
+            ),
+            dxa=tuple(dxa),
+            labs=tuple(
+                c.LabResult(date=day, test=_TEST[test], value=value, unit=unit or None)
+                for day, test, value, unit in labs[pk]
+            ),
+            reassessments=tuple(day for (day,) in reassessed[pk]),
+        )
+        cases.append((pk, clinic_id, case))
+    return cases
+
+
+# --- what the engine wants ----------------------------------------------------------------------
+
+
+def wanted_reminders(
+    assessment: Assessment, *, as_of: dt.date, lead_days: int
+) -> dict[tuple[str, str], Wanted]:
+    """The reminders one assessment asks for, by (kind, drug). Two items of one kind and drug
+    (two open courses of one drug) give one reminder, at the earlier date."""
+    horizon = as_of + dt.timedelta(days=lead_days)
+    wanted: dict[tuple[str, str], Wanted] = {}
+
+    def want(kind: str, drug: str, item: Wanted) -> None:
+        known = wanted.get((kind, drug))
+        if known is None or item.due < known.due:
+            wanted[(kind, drug)] = item
+
+    for item in assessment.monitoring:
+        if item.due <= horizon:
+            drug = item.drug.value if item.drug is not None else ""
+            want(item.code.value, drug, Wanted(item.due, "", floating=item.due == as_of))
+    for alert in assessment.alerts:
+        if alert.severity is Severity.CRITICAL:
+            due = alert.due or as_of
+            want(
+                alert.code.value,
+                "",
+                Wanted(due, Severity.CRITICAL.value, floating=alert.due is None),
+            )
+    return wanted
+
+
+# --- reconciling one batch ----------------------------------------------------------------------
+
+
+class _StaleBatch(Exception):
+    """A reminder of the batch changed between reading and writing it."""
+
+
+@dataclass
+class _Plan:
+    """The writes one batch needs."""
+
+    #: pk → the fields to set, for rows leaving the active statuses or staying closed.
+    close: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: pk → the fields to set, for rows that are (or become) open or snoozed.
+    open: dict[int, dict[str, Any]] = field(default_factory=dict)
+    create: list[Reminder] = field(default_factory=list)
+    snapshot: dict[int, _Row] = field(default_factory=dict)
+    summary: ScanSummary | None = None
+
+
+def _plan_batch(
+    wanted: dict[Key, Wanted],
+    rows: Iterable[_Row],
+    *,
+    as_of: dt.date,
+    now: dt.datetime,
+    summary: ScanSummary,
+) -> _Plan:
+    plan = _Plan(summary=summary)
+    by_key: dict[Key, list[_Row]] = defaultdict(list)
+    for row in rows:
+        by_key[row.key].append(row)
+        plan.snapshot[row.pk] = row
+
+    def resolve(row: _Row) -> None:
+        plan.close[row.pk] = {
+            "status": ReminderStatus.RESOLVED,
+            "closed_at": now,
+            "snoozed_until": None,
+        }
+        summary.resolved.append(_entry(row.key, row.due))
+
+    def lapse(row: _Row) -> None:
+        plan.close[row.pk] = {"snoozed_until": as_of}
+
+    def reopen(row: _Row, item: Wanted) -> None:
+        plan.open[row.pk] = {
+            "status": ReminderStatus.OPEN,
+            "severity": item.severity,
+            "snoozed_until": None,
+            "closed_at": None,
+            "close_reason": "",
+        }
+
+    def keep(row: _Row) -> None:
+        if row.status == ReminderStatus.SNOOZED and row.snoozed_until <= as_of:  # type: ignore[operator]
+            plan.open.setdefault(row.pk, {}).update(status=ReminderStatus.OPEN, snoozed_until=None)
+            summary.snooze_ended.append(_entry(row.key, row.due))
+
+    for key in sorted(wanted.keys() | by_key.keys()):
+        existing = by_key.get(key, [])
+        active = next((r for r in existing if r.is_active), None)
+        item = wanted.get(key)
+
+        if item is None:
+            if active is not None:
+                resolve(active)
+            for row in existing:
+                if row.is_holding_dismissal:
+                    lapse(row)
+            continue
+
+        if item.floating and active is not None and active.due <= as_of:
+            keep(active)
+            summary.unchanged += 1
+            continue
+        if active is not None and active.due == item.due:
+            keep(active)
+            summary.unchanged += 1
+            continue
+
+        at_due = next((r for r in existing if r.due == item.due), None)
+        if not item.floating:
+            for row in existing:
+                if row.is_holding_dismissal and row.due != item.due:
+                    lapse(row)
+        blocked = (
+            any(r.is_holding_dismissal for r in existing)
+            if item.floating
+            else at_due is not None and at_due.status == ReminderStatus.DISMISSED
+        )
+        if blocked:
+            if active is not None:
+                resolve(active)
+            else:
+                summary.unchanged += 1
+            continue
+
+        if at_due is not None:  # done, resolved, or a dismissal that has lapsed: reopen it
+            if active is not None:
+                plan.close[active.pk] = {
+                    "status": ReminderStatus.RESOLVED,
+                    "closed_at": now,
+                    "snoozed_until": None,
+                }
+                summary.moved.append(_entry(key, item.due, **{"from": active.due.isoformat()}))
+            else:
+                summary.created.append(_entry(key, item.due))
+            reopen(at_due, item)
+        elif active is not None:
+            plan.open.setdefault(active.pk, {})["due"] = item.due
+            keep(active)
+            summary.moved.append(_entry(key, item.due, **{"from": active.due.isoformat()}))
+        else:
+            patient_id, kind, drug = key
+            plan.create.append(
+                Reminder(
+                    patient_id=patient_id,
+                    kind=kind,
+                    drug=drug,
+                    due=item.due,
+                    severity=item.severity,
+                    status=ReminderStatus.OPEN,
+                )
+            )
+            summary.created.append(_entry(key, item.due))
+    return plan
+
+
+def _write(plan: _Plan, *, now: dt.datetime) -> None:
+    """Apply the plan: closings first, then openings and moves, then new rows, so that the
+    one-active-per-item constraint holds after every statement."""
+    changed = plan.close.keys() | plan.open.keys()
+    if changed:
+        current = Reminder.objects.select_for_update().in_bulk(changed)
+        for pk in changed:
+            row, seen = current.get(pk), plan.snapshot[pk]
+            if row is None or (row.status, row.due, row.snoozed_until) != (
+                seen.status,
+                seen.due,
+                seen.snoozed_until,
+            ):
+                raise _StaleBatch(pk)
+        for changes in (plan.close, plan.open):
+            if not changes:
+                continue
+            fields = {"updated_at"}
+            objs = []
+            for pk, values in changes.items():
+                obj = current[pk]
+                for name, value in values.items():
+                    setattr(obj, name, value)
+                obj.updated_at = now
+                fields.update(values)
+                objs.append(obj)
+            bulk_update_with_history(
+                objs,
+                Reminder,
+                sorted(fields),
+                default_change_reason=CHANGE_REASON,
+                default_date=now,
+            )
+    if plan.create:
+        bulk_create_with_history(
+            plan.create, Reminder, default_change_reason=CHANGE_REASON, default_date=now
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """The patients of one batch: those with `after_pk` < pk ≤ `upto_pk` (no upper end when
+    None) in a full scan, or the listed `ids` in a scan of some patients."""
+
+    after_pk: int = 0
+    upto_pk: int | None = None
+    ids: tuple[int, ...] | None = None
+
+    def patients(self) -> QuerySet[Patient]:
+        if self.ids is not None:
+            return Patient.objects.filter(pk__in=self.ids)
+        patients = Patient.objects.filter(pk__gt=self.after_pk)
+        return patients if self.upto_pk is None else patients.filter(pk__lte=self.upto_pk)
+
+
+def _batches(patient_ids: list[int] | None, batch_size: int) -> Iterator[_Batch]:
+    """Consecutive batches of `batch_size` patients in pk order, found one after the other (a
+    query per batch, so no list of every patient is ever held)."""
+    if patient_ids is not None:
+        for start in range(0, len(patient_ids), batch_size):
+            yield _Batch(ids=tuple(patient_ids[start : start + batch_size]))
+        return
+    after_pk = 0
+    while True:
+        last = list(
+            Patient.objects.filter(pk__gt=after_pk)
+            .order_by("pk")
+            .values_list("pk", flat=True)[batch_size - 1 : batch_size]
+        )
+        upto_pk = last[0] if last else None
+        yield _Batch(after_pk=after_pk, upto_pk=upto_pk)
+        if upto_pk is None:
+            return
+        after_pk = upto_pk
+
+
+def _scan_batch(
+    batch: _Batch, *, as_of: dt.date, now: dt.datetime, lead_days: dict[int, int]
+) -> ScanSummary:
+    """One transaction: lock the batch's patients, evaluate them, reconcile their reminders."""
+    with transaction.atomic():
+        ids = list(
+            batch.patients()
+            .order_by("pk")
+            .select_for_update(no_key=True)
+            .values_list("pk", flat=True)
+        )
+        if not ids:
+            return ScanSummary(as_of=as_of)
+
+        wanted: dict[Key, Wanted] = {}
+        for patient_id, clinic_id, case in cases_for_patients(ids, as_of=as_of):
+            lead = lead_days.get(clinic_id, DEFAULT_LEAD_DAYS)
+            for (kind, drug), item in wanted_reminders(
+                evaluate(case), as_of=as_of, lead_days=lead
+            ).items():
+                wanted[(patient_id, kind, drug)] = item
+
+        in_batch = set(ids)
+        rows = [
+            _Row(*values)
+            for values in Reminder.objects.filter(_of_patients(ids))
+            .order_by()
+            .values_list(*_ROW_FIELDS)
+            if values[1] in in_batch
+        ]
+        summary = ScanSummary(as_of=as_of, patients=len(ids))
+        plan = _plan_batch(wanted, rows, as_of=as_of, now=now, summary=summary)
+        _write(plan, now=now)
+        transaction.on_commit(
+            partial(reminders_notify_pending, patient_ids=ids, now=now), robust=True
+        )
+    return summary
+
+
+def _scan_batch_retrying(batch: _Batch, **kwargs: Any) -> ScanSummary:
+    for attempt in range(1, BATCH_ATTEMPTS + 1):
+        try:
+            return _scan_batch(batch, **kwargs)
+        except (_StaleBatch, IntegrityError) as error:
+            if attempt == BATCH_ATTEMPTS:
+                raise
+            logger.info("reminder scan: %s changed meanwhile (%r); again", batch, error)
+    raise AssertionError("unreachable")
+
+
+def _results(batches: Iterator[_Batch], *, workers: int, **kwargs: Any) -> Iterator[ScanSummary]:
+    """Each batch's summary, in batch order: scanned here, or by `workers` forked processes."""
+    if workers == 1:
+        for batch in batches:
+            yield _scan_batch_retrying(batch, **kwargs)
+        return
+    if transaction.get_connection().in_atomic_block:
+        raise RuntimeError("a scan with several workers cannot run inside a transaction")
+    # The batches' bounds are a few hundred numbers. They are found first, and this process's
+    # connection is closed before forking: a forked process must never use (or close) a
+    # connection it inherited, so each one opens its own, and this one waits for them.
+    planned = list(batches)
+    db_connections.close_all()
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = deque(pool.submit(_scan_batch_retrying, batch, **kwargs) for batch in planned)
+        try:
+            while futures:
+                yield futures.popleft().result()  # and forget it: memory stays bounded
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def reminders_scan(
+    *,
+    as_of: dt.date,
+    now: dt.datetime,
+    batch_size: int = 500,
+    patient_ids: Iterable[int] | None = None,
+    workers: int = 1,
+    details: bool = True,
+    progress: Callable[[ScanSummary], None] | None = None,
+) -> ScanSummary:
+    """Bring every patient's reminders (or only those of `patient_ids`) in line with the engine
+    on `as_of`. A full scan is recorded as a `ScanRun` (running → succeeded or failed); a
+    per-patient rescan is not, so the admin dashboard's "last scan" is the last full one.
+
+    `workers` > 1 scans batches in that many forked processes at once (each batch is its own
+    transaction either way; PostgreSQL only, outside any transaction). `details=False` keeps
+    only the counts (the nightly task: memory stays bounded however many reminders change);
+    `progress` is called with the running totals after each batch."""
+    if batch_size < 1 or workers < 1:
+        raise ValueError("batch_size and workers must be at least 1")
+    ids = sorted(set(patient_ids)) if patient_ids is not None else None
+    run = ScanRun.objects.create(as_of=as_of) if ids is None else None
+    lead_days = dict(Clinic.objects.values_list("pk", "reminder_lead_days"))
+    total = ScanSummary(as_of=as_of)
+    number = 0
+    try:
+        for batch in _results(
+            _batches(ids, batch_size), workers=workers, as_of=as_of, now=now, lead_days=lead_days
+        ):
+            if not batch.patients:
+                continue
+            total.merge(batch, details=details)
+            number += 1
+            if progress is not None:
+                progress(total)
+            _after_batch(number)
+    except BaseException as error:
+        if run is not None:
+            _finish(run, total, status=ScanRun.Status.FAILED, error=repr(error)[:2000])
+        raise
+    if run is not None:
+        _finish(run, total, status=ScanRun.Status.SUCCEEDED)
+    return total
+
+
+def _finish(run: ScanRun, total: ScanSummary, *, status: str, error: str = "") -> None:
+    # The database's clock, as for `started_at`: below the task, the scan does not read one.
+    ScanRun.objects.filter(pk=run.pk).update(
+        status=status,
+        finished_at=Now(),
+        patients=total.patients,
+        created=total.created_count,
+        moved=total.moved_count,
+        resolved=total.resolved_count,
+        unchanged=total.unchanged,
+        error=error,
+    )

@@ -1,0 +1,111 @@
+"""Celery tasks of the reminders: thin doors to `monitoring.scan`, taking ids and dates as text.
+
+Both tasks are idempotent (the scan is), acknowledged late and rejected when their worker dies, so
+a scan cut short is delivered again and finishes the job. A database that is briefly away
+(`OperationalError`) is retried with exponential backoff.
+
+`enqueue_patient_rescan` is how a save asks for a patient's reminders to be brought up to date:
+after the transaction commits, and never at the price of the save. When the broker is down the
+error is logged and the save stands; the nightly scan is the retry (it evaluates every patient,
+so a rescan that could not be queued is made up for within a day, or sooner by the next save).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from typing import Any
+
+from celery import current_app, shared_task
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
+from kombu.exceptions import KombuError
+from kombu.exceptions import OperationalError as BrokerError
+
+from monitoring.scan import reminders_scan
+
+logger = logging.getLogger(__name__)
+
+#: The nightly scan never forks more processes than this, however many CPUs the host has.
+MAX_SCAN_WORKERS = 4
+#: How long a save waits for the broker before it gives up queueing its rescan (seconds).
+QUEUE_TIMEOUT_S = 2
+
+_RETRY: dict[str, Any] = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 5,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 6,
+}
+
+
+def scan_workers() -> int:
+    """Processes for the nightly scan: one per CPU on PostgreSQL (the engine is CPU-bound and
+    each batch is its own transaction); one on SQLite, which writes one transaction at a time."""
+    if connection.vendor != "postgresql":
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_SCAN_WORKERS))
+
+
+@shared_task(name="monitoring.tasks.scan_reminders_task", **_RETRY)
+def scan_reminders_task(self: Any, as_of: str | None = None) -> dict[str, Any]:
+    """The nightly scan of every patient (django-celery-beat runs it; `as_of` defaults to today
+    in the clinic's time zone)."""
+    day = dt.date.fromisoformat(as_of) if as_of else timezone.localdate()
+    summary = reminders_scan(as_of=day, now=timezone.now(), workers=scan_workers(), details=False)
+    logger.info("reminder scan as of %s: %s", day.isoformat(), summary.counts())
+    return summary.counts()
+
+
+@shared_task(name="monitoring.tasks.rescan_patient_task", **_RETRY)
+def rescan_patient_task(self: Any, patient_id: int) -> dict[str, Any]:
+    """Bring one patient's reminders up to date after their record changed."""
+    summary = reminders_scan(
+        as_of=timezone.localdate(), now=timezone.now(), patient_ids=[patient_id], details=False
+    )
+    return summary.counts()
+
+
+class _Rescan:
+    """The on-commit callback of one patient's rescan (a class, so that a transaction that saves
+    many rows of one patient queues one rescan, not one per row)."""
+
+    def __init__(self, patient_id: int) -> None:
+        self.patient_id = patient_id
+
+    def __call__(self) -> None:
+        try:
+            # Its own connection, tried once: a broker that is down costs the request one
+            # refused connection (or the socket timeout), not the pool's retries.
+            with current_app.connection_for_write(
+                connect_timeout=QUEUE_TIMEOUT_S,
+                transport_options={
+                    "max_retries": 0,
+                    "socket_timeout": QUEUE_TIMEOUT_S,
+                    "socket_connect_timeout": QUEUE_TIMEOUT_S,
+                },
+            ) as connection:
+                rescan_patient_task.apply_async(
+                    (self.patient_id,), connection=connection, retry=False
+                )
+        except (BrokerError, KombuError, OSError) as error:
+            logger.warning(
+                "could not queue the reminder rescan of patient %s (broker: %s); "
+                "the nightly scan will bring it up to date",
+                self.patient_id,
+                error,
+            )
+
+
+def enqueue_patient_rescan(patient_id: int) -> None:
+    """Queue a rescan of the patient once the current transaction commits (at once outside a
+    transaction). A broker that is down is logged, never raised: the save must succeed."""
+    pending = transaction.get_connection().run_on_commit
+    if any(isinstance(f, _Rescan) and f.patient_id == patient_id for _, f, _ in pending):
+        return  # already queued by an earlier save in this transaction
+    transaction.on_commit(_Rescan(patient_id), robust=True)

@@ -1,0 +1,204 @@
+"""What each role sees first at `/`: one section per membership, in a fixed number of queries.
+
+- clinician: patients with active critical reminders (those with a reminder assigned to the user
+  first), each with its critical kinds and due dates and a count of all its active reminders;
+- nurse: the clinic's scans, labs and doses due within the week (overdue ones included);
+- clinic admin: worklist counts with links into the filtered worklist, and the last scan.
+
+Queries: one per role present (two when a clinician has patients to show), plus one for the last
+scan — however many patients, reminders or clinics there are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+
+from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ScanRun
+from monitoring.worklist import (
+    NURSE_TASKS,
+    action_date,
+    decorate,
+    last_scan_run,
+    reminder_counts_by_clinic,
+)
+from patients.models import Clinic, Membership, Patient, Role
+from therapy.engine import Severity
+
+#: How many patients (clinician) or reminders (nurse) a section lists before "and more".
+SECTION_LIMIT = 25
+NURSE_LIMIT = 100
+NURSE_DAYS = 7
+SOON_DAYS = 30
+NURSE_GROUP_LABELS = {"scans": "DXA scans", "labs": "Bone-turnover labs", "doses": "Doses"}
+
+
+@dataclass
+class CriticalPatient:
+    patient: Patient
+    reminders: list[Reminder]
+    active_count: int
+    is_mine: bool
+
+
+@dataclass
+class Section:
+    membership: Membership
+    patients: list[CriticalPatient] = field(default_factory=list)
+    groups: list[tuple[str, str, list[Reminder]]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)
+    has_more: bool = False
+
+    @property
+    def clinic(self) -> Clinic:
+        return self.membership.clinic
+
+    @property
+    def role(self) -> str:
+        return self.membership.role
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.patients or any(rows for _, _, rows in self.groups))
+
+
+@dataclass
+class Dashboard:
+    sections: list[Section]
+    last_scan: ScanRun | None
+    has_admin: bool
+    week_end: dt.date  # the nurse's horizon
+
+
+def dashboard_for(
+    user: AbstractBaseUser, memberships: list[Membership], *, today: dt.date
+) -> Dashboard:
+    by_role: dict[str, list[Membership]] = defaultdict(list)
+    for m in memberships:
+        by_role[m.role].append(m)
+    sections = {m.pk: Section(membership=m) for m in memberships}
+    if by_role[Role.CLINICIAN]:
+        _fill_clinician(user, [sections[m.pk] for m in by_role[Role.CLINICIAN]], today=today)
+    if by_role[Role.NURSE]:
+        _fill_nurse([sections[m.pk] for m in by_role[Role.NURSE]], today=today)
+    has_admin = bool(by_role[Role.CLINIC_ADMIN])
+    if has_admin:
+        _fill_admin([sections[m.pk] for m in by_role[Role.CLINIC_ADMIN]], today=today)
+    return Dashboard(
+        sections=[sections[m.pk] for m in memberships],
+        last_scan=last_scan_run() if has_admin else None,
+        has_admin=has_admin,
+        week_end=today + dt.timedelta(days=NURSE_DAYS),
+    )
+
+
+def _by_clinic(sections: list[Section]) -> dict[int, Section]:
+    return {s.clinic.pk: s for s in sections}
+
+
+def _fill_clinician(user: AbstractBaseUser, sections: list[Section], *, today: dt.date) -> None:
+    by_clinic = _by_clinic(sections)
+    limit = SECTION_LIMIT * len(sections)
+    active = Reminder.objects.filter(patient=OuterRef("pk"), status__in=ACTIVE_REMINDER_STATUSES)
+    critical = active.filter(severity=Severity.CRITICAL)
+    active_count = active.order_by().values("patient").annotate(n=Count("pk")).values("n")
+    patients = list(
+        Patient.objects.filter(clinic_id__in=list(by_clinic))
+        .filter(Exists(critical))
+        .annotate(
+            is_mine=Exists(active.filter(assignee=user)),
+            first_due=Subquery(critical.order_by("due").values("due")[:1]),
+            active_count=Coalesce(Subquery(active_count), 0, output_field=IntegerField()),
+        )
+        .order_by("-is_mine", "first_due", "name", "pk")[: limit + 1]
+    )
+    if not patients:
+        return
+    cut = len(patients) > limit
+    patients = patients[:limit]
+    reminders: dict[int, list[Reminder]] = defaultdict(list)
+    rows = Reminder.objects.filter(
+        patient__in=[p.pk for p in patients],
+        status__in=ACTIVE_REMINDER_STATUSES,
+        severity=Severity.CRITICAL,
+    ).order_by("due", "pk")
+    for r in decorate(rows, today):
+        reminders[r.patient_id].append(r)
+    for p in patients:
+        section = by_clinic[p.clinic_id]
+        if len(section.patients) == SECTION_LIMIT:
+            section.has_more = True
+            continue
+        section.patients.append(
+            CriticalPatient(
+                patient=p,
+                reminders=reminders[p.pk],
+                active_count=p.active_count,  # type: ignore[attr-defined]
+                is_mine=p.is_mine,  # type: ignore[attr-defined]
+            )
+        )
+    if cut:  # which clinic the next one belonged to is unknown: each full list says "more"
+        for section in sections:
+            section.has_more = section.has_more or len(section.patients) == SECTION_LIMIT
+
+
+def _fill_nurse(sections: list[Section], *, today: dt.date) -> None:
+    by_clinic = _by_clinic(sections)
+    group_of = {kind: group for group, kinds in NURSE_TASKS.items() for kind in kinds}
+    limit = NURSE_LIMIT * len(sections)
+    rows = list(
+        Reminder.objects.filter(
+            patient__clinic_id__in=list(by_clinic),
+            status__in=ACTIVE_REMINDER_STATUSES,
+            kind__in=list(group_of),
+        )
+        .annotate(action_on=action_date())
+        .filter(action_on__lte=today + dt.timedelta(days=NURSE_DAYS))
+        .select_related("patient")
+        .order_by("action_on", "due", "pk")[: limit + 1]
+    )
+    grouped: dict[int, dict[str, list[Reminder]]] = defaultdict(lambda: defaultdict(list))
+    for r in decorate(rows[:limit], today):
+        grouped[r.patient.clinic_id][group_of[r.kind]].append(r)
+    for clinic_id, section in by_clinic.items():
+        section.groups = [
+            (group, NURSE_GROUP_LABELS[group], grouped[clinic_id][group]) for group in NURSE_TASKS
+        ]
+        section.has_more = len(rows) > limit
+
+
+def _fill_admin(sections: list[Section], *, today: dt.date) -> None:
+    by_clinic = _by_clinic(sections)
+    counts = reminder_counts_by_clinic(list(by_clinic), today=today, soon_days=SOON_DAYS)
+    empty = dict.fromkeys(("overdue", "due_soon", "open", "snoozed", "critical", "routine"), 0)
+    for clinic_id, section in by_clinic.items():
+        section.counts = {**empty, **counts.get(clinic_id, {})}
+        section.links = _worklist_links(section.clinic.slug, today)
+
+
+def _worklist_links(slug: str, today: dt.date) -> dict[str, str]:
+    """Where each admin count leads: the worklist filtered to the same reminders."""
+    base = reverse("reminders:list")
+
+    def link(**params: Any) -> str:
+        return f"{base}?{urlencode({'clinic': slug, **params})}"
+
+    return {
+        "overdue": link(due_to=(today - dt.timedelta(days=1)).isoformat()),
+        "due_soon": link(
+            due_from=today.isoformat(), due_to=(today + dt.timedelta(days=SOON_DAYS)).isoformat()
+        ),
+        "open": link(status="open"),
+        "snoozed": link(status="snoozed"),
+        "critical": link(severity="critical"),
+        "routine": link(severity="routine"),
+    }
