@@ -76,6 +76,7 @@ class PageWatch:
     def attach(self, page) -> None:
         page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
         page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+
         def on_request_failed(request) -> None:
             # A navigation cancels what the previous page was still loading: not a failure.
             if "ERR_ABORTED" not in (request.failure or ""):
