@@ -21,6 +21,14 @@ PAGES = {
     "clinicadmin": ["/", "/patients/", "/patients/{pk}/", "/reminders/"],
 }
 
+#: Elements (outside scroll boxes) that stick out to the right, to say what overflows.
+WIDER_THAN_THE_PAGE = """
+[...document.querySelectorAll('body *')]
+  .filter(e => !e.closest('.table-responsive')
+          && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+  .slice(0, 5).map(e => e.tagName + '.' + e.className)
+"""
+
 
 @pytest.fixture
 def patient(demo_clinic):
@@ -48,10 +56,7 @@ def test_main_pages_are_accessible_and_fit_the_screen(page_for, demo_clinic, pat
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
-        wide = page.evaluate(
-            "[...document.querySelectorAll('body *')].filter(e => !e.closest('.table-responsive') && e.getBoundingClientRect().right"
-            " > document.documentElement.clientWidth + 1).slice(0, 5).map(e => e.tagName + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().right) + '/' + e.parentElement.className)"
-        )
+        wide = page.evaluate(WIDER_THAN_THE_PAGE)
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {width}px: {wide}"
         if width == 1280:
             name = path.strip("/").replace("/", "-").replace(str(patient.pk), "id") or "dashboard"
