@@ -17,11 +17,29 @@ from monitoring.dxa import (
     LabKind,
 )
 from monitoring.models import DxaScan, LabResult, Reassessment
-from patients.forms import CrispyMixin, DateInput, date_widgets
+from patients.forms import CrispyMixin, date_widgets
 from therapy.engine import limits
 from therapy.engine.case import DxaSite
 
 _NUMBER = {"inputmode": "decimal", "step": "any"}
+
+
+class IsoDateInput(forms.DateInput):
+    """A date typed as YYYY-MM-DD in a text box. The nurse's entry forms are for the keyboard:
+    a browser date picker takes a Tab per part (day, month, year, then its button) before the
+    next field; a text box takes the date in one go and one Tab moves on."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            format="%Y-%m-%d",
+            attrs={
+                "placeholder": "YYYY-MM-DD",
+                "inputmode": "numeric",
+                "autocomplete": "off",
+                "pattern": r"\d{4}-\d{2}-\d{2}",
+                "maxlength": 10,
+            },
+        )
 
 
 class DxaScanForm(CrispyMixin, forms.ModelForm):
@@ -42,7 +60,7 @@ class DxaScanForm(CrispyMixin, forms.ModelForm):
             "scanner",
             *(f"{site}_{part}" for site in DxaSite for part in ("bmd_g_cm2", "t_score", "lsc_pct")),
         ]
-        widgets = date_widgets("date")
+        widgets = {"date": IsoDateInput()}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -110,7 +128,7 @@ class LabEntryForm(CrispyMixin, forms.Form):
 
     date = forms.DateField(
         required=False,
-        widget=DateInput(),
+        widget=IsoDateInput(),
         help_text="The day the sample was taken (not used for creatinine clearance).",
     )
     test = forms.ChoiceField(choices=[(kind.code, _lab_choice(kind)) for kind in LAB_KINDS])

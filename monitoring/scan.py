@@ -48,8 +48,14 @@ Concurrency
     patient; the changed reminders are re-read under a row lock and, if a person changed one
     since it was read (the worklist locks the same rows), the batch is recomputed.
 
-Critical reminders created or reopened are e-mailed after the batch commits
-(`monitoring.notifications`), outside the batch's transaction.
+Speed
+    The engine's input is read as plain tuples (`cases_for_patients`) rather than through
+    `therapy.selectors.patients_with_history`: model instances and Django's per-instance prefetch
+    querysets cost three times the engine itself on long histories. A test holds both readers to
+    the same `Case`. `workers` > 1 runs batches in forked processes (PostgreSQL; see the task).
+    `bench/scan.py` measures it all against a raw read of the same rows.
+
+New critical reminders are e-mailed after their batch commits (`monitoring.notifications`).
 """
 
 from __future__ import annotations
@@ -100,6 +106,10 @@ CHANGE_REASON = "reminder scan"
 #: How often a batch is recomputed when someone changes one of its reminders meanwhile.
 BATCH_ATTEMPTS = 3
 DEFAULT_LEAD_DAYS: int = Clinic._meta.get_field("reminder_lead_days").default
+#: A run still "running" this long after it started died with its worker (the task's hard time
+#: limit is 30 minutes); the next full run records it as failed.
+INTERRUPTED_AFTER = dt.timedelta(hours=1)
+INTERRUPTED = "Interrupted: the scan stopped before it finished (its worker was stopped)."
 
 Key = tuple[int, str, str]  # (patient id, kind, drug)
 
@@ -256,17 +266,30 @@ def _of_patients(ids: list[int], field: str = "patient_id") -> Q:
     return Q(**{f"{field}__in": ids})
 
 
+_SITE_COLUMNS = tuple((site, 1 + 3 * index) for index, site in enumerate(_DXA_SITES))
+
+
+def _dxa_scan(row: tuple) -> c.DxaScan:
+    """A DxaScan from (date, then BMD, T-score and LSC of each site in DxaSite order, …)."""
+    sites = []
+    for site, at in _SITE_COLUMNS:
+        bmd, t_score = row[at], row[at + 1]
+        if bmd is not None or t_score is not None:
+            sites.append((site, c.SiteReading(bmd, t_score, row[at + 2])))
+    return c.DxaScan(row[0], tuple(sites))
+
+
 def _grouped(model: type[models.Model], ids: list[int], *fields: str) -> dict[int, list[tuple]]:
-    """`fields` of the patients' rows of `model`, by patient, each patient's rows in the model's
-    own order (the order `patients_with_history` gives the case builder)."""
+    """(*fields, patient id) of the patients' rows of `model`, by patient, each patient's rows
+    in the model's own order (the order `patients_with_history` gives the case builder)."""
     rows: dict[int, list[tuple]] = {pk: [] for pk in ids}
-    for patient_id, *values in (
+    for row in (
         model._default_manager.filter(_of_patients(ids))
         .order_by("patient_id", *model._meta.ordering)
-        .values_list("patient_id", *fields)
+        .values_list(*fields, "patient_id")
     ):
-        if patient_id in rows:
-            rows[patient_id].append(values)
+        if row[-1] in rows:
+            rows[row[-1]].append(row)
     return rows
 
 
@@ -299,57 +322,51 @@ def cases_for_patients(ids: list[int], *, as_of: dt.date) -> list[tuple[int, int
     labs = _grouped(LabResult, ids, "date", "test", "value", "unit")
     reassessed = _grouped(Reassessment, ids, "date")
 
-    cases = []
+    batch, cases = set(ids), []
     for pk, clinic_id, sex, birth_date, name, mrn in (
         Patient.objects.filter(_of_patients(ids, "pk"))
         .order_by("pk")
         .values_list("pk", "clinic_id", "sex", "birth_date", "name", "mrn")
     ):
-        if pk not in cv:  # created meanwhile, inside the batch's range: the next scan's
+        if pk not in batch:  # created meanwhile inside the batch's range: the next scan's
             continue
         risk_factors = c.RiskFactors(
             **dict(zip(_RISK_COLUMNS, risk.get(pk, _NO_RISK_PROFILE), strict=True)),
             cardiovascular_events=tuple(
-                c.CardiovascularEvent(kind=_CV_KIND[kind], date=day) for kind, day in cv[pk]
+                c.CardiovascularEvent(kind=_CV_KIND[kind], date=day) for kind, day, _ in cv[pk]
             ),
-            immunosuppressants=tuple(agent for (agent,) in agents[pk]),
+            immunosuppressants=tuple(agent for agent, _ in agents[pk]),
             glucocorticoids=tuple(
                 c.GlucocorticoidExposure(prednisone_mg_per_day=mg, start=start, end=end)
-                for mg, start, end in steroids[pk]
+                for mg, start, end, _ in steroids[pk]
             ),
         )
-        dxa = []
-        for day, *values in scans[pk]:
-            sites = []
-            for index, site in enumerate(_DXA_SITES):
-                bmd, t_score, lsc = values[3 * index : 3 * index + 3]
-                if bmd is not None or t_score is not None:
-                    sites.append((site, c.SiteReading(bmd_g_cm2=bmd, t_score=t_score, lsc_pct=lsc)))
-            dxa.append(c.DxaScan(date=day, sites=tuple(sites)))
+        # The per-row values are built with positional arguments (in the dataclasses' field
+        # order), which is measurably faster over a long history; a test holds the result equal
+        # to `case_from_patient`'s.
         case = c.Case(
             as_of=as_of,
             patient=c.Patient(sex=_SEX[sex], birth_date=birth_date, name=name, mrn=mrn),
             risk_factors=risk_factors,
             fractures=tuple(
-                c.Fracture(date=day, site=_SITE[site], fragility=fragility)
-                for day, site, fragility in fractures[pk]
+                [c.Fracture(day, _SITE[site], frag) for day, site, frag, _ in fractures[pk]]
             ),
             therapies=tuple(
-                c.TherapyCourse(
-                    drug=_DRUG[drug],
-                    start=start,
-                    end=end,
-                    stop_reason=_STOP[stop] if stop else None,
-                    doses=tuple(doses[course_id]),
-                )
-                for course_id, drug, start, end, stop in courses[pk]
+                [
+                    c.TherapyCourse(
+                        _DRUG[drug], start, end, _STOP[stop] if stop else None, tuple(doses[course])
+                    )
+                    for course, drug, start, end, stop, _ in courses[pk]
+                ]
             ),
-            dxa=tuple(dxa),
+            dxa=tuple([_dxa_scan(row) for row in scans[pk]]),
             labs=tuple(
-                c.LabResult(date=day, test=_TEST[test], value=value, unit=unit or None)
-                for day, test, value, unit in labs[pk]
+                [
+                    c.LabResult(day, _TEST[test], value, unit or None)
+                    for day, test, value, unit, _ in labs[pk]
+                ]
             ),
-            reassessments=tuple(day for (day,) in reassessed[pk]),
+            reassessments=tuple([day for day, _ in reassessed[pk]]),
         )
         cases.append((pk, clinic_id, case))
     return cases
@@ -402,8 +419,8 @@ class _Plan:
     #: pk → the fields to set, for rows that are (or become) open or snoozed.
     open: dict[int, dict[str, Any]] = field(default_factory=dict)
     create: list[Reminder] = field(default_factory=list)
+    #: pk → the reminder as read, to check it is unchanged when it is written.
     snapshot: dict[int, _Row] = field(default_factory=dict)
-    summary: ScanSummary | None = None
 
 
 def _plan_batch(
@@ -414,7 +431,7 @@ def _plan_batch(
     now: dt.datetime,
     summary: ScanSummary,
 ) -> _Plan:
-    plan = _Plan(summary=summary)
+    plan = _Plan()
     by_key: dict[Key, list[_Row]] = defaultdict(list)
     for row in rows:
         by_key[row.key].append(row)
@@ -520,7 +537,7 @@ def _write(plan: _Plan, *, now: dt.datetime) -> None:
     one-active-per-item constraint holds after every statement."""
     changed = plan.close.keys() | plan.open.keys()
     if changed:
-        current = Reminder.objects.select_for_update().in_bulk(changed)
+        current = Reminder.objects.select_for_update().order_by("pk").in_bulk(changed)
         for pk in changed:
             row, seen = current.get(pk), plan.snapshot[pk]
             if row is None or (row.status, row.due, row.snoozed_until) != (
@@ -642,8 +659,9 @@ def _scan_batch_retrying(batch: _Batch, **kwargs: Any) -> ScanSummary:
 
 
 def _results(batches: Iterator[_Batch], *, workers: int, **kwargs: Any) -> Iterator[ScanSummary]:
-    """Each batch's summary, in batch order: scanned here, or by `workers` forked processes."""
-    if workers == 1:
+    """Each batch's summary, in batch order: scanned here, or by `workers` forked processes
+    (PostgreSQL only: SQLite writes one transaction at a time anyway)."""
+    if workers == 1 or db_connections["default"].vendor != "postgresql":
         for batch in batches:
             yield _scan_batch_retrying(batch, **kwargs)
         return
@@ -678,14 +696,19 @@ def reminders_scan(
     on `as_of`. A full scan is recorded as a `ScanRun` (running → succeeded or failed); a
     per-patient rescan is not, so the admin dashboard's "last scan" is the last full one.
 
-    `workers` > 1 scans batches in that many forked processes at once (each batch is its own
-    transaction either way; PostgreSQL only, outside any transaction). `details=False` keeps
+    `workers` > 1 scans batches in that many forked processes at once on PostgreSQL (each batch
+    is its own transaction either way; not inside a transaction). `details=False` keeps
     only the counts (the nightly task: memory stays bounded however many reminders change);
     `progress` is called with the running totals after each batch."""
     if batch_size < 1 or workers < 1:
         raise ValueError("batch_size and workers must be at least 1")
     ids = sorted(set(patient_ids)) if patient_ids is not None else None
-    run = ScanRun.objects.create(as_of=as_of) if ids is None else None
+    run = None
+    if ids is None:
+        ScanRun.objects.filter(
+            status=ScanRun.Status.RUNNING, started_at__lt=now - INTERRUPTED_AFTER
+        ).update(status=ScanRun.Status.FAILED, error=INTERRUPTED)
+        run = ScanRun.objects.create(as_of=as_of)
     lead_days = dict(Clinic.objects.values_list("pk", "reminder_lead_days"))
     total = ScanSummary(as_of=as_of)
     number = 0

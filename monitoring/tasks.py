@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import multiprocessing
 import os
 from typing import Any
 
@@ -46,8 +47,14 @@ _RETRY: dict[str, Any] = {
 
 def scan_workers() -> int:
     """Processes for the nightly scan: one per CPU on PostgreSQL (the engine is CPU-bound and
-    each batch is its own transaction); one on SQLite, which writes one transaction at a time."""
-    if connection.vendor != "postgresql":
+    each batch is its own transaction). Only this one on SQLite, which writes one transaction at
+    a time; inside a transaction, whose rows forked processes could not see; and in a child of
+    the prefork pool, which may not have children (the solo and threads pools may)."""
+    if (
+        connection.vendor != "postgresql"
+        or connection.in_atomic_block
+        or multiprocessing.current_process().daemon
+    ):
         return 1
     return max(1, min(os.cpu_count() or 1, MAX_SCAN_WORKERS))
 

@@ -241,11 +241,9 @@ def dxa_import_new(request: HttpRequest) -> HttpResponse:
             "columns": [(name, dxa_import.COLUMN_HELP[name]) for name in dxa_import.COLUMNS],
             "header": ",".join(dxa_import.COLUMNS),
             "example": dxa_import.EXAMPLE_ROW,
-            "max_rows": dxa_import.MAX_ROWS,
+            "max_rows": f"{dxa_import.MAX_ROWS:,}",
             "max_mb": dxa_import.MAX_BYTES // (1024 * 1024),
-            "imports": DxaImport.objects.filter(clinic__in=clinics)
-            .select_related("clinic", "uploaded_by")
-            .defer("content")[:10],
+            "imports": dxa_import.dxa_imports_recent(clinics=clinics),
         },
         status=400 if request.method == "POST" else 200,
     )

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from monitoring.trend import bmd_trend
 from patients import records
 from patients.access import (
     clinic_for_user,
@@ -151,6 +152,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             profile=profile,
             courses=courses,
             timeline=therapy_timeline(courses),
+            bmd_trend=bmd_trend(scans=patient.dxa_scans.all(), courses=courses, as_of=today),
             changes=patient_changes(patient),
         )
     return render(request, "patients/patient_detail.html", context)

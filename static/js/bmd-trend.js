@@ -47,6 +47,20 @@
     }
   };
 
+  // Ticks on 1 January, every year or every few years, so that the axis reads as a calendar.
+  function yearTicks(axis) {
+    var first = new Date(axis.min * DAY_MS).getUTCFullYear() + 1;
+    var last = new Date(axis.max * DAY_MS).getUTCFullYear();
+    var step = Math.max(1, Math.ceil((last - first + 1) / 8));
+    var ticks = [];
+    for (var year = first; year <= last; year += step) {
+      ticks.push({ value: Date.UTC(year, 0, 1) / DAY_MS });
+    }
+    if (ticks.length) {
+      axis.ticks = ticks;
+    }
+  }
+
   function bigIfSignificant(points, big, small) {
     return points.map(function (p) { return p.is_significant ? big : small; });
   }
@@ -95,7 +109,8 @@
             min: min - pad,
             max: max + pad,
             title: { display: true, text: "Scan date (YYYY-MM-DD)" },
-            ticks: { maxTicksLimit: 8, callback: function (value) { return isoDate(value); } }
+            afterBuildTicks: yearTicks,
+            ticks: { callback: function (value) { return isoDate(value); } }
           },
           y: {
             title: { display: true, text: "BMD (g/cm²)" },

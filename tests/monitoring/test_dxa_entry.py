@@ -61,6 +61,16 @@ def test_the_date_has_the_focus_when_the_form_opens(patient, nurse, client_for):
     assert html.count("autofocus") == 1
 
 
+def test_the_date_is_typed_as_yyyy_mm_dd_in_one_box_so_one_tab_reaches_the_scanner(
+    patient, nurse, client_for
+):
+    date = input_tag(client_for(nurse).get(_create_url(patient)).content.decode(), "date")
+
+    assert 'type="text"' in date
+    assert 'placeholder="YYYY-MM-DD"' in date
+    assert 'inputmode="numeric"' in date
+
+
 def test_each_site_is_a_labelled_group_of_bmd_t_score_and_lsc(patient, nurse, client_for):
     html = _form_html(client_for(nurse).get(_create_url(patient)).content.decode())
 
@@ -128,7 +138,9 @@ def test_the_scan_is_saved_with_its_author_in_the_audit_trail(patient, nurse, cl
     assert patient.dxa_scans.get().history.get().history_user == nurse
 
 
-@pytest.mark.parametrize(("day", "status", "scans"), [("2022-03-03", 400, 1), ("2022-03-04", 302, 2)])
+@pytest.mark.parametrize(
+    ("day", "status", "scans"), [("2022-03-03", 400, 1), ("2022-03-04", 302, 2)]
+)
 def test_a_scan_on_a_date_already_recorded_is_refused_beside_the_date_and_another_date_is_not(
     day, status, scans, patient, nurse, client_for
 ):
@@ -211,7 +223,9 @@ def test_the_previous_scan_is_the_latest_earlier_one_on_the_same_scanner(patient
 def test_a_scan_without_a_scanner_has_no_previous_scan_to_compare(patient):
     _scan(patient, "2019-01-01", "", lumbar_spine_t_score=-2)
 
-    assert dxa_previous_same_scanner(scan=DxaScan(patient=patient, date=dt.date(2021, 1, 1))) is None
+    assert (
+        dxa_previous_same_scanner(scan=DxaScan(patient=patient, date=dt.date(2021, 1, 1))) is None
+    )
 
 
 # --- the T-score direction: through the page --------------------------------------------------
@@ -302,9 +316,7 @@ def test_a_scan_on_another_scanner_or_none_is_not_compared(
 def test_a_scan_dated_before_every_scan_of_the_scanner_is_not_compared(
     previous_scan, patient, nurse, client_for
 ):
-    response = client_for(nurse).post(
-        _create_url(patient), {**CONTRADICTING, "date": "2021-06-01"}
-    )
+    response = client_for(nurse).post(_create_url(patient), {**CONTRADICTING, "date": "2021-06-01"})
 
     assert response.status_code == 302
 
@@ -331,7 +343,9 @@ def test_editing_a_scan_is_checked_against_the_scan_before_it(
     url = reverse("monitoring:dxa-update", args=[patient.pk, later.pk])
     client = client_for(clinician)
 
-    refused = client.post(url, {**CONTRADICTING, "total_hip_bmd_g_cm2": "", "total_hip_t_score": ""})
+    refused = client.post(
+        url, {**CONTRADICTING, "total_hip_bmd_g_cm2": "", "total_hip_t_score": ""}
+    )
     accepted = client.post(
         url,
         {**CONTRADICTING, "lumbar_spine_t_score": "-2.3", "total_hip_bmd_g_cm2": ""},

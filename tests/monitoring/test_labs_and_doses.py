@@ -396,9 +396,7 @@ def test_a_second_dose_on_the_same_day_is_refused_and_the_next_day_is_not(
     assert course.doses.count() == 2
 
 
-def test_an_oral_course_or_another_patients_course_answers_404(
-    clinic, patient, nurse, client_for
-):
+def test_an_oral_course_or_another_patients_course_answers_404(clinic, patient, nurse, client_for):
     oral = _course(patient, "alendronate", "2024-01-01")
     foreign = _course(factories.PatientFactory(clinic=clinic), "denosumab", "2024-01-01")
     client = client_for(nurse)

@@ -527,6 +527,20 @@ def test_a_full_scan_is_recorded_with_its_counts(clinic):
 
 
 @pytest.mark.django_db
+def test_a_run_left_running_by_a_dead_worker_is_recorded_as_failed_by_the_next_run(clinic):
+    with on(dt.date(2026, 8, 18)):
+        dead = ScanRun.objects.create(as_of=dt.date(2026, 8, 18))
+    with on(dt.date(2026, 8, 19), hour=3):
+        recent = ScanRun.objects.create(as_of=dt.date(2026, 8, 19))
+        scan()
+
+    dead.refresh_from_db()
+    recent.refresh_from_db()
+    assert (dead.status, dead.error) == ("failed", scan_module.INTERRUPTED)
+    assert recent.status == "running"  # may still be at work
+
+
+@pytest.mark.django_db
 def test_a_scan_of_some_patients_scans_only_them_and_is_not_recorded_as_a_run(clinic):
     one, other = on_denosumab(clinic), on_denosumab(clinic)
 
@@ -809,6 +823,18 @@ def test_a_scan_in_several_processes_leaves_what_one_process_leaves(require_post
     assert ScanRun.objects.filter(status="succeeded").count() == 2
 
 
-def test_a_scan_in_several_processes_refuses_to_run_inside_a_transaction(db):
+def test_a_scan_in_several_processes_refuses_to_run_inside_a_transaction(require_postgres):
     with pytest.raises(RuntimeError, match="inside a transaction"):
         reminders_scan(as_of=dt.date(2026, 8, 20), now=timezone.now(), workers=2)
+
+
+@pytest.mark.django_db
+def test_on_sqlite_a_scan_asked_for_several_processes_runs_in_this_one(clinic):
+    on_denosumab(clinic)
+    if transaction.get_connection().vendor != "sqlite":
+        pytest.skip("SQLite only")
+
+    with on(dt.date(2026, 6, 20)):
+        summary = scan(workers=2)
+
+    assert len(summary.created) == 1

@@ -138,7 +138,7 @@ def test_a_rescan_queued_inside_a_rolled_back_savepoint_is_dropped(
 
 
 @pytest.fixture
-def dead_broker():
+def dead_broker(monkeypatch):
     """Point the Celery app at a port where no broker listens (as if Redis were down)."""
     conf = celery_app.conf
     saved = {key: conf.get(key) for key in ("broker_url", "broker_transport_options")}
@@ -148,6 +148,7 @@ def dead_broker():
         celery_app._pool = None  # connections are pooled per URL: start afresh
         celery_app.amqp._producer_pool = None
 
+    monkeypatch.setenv("CELERY_BROKER_URL", DEAD_BROKER)  # celery reads it before its settings
     use(
         {
             "broker_url": DEAD_BROKER,
@@ -155,6 +156,7 @@ def dead_broker():
         }
     )
     yield
+    monkeypatch.undo()
     use(saved)
 
 
@@ -351,3 +353,31 @@ def test_the_file_broker_is_the_default():
         [sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True
     )
     assert out.stdout.strip() == "filesystem://"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_nightly_scan_uses_a_process_per_cpu_on_postgresql_only(monkeypatch):
+    from django.db import connection
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+
+    assert tasks.scan_workers() == (
+        tasks.MAX_SCAN_WORKERS if connection.vendor == "postgresql" else 1
+    )
+
+
+@pytest.mark.django_db
+def test_a_scan_inside_a_transaction_stays_in_one_process(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+
+    assert tasks.scan_workers() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scan_in_a_prefork_pool_process_stays_in_that_process(monkeypatch):
+    import multiprocessing
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    monkeypatch.setattr(multiprocessing.current_process(), "daemon", True, raising=False)
+
+    assert tasks.scan_workers() == 1

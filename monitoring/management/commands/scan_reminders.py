@@ -1,4 +1,4 @@
-"""scan_reminders [--as-of YYYY-MM-DD] [--batch-size N]: the nightly reminder scan, run now.
+"""scan_reminders [--as-of YYYY-MM-DD] [--batch-size N] [--workers N]: the nightly scan, now.
 
 Prints the scan's summary as JSON: `{"as_of", "patients", "created": [{"patient", "kind", "drug",
 "due"}], "moved": [… "from"], "resolved": […], "snooze_ended": […], "unchanged": N}`. A bad
@@ -50,9 +50,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch-size", type=_positive, default=500, help="patients per transaction"
         )
+        parser.add_argument(
+            "--workers",
+            type=_positive,
+            default=1,
+            help="processes scanning batches at once (PostgreSQL; default 1)",
+        )
 
-    def handle(self, *args: Any, as_of: dt.date | None, batch_size: int, **options: Any) -> None:
+    def handle(
+        self, *args: Any, as_of: dt.date | None, batch_size: int, workers: int, **options: Any
+    ) -> None:
         summary = reminders_scan(
-            as_of=as_of or timezone.localdate(), now=timezone.now(), batch_size=batch_size
+            as_of=as_of or timezone.localdate(),
+            now=timezone.now(),
+            batch_size=batch_size,
+            workers=workers,
         )
         self.stdout.write(json.dumps(summary.as_json(), indent=2))
