@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from monitoring.scan import reminders_scan
 from patients.services import patient_import_case
 from tests.e2e.conftest import check_accessibility, screenshot
 from therapy.engine import parse_case
@@ -24,7 +26,9 @@ def _import(clinic, name: str, mrn: str, patient_name: str):
 @pytest.fixture
 def stopped_denosumab(demo_clinic):
     clinic, _ = demo_clinic
-    return _import(clinic, "v09_denosumab_stopped_no_follow_on.json", "H-0009", "Ruth Okafor")
+    patient = _import(clinic, "v09_denosumab_stopped_no_follow_on.json", "H-0009", "Ruth Okafor")
+    reminders_scan(as_of=timezone.localdate(), now=timezone.now())  # last night's scan
+    return patient
 
 
 def test_clinician_reads_the_recommendation_and_records_the_second_option(
@@ -33,8 +37,9 @@ def test_clinician_reads_the_recommendation_and_records_the_second_option(
     _, people = demo_clinic
     page = page_for(people["clinician"])
 
-    page.get_by_role("link", name="Patients").first.click()
-    page.get_by_role("link", name="Ruth Okafor").click()
+    main = page.get_by_role("main")
+    expect(main).to_contain_text("Denosumab stopped without follow on")
+    main.get_by_role("link", name="Ruth Okafor").first.click()
     expect(page.get_by_role("heading", name="Ruth Okafor")).to_be_visible()
 
     critical = page.get_by_role("alert").filter(has_text="Denosumab stopped without follow on")
