@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate seed lint bench clean
+.PHONY: run test install migrate seed lint bench clean screenshots
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ run: migrate var/.seeded
 ## The whole suite; on SQLite and the file broker unless DATABASE_URL / CELERY_BROKER_URL say otherwise.
 test: install
 	$(BIN)/pytest -n 2 --dist loadfile
+
+## Refresh the README's screenshots in docs/screenshots (the browser journeys take them).
+screenshots: install
+	OSSA_UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/e2e
 
 lint: install
 	$(BIN)/ruff check .

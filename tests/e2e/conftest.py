@@ -28,7 +28,13 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("OSSA_CHROMIUM", "/usr/bin/chromium")
 AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
-SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+#: The README's screenshots are refreshed only when asked (`make screenshots`); an ordinary run
+#: writes them under the test run's var/ so that a test run never dirties the working tree.
+SCREENSHOTS = (
+    Path(settings.BASE_DIR) / "docs" / "screenshots"
+    if os.environ.get("OSSA_UPDATE_SCREENSHOTS") == "1"
+    else Path(settings.VAR_DIR) / "screenshots"
+)
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",

@@ -141,6 +141,9 @@ class DxaScan:
     date: dt.date
     # Ordered as DxaSite; a site that was not measured is absent.
     sites: tuple[tuple[DxaSite, SiteReading], ...] = ()
+    #: The machine that measured it, when recorded; BMD from two different named scanners is not
+    #: compared (REF-2).
+    scanner: str | None = None
 
     def site(self, name: DxaSite) -> SiteReading | None:
         for key, reading in self.sites:

@@ -82,7 +82,7 @@ _EVENT_KEYS = ("kind", "date")
 _GLUCOCORTICOID_KEYS = ("prednisone_mg_per_day", "start", "end")
 _FRACTURE_KEYS = ("date", "site", "fragility")
 _THERAPY_KEYS = ("drug", "start", "end", "stop_reason", "doses")
-_SCAN_KEYS = ("date", "sites")
+_SCAN_KEYS = ("date", "scanner", "sites")
 _READING_KEYS = ("bmd_g_cm2", "t_score", "lsc_pct")
 _LAB_KEYS = ("date", "test", "value", "unit")
 
@@ -394,6 +394,7 @@ def _scan(reader: _Reader, value: Any, path: str) -> DxaScan | None:
     if obj is None:
         return None
     day = reader.optional_date(obj, "date", path)
+    scanner = reader.optional(obj, "scanner", path, reader.text)
     sites_path = _key(path, "sites")
     sites_value = obj.get("sites", {})
     sites = reader.object(sites_value, sites_path, tuple(site.value for site in DxaSite))
@@ -404,7 +405,7 @@ def _scan(reader: _Reader, value: Any, path: str) -> DxaScan | None:
                 reading = _reading(reader, sites[site.value], _key(sites_path, site.value))
                 if reading is not None:
                     readings.append((site, reading))
-    return None if day is None else DxaScan(day, tuple(readings))
+    return None if day is None else DxaScan(day, tuple(readings), scanner)
 
 
 def _lab(reader: _Reader, value: Any, path: str) -> LabResult | None:
@@ -505,6 +506,7 @@ def case_to_json(case: Case) -> dict[str, Any]:
         "dxa": [
             {
                 "date": scan.date.isoformat(),
+                **({} if scan.scanner is None else {"scanner": scan.scanner}),
                 "sites": {
                     site.value: {
                         "bmd_g_cm2": reading.bmd_g_cm2,
