@@ -266,17 +266,18 @@ def _of_patients(ids: list[int], field: str = "patient_id") -> Q:
     return Q(**{f"{field}__in": ids})
 
 
-_SITE_COLUMNS = tuple((site, 1 + 3 * index) for index, site in enumerate(_DXA_SITES))
+_SITE_COLUMNS = tuple((site, 2 + 3 * index) for index, site in enumerate(_DXA_SITES))
 
 
 def _dxa_scan(row: tuple) -> c.DxaScan:
-    """A DxaScan from (date, then BMD, T-score and LSC of each site in DxaSite order, …)."""
+    """A DxaScan from (date, scanner, then BMD, T-score and LSC of each site in DxaSite order,
+    …)."""
     sites = []
     for site, at in _SITE_COLUMNS:
         bmd, t_score = row[at], row[at + 1]
         if bmd is not None or t_score is not None:
             sites.append((site, c.SiteReading(bmd, t_score, row[at + 2])))
-    return c.DxaScan(row[0], tuple(sites))
+    return c.DxaScan(row[0], tuple(sites), row[1].strip() or None)
 
 
 def _grouped(model: type[models.Model], ids: list[int], *fields: str) -> dict[int, list[tuple]]:
@@ -318,7 +319,7 @@ def cases_for_patients(ids: list[int], *, as_of: dt.date) -> list[tuple[int, int
         .values_list("course_id", "date")
     ):
         doses[course_id].append(day)
-    scans = _grouped(DxaScan, ids, "date", *_DXA_FIELDS)
+    scans = _grouped(DxaScan, ids, "date", "scanner", *_DXA_FIELDS)
     labs = _grouped(LabResult, ids, "date", "test", "value", "unit")
     reassessed = _grouped(Reassessment, ids, "date")
 

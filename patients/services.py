@@ -221,7 +221,10 @@ def patient_import_case(
             fields[f"{site}_bmd_g_cm2"] = reading.bmd_g_cm2
             fields[f"{site}_t_score"] = reading.t_score
             fields[f"{site}_lsc_pct"] = reading.lsc_pct
-        importer.save(f"dxa[{i}]", DxaScan(patient=patient, date=scan.date, **fields))
+        importer.save(
+            f"dxa[{i}]",
+            DxaScan(patient=patient, date=scan.date, scanner=scan.scanner or "", **fields),
+        )
     for i, lab in enumerate(case.labs):
         importer.save(
             f"labs[{i}]",

@@ -104,6 +104,7 @@ def case_from_patient(patient: Patient, *, as_of: dt.date) -> c.Case:
                     for bmd, t, lsc in [scan.site_values(site)]
                     if bmd is not None or t is not None
                 ),
+                scanner=scan.scanner.strip() or None,
             )
             for scan in patient.dxa_scans.all()
         ),

@@ -69,7 +69,7 @@ def test_accepting_the_second_option_stores_the_case_the_assessment_and_starts_t
     record = RecommendationRecord.objects.get(patient=refractory_patient)
     assert record.chosen_rank == 2
     assert record.decided_by == clinician
-    assert record.engine_version == "1"
+    assert record.engine_version == "2"
     assert record.case["as_of"] == "2026-11-25"
     assert [o["drug"] for o in record.assessment["options"]][1] == second
     assert "REF-1" in record.fired_rules

@@ -39,26 +39,65 @@ class AdviceFindings(NamedTuple):
     rationale: tuple[Rationale, ...]
 
 
-_SUPPLEMENTS = (Supplement.CALCIUM, Supplement.VITAMIN_D)
+def calcium() -> bool:
+    """SUP-1: calcium 1000–1200 mg/day in total, diet plus supplement, for every patient (SEED;
+    BHOF 2022)."""
+    return True
+
+
+def vitamin_d() -> bool:
+    """SUP-2: vitamin D 800–1000 IU/day, keeping 25-OH vitamin D ≥ 30 ng/mL, for every patient
+    (SEED; BHOF 2022)."""
+    return True
+
+
+def exercise() -> bool:
+    """LIF-1: weight-bearing and resistance exercise, for every patient (SEED)."""
+    return True
+
+
+def fall_prevention() -> bool:
+    """LIF-2: fall prevention, for every patient (SEED)."""
+    return True
+
+
+def smoking_cessation(history: History) -> bool:
+    """LIF-3: stop smoking, for a current smoker (SEED)."""
+    return history.risk.current_smoker
+
+
+def alcohol_limit(history: History) -> bool:
+    """LIF-4: limit alcohol, for more than 2 drinks a day (SEED: 1–2 drinks a day at most)."""
+    return history.risk.alcohol_drinks_per_day > ALCOHOL_MAX_DRINKS_PER_DAY
+
+
 _EVERY_PATIENT = (
-    Rationale(RuleId.SUP_1, f"{ADVICE[Supplement.CALCIUM]}, for every patient."),
-    Rationale(RuleId.SUP_2, f"{ADVICE[Supplement.VITAMIN_D]}, for every patient."),
-    Rationale(RuleId.LIF_1, f"{ADVICE[Lifestyle.EXERCISE]}, for every patient."),
-    Rationale(RuleId.LIF_2, f"{ADVICE[Lifestyle.FALL_PREVENTION]}, for every patient."),
+    (calcium, Supplement.CALCIUM, RuleId.SUP_1),
+    (vitamin_d, Supplement.VITAMIN_D, RuleId.SUP_2),
+    (exercise, Lifestyle.EXERCISE, RuleId.LIF_1),
+    (fall_prevention, Lifestyle.FALL_PREVENTION, RuleId.LIF_2),
 )
 _SMOKING = Rationale(RuleId.LIF_3, "Current smoker: stop smoking.")
 
 
 def assess_advice(history: History) -> AdviceFindings:
-    """SUP-1 calcium and SUP-2 vitamin D always; LIF-1 exercise and LIF-2 fall prevention always;
-    LIF-3 smoking cessation for a current smoker; LIF-4 alcohol limit above 2 drinks a day."""
+    """§8: supplementation and lifestyle advice, one sentence per item that applies."""
+    supplementation: list[Supplement] = []
+    lifestyle: list[Lifestyle] = []
+    rationale: list[Rationale] = []
+    for applies, item, rule in _EVERY_PATIENT:
+        if not applies():
+            continue
+        if isinstance(item, Supplement):
+            supplementation.append(item)
+        else:
+            lifestyle.append(item)
+        rationale.append(Rationale(rule, f"{ADVICE[item]}, for every patient."))
     risk = history.risk
-    lifestyle = [Lifestyle.EXERCISE, Lifestyle.FALL_PREVENTION]
-    rationale = list(_EVERY_PATIENT)
-    if risk.current_smoker:
+    if smoking_cessation(history):
         lifestyle.append(Lifestyle.SMOKING_CESSATION)
         rationale.append(_SMOKING)
-    if risk.alcohol_drinks_per_day > ALCOHOL_MAX_DRINKS_PER_DAY:
+    if alcohol_limit(history):
         lifestyle.append(Lifestyle.ALCOHOL_LIMIT)
         rationale.append(
             Rationale(
@@ -67,4 +106,4 @@ def assess_advice(history: History) -> AdviceFindings:
                 f"{number(ALCOHOL_MAX_DRINKS_PER_DAY)}: {ADVICE[Lifestyle.ALCOHOL_LIMIT].lower()}.",
             )
         )
-    return AdviceFindings(_SUPPLEMENTS, tuple(lifestyle), tuple(rationale))
+    return AdviceFindings(tuple(supplementation), tuple(lifestyle), tuple(rationale))

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import NamedTuple
 
 from therapy.engine.assessment import Alert, Option, Rationale
-from therapy.engine.case import CardiovascularEvent, Drug, LabTest
+from therapy.engine.case import CardiovascularEvent, Drug, LabResult, LabTest
 from therapy.engine.catalogue import (
     ANABOLICS,
     ANTIRESORPTIVES,
@@ -33,7 +33,7 @@ from therapy.engine.limits import (
     VITAMIN_D_MIN_NG_ML,
     VITAMIN_D_RECENT_MONTHS,
 )
-from therapy.engine.markers import marker_pairs
+from therapy.engine.markers import MarkerPair, marker_pairs
 from therapy.engine.text import cardiovascular_event, listing, number, sentence
 
 _DENOSUMAB, _ROMOSOZUMAB = Drug.DENOSUMAB, Drug.ROMOSOZUMAB
@@ -41,37 +41,58 @@ _DENOSUMAB_ONLY, _ROMOSOZUMAB_ONLY = frozenset({_DENOSUMAB}), frozenset({_ROMOSO
 
 
 class DenosumabStop(NamedTuple):
-    """ALR-3/ALR-4: the latest-started denosumab course has ended with no bisphosphonate after."""
+    """Denosumab stopped with no bisphosphonate since: the condition ALR-3 and ALR-4 share."""
 
+    #: The denosumab course that started last (it has ended).
     course: Course
+    #: The last denosumab dose, across courses (RULES.md conventions).
+    last_dose: dt.date
     #: Last dose + 6 months: when the follow-on bisphosphonate is due (ECTS 2021).
     due: dt.date
-    #: as_of is past `due` (ALR-3), else the follow-on is still ahead (ALR-4).
-    is_late: bool
 
 
 def denosumab_stop(history: History) -> DenosumabStop | None:
-    """ALR-3/ALR-4 condition (SEED pitfall; ECTS 2021): the latest-started denosumab course has
-    ended (end ≤ as_of) and no bisphosphonate course starts on or after its last dose."""
+    """The denosumab course that started last has ended (end ≤ as_of), no denosumab course is
+    active on as_of, and no bisphosphonate course starts on or after the last denosumab dose:
+    what ALR-3 and ALR-4 both require before they look at the date."""
     courses = history.courses_of(_DENOSUMAB_ONLY)
     if not courses or not courses[-1].has_ended_by(history.as_of):
         return None
-    latest = courses[-1]
-    if any(c.start >= latest.last_dose for c in history.courses_of(BISPHOSPHONATES)):
+    if _DENOSUMAB in history.active_drugs:
         return None
-    due = add_months(latest.last_dose, DENOSUMAB_INTERVAL_MONTHS)
-    return DenosumabStop(latest, due, history.as_of > due)
+    last = history.last_denosumab_dose
+    if last is None or any(c.start >= last for c in history.courses_of(BISPHOSPHONATES)):
+        return None
+    return DenosumabStop(courses[-1], last, add_months(last, DENOSUMAB_INTERVAL_MONTHS))
+
+
+def denosumab_stopped_without_follow_on(
+    history: History, stop: DenosumabStop | None
+) -> DenosumabStop | None:
+    """ALR-3: denosumab stopped with no bisphosphonate since, and as_of > last denosumab dose +
+    6 months (SEED pitfall; ECTS 2021)."""
+    return stop if stop is not None and history.as_of > stop.due else None
+
+
+def denosumab_follow_on_needed(
+    history: History, stop: DenosumabStop | None
+) -> DenosumabStop | None:
+    """ALR-4: as ALR-3, but as_of ≤ last denosumab dose + 6 months: the follow-on is still
+    ahead (ECTS 2021)."""
+    return stop if stop is not None and history.as_of <= stop.due else None
 
 
 def anabolic_without_follow_on(history: History) -> Course | None:
-    """ALR-5 condition (SEED): the latest-started anabolic course has ended (end ≤ as_of) and no
-    antiresorptive course starts after that course's start.
+    """ALR-5: the anabolic course that started last has ended (end ≤ as_of), no anabolic course
+    is active on as_of, and no antiresorptive course starts after that course's start (SEED).
 
     Reading: an antiresorptive starting on the anabolic's first day does not start "after" it,
     so the alert stays.
     """
     courses = history.courses_of(ANABOLICS)
     if not courses or not courses[-1].has_ended_by(history.as_of):
+        return None
+    if history.active_drugs & ANABOLICS:
         return None
     latest = courses[-1]
     if any(c.start > latest.start for c in history.courses_of(ANTIRESORPTIVES)):
@@ -80,8 +101,8 @@ def anabolic_without_follow_on(history: History) -> Course | None:
 
 
 def romosozumab_cardiovascular_events(history: History) -> list[CardiovascularEvent]:
-    """ALR-8 condition (SEED; Evenity label): MI or stroke on a day a romosozumab course is
-    active.
+    """ALR-8: an MI or stroke dated on a day a romosozumab course is active: discontinue
+    (SEED; Evenity label).
 
     Reading: this holds for any romosozumab course, also one that has since ended.
     """
@@ -117,90 +138,48 @@ class _Alerts:
         self.rationale.append(Rationale(rule, text))
 
 
-def _denosumab_dose(history: History, alerts: _Alerts) -> None:
-    """ALR-1 (warning) and ALR-2 (critical; Prolia label, rebound risk), for the latest-started
-    denosumab course active on as_of: due = last dose + 6 months; ALR-1 from 28 days before due
-    until last dose + 7 months, ALR-2 after that."""
-    if _DENOSUMAB not in history.active_drugs:
-        return
-    active = [course for course in history.active if course.drug == _DENOSUMAB]
-    last = active[-1].last_dose
-    due = add_months(last, DENOSUMAB_INTERVAL_MONTHS)
-    overdue_after = add_months(last, DENOSUMAB_OVERDUE_MONTHS)
-    notice_from = due - dt.timedelta(days=DENOSUMAB_DUE_NOTICE_DAYS)
-    if history.as_of > overdue_after:
-        alerts.add(
-            RuleId.ALR_2,
-            AlertCode.DENOSUMAB_OVERDUE,
-            Severity.CRITICAL,
-            sentence(
-                f"denosumab last given on {last}: the next dose was due on {due} and more than "
-                f"{DENOSUMAB_OVERDUE_MONTHS} months have passed (since {overdue_after}); "
-                "risk of rebound vertebral fractures"
-            ),
-            due,
-        )
-    elif history.as_of >= notice_from:
-        alerts.add(
-            RuleId.ALR_1,
-            AlertCode.DENOSUMAB_DOSE_DUE,
-            Severity.WARNING,
-            sentence(
-                f"denosumab last given on {last}: next dose due on {due}, "
-                f"overdue after {overdue_after}"
-            ),
-            due,
-        )
+class DenosumabSchedule(NamedTuple):
+    """Where the patient stands on denosumab's 6-monthly schedule (ALR-1, ALR-2)."""
+
+    last_dose: dt.date
+    due: dt.date
+    overdue_after: dt.date
 
 
-def _denosumab_stopped(stop: DenosumabStop | None, alerts: _Alerts) -> None:
-    """ALR-3 (critical, as_of > last dose + 6 months) or ALR-4 (warning, until then)."""
-    if stop is None:
-        return
-    what = (
-        f"denosumab course ended on {stop.course.end} (last dose {stop.course.last_dose}) "
-        "with no bisphosphonate started since"
+def _denosumab_schedule(history: History) -> DenosumabSchedule | None:
+    """The schedule from the last denosumab dose (across courses), when a denosumab course is
+    active on as_of."""
+    last = history.last_denosumab_dose
+    if last is None or _DENOSUMAB not in history.active_drugs:
+        return None
+    return DenosumabSchedule(
+        last,
+        add_months(last, DENOSUMAB_INTERVAL_MONTHS),
+        add_months(last, DENOSUMAB_OVERDUE_MONTHS),
     )
-    if stop.is_late:
-        alerts.add(
-            RuleId.ALR_3,
-            AlertCode.DENOSUMAB_STOPPED_WITHOUT_FOLLOW_ON,
-            Severity.CRITICAL,
-            sentence(
-                what,
-                f"the follow-on was due on {stop.due}: risk of rapid bone loss and "
-                "multiple vertebral fractures",
-            ),
-            stop.due,
-        )
-    else:
-        alerts.add(
-            RuleId.ALR_4,
-            AlertCode.DENOSUMAB_FOLLOW_ON_NEEDED,
-            Severity.WARNING,
-            sentence(what, f"start a bisphosphonate by {stop.due}"),
-            stop.due,
-        )
 
 
-def _anabolic_ended(course: Course | None, alerts: _Alerts) -> None:
-    """ALR-5 (critical)."""
-    if course is None:
-        return
-    alerts.add(
-        RuleId.ALR_5,
-        AlertCode.SEQUENTIAL_ANTIRESORPTIVE_REQUIRED,
-        Severity.CRITICAL,
-        sentence(
-            f"{DRUG_NAMES[course.drug]} course ended on {course.end} with no antiresorptive "
-            f"started after it began on {course.start}: bone gains are lost without one"
-        ),
-    )
+def denosumab_dose_due(history: History) -> DenosumabSchedule | None:
+    """ALR-1: a denosumab course is active on as_of, and last denosumab dose + 6 months − 28
+    days ≤ as_of ≤ last denosumab dose + 7 months (Prolia label)."""
+    schedule = _denosumab_schedule(history)
+    if schedule is None:
+        return None
+    notice_from = schedule.due - dt.timedelta(days=DENOSUMAB_DUE_NOTICE_DAYS)
+    return schedule if notice_from <= history.as_of <= schedule.overdue_after else None
+
+
+def denosumab_overdue(history: History) -> DenosumabSchedule | None:
+    """ALR-2: a denosumab course is active on as_of, and as_of > last denosumab dose + 7 months
+    (Prolia label; rebound vertebral fractures, ECTS 2021). A course restarted without a
+    recorded injection stays overdue: the last dose is counted across courses."""
+    schedule = _denosumab_schedule(history)
+    return schedule if schedule is not None and history.as_of > schedule.overdue_after else None
 
 
 def anabolic_exposure(history: History, *, months: float, doses: int) -> list[str]:
-    """ALR-6/ALR-7: an active PTH-analogue course with PTH-analogue exposure ≥ `months`, or an
-    active romosozumab course with ≥ `doses` doses given (in total)."""
+    """An active PTH-analogue course with PTH-analogue exposure ≥ `months`, or an active
+    romosozumab course with ≥ `doses` doses given in total: what ALR-6 and ALR-7 measure."""
     found = []
     drugs = history.active_drugs
     if drugs & PTH_ANALOGUES and history.pth_analogue_months >= months:
@@ -215,78 +194,83 @@ def anabolic_exposure(history: History, *, months: float, doses: int) -> list[st
     return found
 
 
-def _anabolic_limits(history: History, alerts: _Alerts) -> None:
-    """ALR-6 (warning: ≥ 21 months or ≥ 10 doses) and ALR-7 (critical: ≥ 24 months or 12 doses).
+def anabolic_course_ending(history: History) -> list[str]:
+    """ALR-6: an active PTH-analogue course with exposure ≥ 21 months, or an active romosozumab
+    course with ≥ 10 doses given: plan the antiresorptive now (SEED).
 
-    Reading: ALR-6's condition still holds once ALR-7's does, so both are listed.
+    Reading: it still holds once ALR-7 holds (≥ 21 months is also true at ≥ 24), so both are
+    listed.
     """
-    ending = anabolic_exposure(
+    return anabolic_exposure(
         history, months=PTH_ANALOGUE_ENDING_MONTHS, doses=ROMOSOZUMAB_ENDING_DOSES
     )
-    if ending:
-        alerts.add(
-            RuleId.ALR_6,
-            AlertCode.ANABOLIC_COURSE_ENDING,
-            Severity.WARNING,
-            sentence(*ending, "plan the antiresorptive that follows now"),
-        )
-    reached = anabolic_exposure(
+
+
+def anabolic_limit_reached(history: History) -> list[str]:
+    """ALR-7: an active PTH-analogue course with exposure ≥ 24 months, or an active romosozumab
+    course with 12 doses given (SEED)."""
+    return anabolic_exposure(
         history, months=PTH_ANALOGUE_LIFETIME_MONTHS, doses=ROMOSOZUMAB_MAX_DOSES
     )
-    if reached:
-        alerts.add(
-            RuleId.ALR_7,
-            AlertCode.ANABOLIC_LIMIT_REACHED,
-            Severity.CRITICAL,
-            sentence(*reached, "the limit is reached: stop and start the antiresorptive"),
-        )
 
 
-def _vitamin_d(history: History, alerts: _Alerts) -> None:
-    """ALR-11 (ADDED, BHOF 2022): the latest 25-OH vitamin D within 12 months is < 30 ng/mL.
+def denosumab_with_immunosuppression(history: History, *, is_immunosuppressed: bool) -> bool:
+    """ALR-9: a denosumab course is active and the patient is in population IMMUNOSUPPRESSED
+    (SEED)."""
+    return is_immunosuppressed and _DENOSUMAB in history.active_drugs
 
-    Reading: of several values on that latest day, the lowest counts.
-    """
+
+def hypocalcemia(history: History) -> bool:
+    """ALR-10: `hypocalcemia` is true: correct it before any osteoporosis drug (ADDED, labels)."""
+    return history.risk.hypocalcemia
+
+
+def low_vitamin_d(history: History) -> LabResult | None:
+    """ALR-11: the latest 25-OH vitamin D within 12 months before as_of is < 30 ng/mL; of
+    several values on that day the lowest counts (ADDED, BHOF 2022)."""
     recent = [
         lab
         for lab in history.labs_of(LabTest.VITAMIN_D_25OH)
         if within_months_before(lab.date, history.as_of, VITAMIN_D_RECENT_MONTHS)
     ]
     if not recent:
-        return
+        return None
     latest = min((lab for lab in recent if lab.date == recent[-1].date), key=lambda lab: lab.value)
-    if latest.value < VITAMIN_D_MIN_NG_ML:
-        alerts.add(
-            RuleId.ALR_11,
-            AlertCode.VITAMIN_D_LOW,
-            Severity.WARNING,
-            sentence(
-                f"25-OH vitamin D {number(latest.value)} ng/mL on {latest.date}, below "
-                f"{number(VITAMIN_D_MIN_NG_ML)} ng/mL"
-            ),
-        )
+    return latest if latest.value < VITAMIN_D_MIN_NG_ML else None
 
 
-def _non_adherence(history: History, alerts: _Alerts) -> None:
-    """ALR-12 (SEED purpose; thresholds ADDED, IOF-ECTS 2017): for the active antiresorptive
-    course that started last, at least one marker has a baseline and a follow-up value and none
-    of those pairs fell by more than its LSC."""
-    active = [course for course in history.active if course.drug in ANTIRESORPTIVES]
+def possible_non_adherence(history: History) -> tuple[Course, list[MarkerPair]] | None:
+    """ALR-12: for the active antiresorptive course that started last, at least one marker has
+    a baseline and a follow-up value and none of those pairs fell by more than its LSC (SEED
+    purpose; thresholds ADDED, IOF-ECTS 2017)."""
+    active = history.active_of(ANTIRESORPTIVES)
     if not active:
-        return
+        return None
     course = active[-1]
     pairs = marker_pairs(history, course)
     if pairs and not any(pair.fell_beyond_lsc for pair in pairs):
-        alerts.add(
-            RuleId.ALR_12,
-            AlertCode.POSSIBLE_NON_ADHERENCE,
-            Severity.WARNING,
-            sentence(
-                f"after {DRUG_NAMES[course.drug]} started on {course.start}, "
-                f"{listing(pair.describe() for pair in pairs)}: no fall beyond the least "
-                "significant change; check adherence"
-            ),
-        )
+        return course, pairs
+    return None
+
+
+def severe_ckd_with_denosumab(
+    history: History, options: tuple[Option, ...]
+) -> tuple[float, str] | None:
+    """ALR-13: creatinine clearance < 30 mL/min and denosumab is active or among the options
+    (ADDED, Prolia 2024 boxed warning); the clearance and how denosumab is involved."""
+    crcl = history.risk.creatinine_clearance_ml_min
+    if crcl is None or crcl >= DENOSUMAB_SEVERE_CKD_ML_MIN:
+        return None
+    if _DENOSUMAB in history.active_drugs:
+        return crcl, "active"
+    if any(option.drug == _DENOSUMAB for option in options):
+        return crcl, "among the options"
+    return None
+
+
+def no_eligible_option(empty_pathway: Pathway | None) -> Pathway | None:
+    """ALR-14: a pathway applies and SEL-9 left it without a candidate (critical)."""
+    return empty_pathway
 
 
 def assess_alerts(
@@ -303,12 +287,84 @@ def assess_alerts(
 
     `empty_pathway` is the pathway that was left without a candidate (SEL-9), if any.
     """
-    risk = history.risk
     alerts = _Alerts()
-    _denosumab_dose(history, alerts)
-    _denosumab_stopped(stop, alerts)
-    _anabolic_ended(anabolic_ended, alerts)
-    _anabolic_limits(history, alerts)
+    due_soon = denosumab_dose_due(history)
+    if due_soon is not None:
+        alerts.add(
+            RuleId.ALR_1,
+            AlertCode.DENOSUMAB_DOSE_DUE,
+            Severity.WARNING,
+            sentence(
+                f"denosumab last given on {due_soon.last_dose}: next dose due on "
+                f"{due_soon.due}, overdue after {due_soon.overdue_after}"
+            ),
+            due_soon.due,
+        )
+    overdue = denosumab_overdue(history)
+    if overdue is not None:
+        alerts.add(
+            RuleId.ALR_2,
+            AlertCode.DENOSUMAB_OVERDUE,
+            Severity.CRITICAL,
+            sentence(
+                f"denosumab last given on {overdue.last_dose}: the next dose was due on "
+                f"{overdue.due} and more than {DENOSUMAB_OVERDUE_MONTHS} months have passed "
+                f"(since {overdue.overdue_after}); risk of rebound vertebral fractures"
+            ),
+            overdue.due,
+        )
+
+    late = denosumab_stopped_without_follow_on(history, stop)
+    if late is not None:
+        alerts.add(
+            RuleId.ALR_3,
+            AlertCode.DENOSUMAB_STOPPED_WITHOUT_FOLLOW_ON,
+            Severity.CRITICAL,
+            sentence(
+                _stopped(late),
+                f"the follow-on was due on {late.due}: risk of rapid bone loss and "
+                "multiple vertebral fractures",
+            ),
+            late.due,
+        )
+    ahead = denosumab_follow_on_needed(history, stop)
+    if ahead is not None:
+        alerts.add(
+            RuleId.ALR_4,
+            AlertCode.DENOSUMAB_FOLLOW_ON_NEEDED,
+            Severity.WARNING,
+            sentence(_stopped(ahead), f"start a bisphosphonate by {ahead.due}"),
+            ahead.due,
+        )
+
+    if anabolic_ended is not None:
+        alerts.add(
+            RuleId.ALR_5,
+            AlertCode.SEQUENTIAL_ANTIRESORPTIVE_REQUIRED,
+            Severity.CRITICAL,
+            sentence(
+                f"{DRUG_NAMES[anabolic_ended.drug]} course ended on {anabolic_ended.end} with "
+                f"no antiresorptive started after it began on {anabolic_ended.start}: bone "
+                "gains are lost without one"
+            ),
+        )
+
+    ending = anabolic_course_ending(history)
+    if ending:
+        alerts.add(
+            RuleId.ALR_6,
+            AlertCode.ANABOLIC_COURSE_ENDING,
+            Severity.WARNING,
+            sentence(*ending, "plan the antiresorptive that follows now"),
+        )
+    reached = anabolic_limit_reached(history)
+    if reached:
+        alerts.add(
+            RuleId.ALR_7,
+            AlertCode.ANABOLIC_LIMIT_REACHED,
+            Severity.CRITICAL,
+            sentence(*reached, "the limit is reached: stop and start the antiresorptive"),
+        )
 
     if cardiovascular_events_on_romosozumab:
         events = listing(cardiovascular_event(e) for e in cardiovascular_events_on_romosozumab)
@@ -319,8 +375,7 @@ def assess_alerts(
             sentence(f"{events} during romosozumab: discontinue romosozumab"),
         )
 
-    on_denosumab = _DENOSUMAB in history.active_drugs
-    if on_denosumab and is_immunosuppressed:
+    if denosumab_with_immunosuppression(history, is_immunosuppressed=is_immunosuppressed):
         alerts.add(
             RuleId.ALR_9,
             AlertCode.DENOSUMAB_WITH_IMMUNOSUPPRESSION,
@@ -328,7 +383,7 @@ def assess_alerts(
             "Denosumab is active while the patient is immunosuppressed (infection risk).",
         )
 
-    if risk.hypocalcemia:
+    if hypocalcemia(history):
         alerts.add(
             RuleId.ALR_10,
             AlertCode.CORRECT_HYPOCALCEMIA_FIRST,
@@ -336,12 +391,35 @@ def assess_alerts(
             "Hypocalcaemia: correct it before giving any osteoporosis drug.",
         )
 
-    _vitamin_d(history, alerts)
-    _non_adherence(history, alerts)
+    vitamin_d = low_vitamin_d(history)
+    if vitamin_d is not None:
+        alerts.add(
+            RuleId.ALR_11,
+            AlertCode.VITAMIN_D_LOW,
+            Severity.WARNING,
+            sentence(
+                f"25-OH vitamin D {number(vitamin_d.value)} ng/mL on {vitamin_d.date}, below "
+                f"{number(VITAMIN_D_MIN_NG_ML)} ng/mL"
+            ),
+        )
 
-    crcl = risk.creatinine_clearance_ml_min
-    offered = any(option.drug == _DENOSUMAB for option in options)
-    if crcl is not None and crcl < DENOSUMAB_SEVERE_CKD_ML_MIN and (on_denosumab or offered):
+    non_adherence = possible_non_adherence(history)
+    if non_adherence is not None:
+        course, pairs = non_adherence
+        alerts.add(
+            RuleId.ALR_12,
+            AlertCode.POSSIBLE_NON_ADHERENCE,
+            Severity.WARNING,
+            sentence(
+                f"after {DRUG_NAMES[course.drug]} started on {course.start}, "
+                f"{listing(pair.describe() for pair in pairs)}: no fall beyond the least "
+                "significant change; check adherence"
+            ),
+        )
+
+    severe_ckd = severe_ckd_with_denosumab(history, options)
+    if severe_ckd is not None:
+        crcl, involvement = severe_ckd
         alerts.add(
             RuleId.ALR_13,
             AlertCode.SEVERE_CKD_DENOSUMAB,
@@ -349,16 +427,27 @@ def assess_alerts(
             sentence(
                 f"creatinine clearance {number(crcl)} mL/min, below "
                 f"{number(DENOSUMAB_SEVERE_CKD_ML_MIN)} mL/min, with denosumab "
-                f"{'active' if on_denosumab else 'among the options'}: risk of severe "
-                "hypocalcaemia"
+                f"{involvement}: risk of severe hypocalcaemia"
             ),
         )
 
-    if empty_pathway is not None:
+    empty = no_eligible_option(empty_pathway)
+    if empty is not None:
         alerts.add(
             RuleId.ALR_14,
             AlertCode.NO_ELIGIBLE_OPTION,
             Severity.CRITICAL,
-            sentence(f"no eligible drug remains in the {empty_pathway.value} pathway"),
+            sentence(f"no eligible drug remains in the {empty.value} pathway"),
         )
     return AlertFindings(tuple(alerts.alerts), tuple(alerts.rationale))
+
+
+def _stopped(stop: DenosumabStop) -> str:
+    course = stop.course
+    ended = f"ended on {course.end}"
+    if course.is_superseded:
+        ended += " (when another drug started)"
+    return (
+        f"denosumab course {ended}, last dose {stop.last_dose}, with no bisphosphonate "
+        "started since"
+    )

@@ -17,6 +17,7 @@ from therapy.engine.codes import (
     MonitoringCode,
     Pathway,
     Population,
+    RecommendationAction,
     RefractoryReason,
     RiskReason,
     RuleId,
@@ -56,6 +57,17 @@ class Option:
     rank: int
     drug: Drug
     drug_class: DrugClass
+    then: tuple[Drug | DrugGroup, ...]
+    limit: OptionLimit | None
+    rules: tuple[RuleId, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    """§5b: what to do first — continue the active course, switch, start, or nothing."""
+
+    action: RecommendationAction
+    drug: Drug | None
     then: tuple[Drug | DrugGroup, ...]
     limit: OptionLimit | None
     rules: tuple[RuleId, ...]
@@ -110,6 +122,7 @@ class Assessment:
     populations: tuple[Population, ...]
     pathway: Pathway
     options: tuple[Option, ...]
+    recommendation: Recommendation
     avoid: tuple[AvoidEntry, ...]
     alerts: tuple[Alert, ...]
     monitoring: tuple[MonitoringItem, ...]
@@ -161,6 +174,13 @@ def assessment_to_json(assessment: Assessment) -> dict[str, Any]:
             }
             for option in a.options
         ],
+        "recommendation": {
+            "action": a.recommendation.action.value,
+            "drug": None if a.recommendation.drug is None else a.recommendation.drug.value,
+            "then": [drug.value for drug in a.recommendation.then],
+            "limit": _limit(a.recommendation.limit),
+            "rules": [rule.value for rule in a.recommendation.rules],
+        },
         "avoid": [
             {
                 "drug": entry.drug.value,

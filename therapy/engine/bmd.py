@@ -52,7 +52,7 @@ class BmdChange:
 
     @property
     def is_significant_loss(self) -> bool:
-        """REF-2: the fall strictly exceeds the LSC."""
+        """The fall strictly exceeds the LSC (REF-2's first condition)."""
         return exceeds(self.fall_pct, self.lsc_pct)
 
     @property
@@ -61,7 +61,7 @@ class BmdChange:
 
 
 def site_lsc_pct(site: DxaSite, lsc_pct: float | None = None) -> float:
-    """REF-2: the scan's own LSC for the site if given, else the default of the site."""
+    """The scan's own LSC for the site if given, else the default of the site (REF-2)."""
     return DEFAULT_LSC_PCT[site] if lsc_pct is None else lsc_pct
 
 

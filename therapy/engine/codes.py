@@ -46,6 +46,10 @@ class RuleId(StrEnum):
     SEL_7 = "SEL-7"
     SEL_8 = "SEL-8"
     SEL_9 = "SEL-9"
+    REC_1 = "REC-1"
+    REC_2 = "REC-2"
+    REC_3 = "REC-3"
+    REC_4 = "REC-4"
     ALR_1 = "ALR-1"
     ALR_2 = "ALR-2"
     ALR_3 = "ALR-3"
@@ -142,6 +146,15 @@ class Pathway(StrEnum):
     ANABOLIC = "anabolic"
     ANTIRESORPTIVE = "antiresorptive"
     NOT_REFRACTORY = "not_refractory"
+
+
+class RecommendationAction(StrEnum):
+    """§5b, REC-1 to REC-4: what the page's headline tells the clinician to do first."""
+
+    CONTINUE = "continue"
+    SWITCH = "switch"
+    START = "start"
+    NONE = "none"
 
 
 class DrugClass(StrEnum):

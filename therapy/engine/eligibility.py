@@ -53,7 +53,7 @@ class EligibilityFindings(NamedTuple):
 
 
 def recent_cardiovascular_event(history: History) -> str | None:
-    """ELG-1 (SEED; Evenity label): an MI or stroke within 12 months before as_of."""
+    """ELG-1: an MI or stroke within 12 months before as_of (SEED; Evenity label)."""
     if not history.cardiovascular_events:
         return None
     since = add_months(history.as_of, -CV_EVENT_MONTHS)
@@ -69,7 +69,7 @@ def recent_cardiovascular_event(history: History) -> str | None:
 
 
 def romosozumab_exhausted(history: History) -> str | None:
-    """ELG-2 (SEED): 12 or more romosozumab doses already given (across courses)."""
+    """ELG-2: 12 or more romosozumab doses already given, across courses (SEED)."""
     given = history.romosozumab_doses
     if given < ROMOSOZUMAB_MAX_DOSES:
         return None
@@ -79,7 +79,7 @@ def romosozumab_exhausted(history: History) -> str | None:
 
 
 def pth_analogue_limit_reached(history: History) -> str | None:
-    """ELG-3 (SEED, with the 2020 US label note): PTH-analogue exposure ≥ 24 months."""
+    """ELG-3: PTH-analogue exposure ≥ 24 months (SEED, with the 2020 US label note)."""
     months = history.pth_analogue_months
     if months < PTH_ANALOGUE_LIFETIME_MONTHS:
         return None
@@ -95,7 +95,7 @@ def pth_analogue_limit_reached(history: History) -> str | None:
 
 
 def osteosarcoma_risk(history: History) -> str | None:
-    """ELG-4 (ADDED, Forteo label): any osteosarcoma risk factor."""
+    """ELG-4: any osteosarcoma risk factor (ADDED, Forteo label)."""
     risk = history.risk
     factors = [
         name
@@ -114,21 +114,22 @@ def osteosarcoma_risk(history: History) -> str | None:
 
 
 def hypercalcemia(history: History) -> str | None:
-    """ELG-5 (ADDED, Forteo label)."""
+    """ELG-5: `hypercalcemia` is true (ADDED, Forteo label)."""
     if not history.risk.hypercalcemia:
         return None
     return "Hypercalcaemia: teriparatide is contraindicated."
 
 
-def immunosuppressed(is_immunosuppressed: bool) -> str | None:
-    """ELG-6 (SEED): denosumab is avoided in population IMMUNOSUPPRESSED (infection risk)."""
+def denosumab_immunosuppressed(is_immunosuppressed: bool) -> str | None:
+    """ELG-6: denosumab is avoided in population IMMUNOSUPPRESSED (infection risk; SEED)."""
     if not is_immunosuppressed:
         return None
     return "Immunosuppressed: denosumab is not recommended (infection risk)."
 
 
 def renal_impairment(history: History) -> str | None:
-    """ELG-7 (ADDED, Reclast label): creatinine clearance < 35 mL/min."""
+    """ELG-7: creatinine clearance < 35 mL/min contraindicates zoledronic acid (ADDED, Reclast
+    label)."""
     crcl = history.risk.creatinine_clearance_ml_min
     if crcl is None or crcl >= ZOLEDRONIC_MIN_CRCL_ML_MIN:
         return None
@@ -145,12 +146,13 @@ _ORAL_BP_TEXT = (
 
 
 def oral_bisphosphonates_not_appropriate(is_refractory: bool) -> str | None:
-    """ELG-8 (SEED): oral bisphosphonates are not appropriate for a refractory patient."""
+    """ELG-8: oral bisphosphonates are not appropriate for a refractory patient (SEED)."""
     return _ORAL_BP_TEXT if is_refractory else None
 
 
 def male(history: History) -> str | None:
-    """ELG-9 (ADDED, Evenity label): romosozumab is labelled for postmenopausal women.
+    """ELG-9: `patient.sex` is male; romosozumab is labelled for postmenopausal women (ADDED,
+    Evenity label).
 
     Reading: an unknown sex does not fire it (the web app always records sex).
     """
@@ -172,7 +174,7 @@ def assess_eligibility(
         pth_analogue_limit_reached(history),
         osteosarcoma_risk(history),
         hypercalcemia(history),
-        immunosuppressed(is_immunosuppressed),
+        denosumab_immunosuppressed(is_immunosuppressed),
         renal_impairment(history),
         oral_bisphosphonates_not_appropriate(is_refractory),
         male(history),

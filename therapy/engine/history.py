@@ -1,10 +1,17 @@
 """A case as seen on one evaluation date: everything after as_of dropped, indexed once.
 
-RULES.md conventions: anything dated after as_of (fracture, dose, scan, lab, course start) is
-ignored; only fragility fractures count; a course whose end lies after as_of is active; the
-"last dose" of a course is its latest dose on or before as_of, or its start if it has none;
-"the active course" is the one that started last. Every rule reads this index instead of
-scanning the raw case again.
+RULES.md conventions applied here, once, so that every rule reads the same facts:
+- anything dated after as_of (fracture, dose, scan, lab, course start) is ignored; only
+  fragility fractures count; a course whose end lies after as_of is active;
+- **supersession**: a course is treated as ended the day before a course of a different
+  osteoporosis drug starts after it (if it had no earlier end), so `Course.end` is the
+  *effective* end every rule sees;
+- **started last**: courses are ordered by start; on one start day the one active longest
+  (open, else the later end) comes later, then the one listed later in the case;
+- **the last denosumab dose** is counted across all denosumab courses.
+
+Entries that the rule book reads as a set (fractures, scans, labs, events, exposures) are put in
+a canonical order here, so that the order they were listed in never changes an assessment.
 
 The engine's internal values (this index and the findings each step returns) are NamedTuples:
 immutable like the frozen dataclasses of `Case` and `Assessment`, and about twice as cheap to
@@ -34,11 +41,16 @@ from therapy.engine.case import (
 from therapy.engine.catalogue import OSTEOPOROSIS_THERAPIES, PTH_ANALOGUES
 from therapy.engine.dates import days_to_months, exposure_days
 
+_ONE_DAY = dt.timedelta(days=1)
+
 
 class Course(NamedTuple):
     """An osteoporosis-therapy course that started on or before as_of.
 
-    `position` is its index in `case.therapies`; `doses` are those on or before as_of, sorted.
+    `position` is its index in `case.therapies`; `end` is its effective end (its recorded end,
+    or the day before a later course of another drug started, whichever is earlier);
+    `doses` are those on or before as_of, sorted; `last_dose` is the latest of them, or the
+    course's start when none is recorded.
     """
 
     position: int
@@ -47,6 +59,8 @@ class Course(NamedTuple):
     end: dt.date | None
     doses: tuple[dt.date, ...]
     last_dose: dt.date
+    #: The recorded end, before supersession (for the rationale's wording only).
+    recorded_end: dt.date | None
 
     def is_active_on(self, day: dt.date) -> bool:
         """RULES.md: active on d if start ≤ d and (end is null or d ≤ end)."""
@@ -55,6 +69,11 @@ class Course(NamedTuple):
     def has_ended_by(self, as_of: dt.date) -> bool:
         """ALR-3, ALR-5: `end ≤ as_of`."""
         return self.end is not None and self.end <= as_of
+
+    @property
+    def is_superseded(self) -> bool:
+        """Its effective end comes from a later course of another drug, not from its record."""
+        return self.end != self.recorded_end
 
 
 def _span(dates: tuple[dt.date, ...], first: dt.date, last: dt.date | None) -> slice:
@@ -75,10 +94,11 @@ class History(NamedTuple):
     as_of: dt.date
     sex: Sex | None
     risk: RiskFactors
-    #: Fragility fractures on or before as_of, by date.
+    #: Fragility fractures on or before as_of, by date then site.
     fractures: tuple[Fracture, ...]
     fracture_dates: tuple[dt.date, ...]
-    #: Osteoporosis-therapy courses started on or before as_of, by start (then case order).
+    #: Osteoporosis-therapy courses started on or before as_of, in "started last" order: the
+    #: last of them started last.
     courses: tuple[Course, ...]
     #: The courses of `courses` active on as_of, same order; the last one is "the active course".
     active: tuple[Course, ...]
@@ -96,6 +116,9 @@ class History(NamedTuple):
     pth_analogue_days: int
     #: Romosozumab doses on or before as_of, across courses.
     romosozumab_doses: int
+    #: The latest denosumab dose on or before as_of across all denosumab courses; if none was
+    #: recorded, the start of the denosumab course that started last; None without denosumab.
+    last_denosumab_dose: dt.date | None
 
     @property
     def current(self) -> Course | None:
@@ -120,44 +143,96 @@ class History(NamedTuple):
         return self.scans[_span(self.scan_dates, first, last)]
 
     def courses_of(self, drugs: frozenset[Drug]) -> tuple[Course, ...]:
+        """The courses of `drugs`, in "started last" order."""
         return tuple([course for course in self.courses if course.drug in drugs])
+
+    def active_of(self, drugs: frozenset[Drug]) -> tuple[Course, ...]:
+        """The courses of `drugs` active on as_of, in "started last" order."""
+        return tuple([course for course in self.active if course.drug in drugs])
 
     def labs_of(self, test: LabTest) -> tuple[LabResult, ...]:
         return self.labs.get(test, ())
 
 
-def history_of(case: Case, as_of: dt.date) -> History:
-    """Index `case` on `as_of`.
+def _effective_ends(
+    therapies: list[tuple[int, Drug, dt.date, dt.date | None]],
+) -> list[dt.date | None]:
+    """Supersession: each course's end, or the day before the first later-starting course of
+    another drug, whichever is earlier. `therapies` are sorted by start."""
+    ends: list[dt.date | None] = []
+    count = len(therapies)
+    for index, (_, drug, start, end) in enumerate(therapies):
+        for _, other, later_start, _ in therapies[index + 1 : count]:
+            if later_start > start and other != drug:
+                cut = later_start - _ONE_DAY
+                if end is None or end > cut:
+                    end = cut
+                break
+        ends.append(end)
+    return ends
 
-    Reading: when several courses start on the same day, the one listed later in the case
-    counts as "started last" (the most recently recorded), so the choice is deterministic.
-    """
+
+def _started_last_key(course: Course) -> tuple[dt.date, int, dt.date, int]:
+    """RULES.md "started last": the latest start; on one start day the course active longest
+    (open, else the later effective end), then the one listed later in the case."""
+    is_open = course.end is None
+    return (course.start, is_open, course.end or course.start, course.position)
+
+
+def _exposure_key(exposure: GlucocorticoidExposure) -> tuple[dt.date, dt.date, float]:
+    return (exposure.start, exposure.end or dt.date.max, exposure.prednisone_mg_per_day)
+
+
+def _scan_key(scan: DxaScan) -> tuple[dt.date, str, str]:
+    """Scans by date; same-day scans in a fixed order whatever the case's listing order."""
+    return (scan.date, scan.scanner or "", repr(scan.sites))
+
+
+def history_of(case: Case, as_of: dt.date) -> History:
+    """Index `case` on `as_of`."""
+    started = []
+    for position, therapy in enumerate(case.therapies):
+        if therapy.drug in OSTEOPOROSIS_THERAPIES and therapy.start <= as_of:
+            started.append((position, therapy))
+    started.sort(key=lambda item: (item[1].start, item[0]))
+    ends = _effective_ends([(p, t.drug, t.start, t.end) for p, t in started])
+
     courses = []
     pth_analogue_days = romosozumab_doses = 0
-    for position, therapy in enumerate(case.therapies):
+    denosumab_doses: list[dt.date] = []
+    for (position, therapy), end in zip(started, ends, strict=True):
         drug, start = therapy.drug, therapy.start
-        if drug not in OSTEOPOROSIS_THERAPIES or start > as_of:
-            continue
         doses = tuple(sorted([day for day in therapy.doses if day <= as_of]))
         courses.append(
-            Course(position, drug, start, therapy.end, doses, doses[-1] if doses else start)
+            Course(position, drug, start, end, doses, doses[-1] if doses else start, therapy.end)
         )
         if drug in PTH_ANALOGUES:
-            pth_analogue_days += exposure_days(start, therapy.end, as_of)
+            pth_analogue_days += exposure_days(start, end, as_of)
         elif drug == _ROMOSOZUMAB:
             romosozumab_doses += len(doses)
-    courses.sort(key=_BY_START)
+        elif drug == _DENOSUMAB:
+            denosumab_doses.extend(doses)
+    courses.sort(key=_started_last_key)
+
+    last_denosumab_dose = max(denosumab_doses, default=None)
+    if last_denosumab_dose is None:
+        denosumab_courses = [course for course in courses if course.drug == _DENOSUMAB]
+        if denosumab_courses:
+            last_denosumab_dose = denosumab_courses[-1].start
 
     labs: dict[LabTest, list[LabResult]] = {}
-    for lab in sorted([lab for lab in case.labs if lab.date <= as_of], key=_BY_DATE):
+    for lab in sorted([lab for lab in case.labs if lab.date <= as_of], key=_LAB_KEY):
         labs.setdefault(lab.test, []).append(lab)
 
     risk = case.risk_factors
     fractures = tuple(
-        sorted([f for f in case.fractures if f.fragility and f.date <= as_of], key=_BY_DATE)
+        sorted([f for f in case.fractures if f.fragility and f.date <= as_of], key=_FRACTURE_KEY)
     )
     events = [e for e in risk.cardiovascular_events if e.date <= as_of]
-    scans = tuple(sorted([scan for scan in case.dxa if scan.date <= as_of], key=_BY_DATE))
+    scans = [scan for scan in case.dxa if scan.date <= as_of]
+    scans.sort(key=_BY_DATE)
+    if len({scan.date for scan in scans}) < len(scans):  # same-day scans: a fixed order
+        scans.sort(key=_scan_key)
     active = tuple([course for course in courses if course.is_active_on(as_of)])
     return History(
         as_of=as_of,
@@ -168,18 +243,22 @@ def history_of(case: Case, as_of: dt.date) -> History:
         courses=tuple(courses),
         active=active,
         active_drugs=frozenset([course.drug for course in active]),
-        cardiovascular_events=tuple(sorted(events, key=_BY_DATE)),
-        glucocorticoids=tuple([g for g in risk.glucocorticoids if g.start <= as_of]),
-        scans=scans,
+        cardiovascular_events=tuple(sorted(events, key=_EVENT_KEY)),
+        glucocorticoids=tuple(
+            sorted([g for g in risk.glucocorticoids if g.start <= as_of], key=_exposure_key)
+        ),
+        scans=tuple(scans),
         scan_dates=tuple([scan.date for scan in scans]),
         labs={test: tuple(results) for test, results in labs.items()},
         latest_reassessment=max([d for d in case.reassessments if d <= as_of], default=None),
         pth_analogue_days=pth_analogue_days,
         romosozumab_doses=romosozumab_doses,
+        last_denosumab_dose=last_denosumab_dose,
     )
 
 
-_ROMOSOZUMAB = Drug.ROMOSOZUMAB
+_ROMOSOZUMAB, _DENOSUMAB = Drug.ROMOSOZUMAB, Drug.DENOSUMAB
 _BY_DATE = attrgetter("date")
-#: Courses by start; same-day starts keep case order (later listed = started last).
-_BY_START = attrgetter("start", "position")
+_LAB_KEY = attrgetter("date", "test", "value")
+_FRACTURE_KEY = attrgetter("date", "site")
+_EVENT_KEY = attrgetter("date", "kind")

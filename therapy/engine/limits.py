@@ -1,4 +1,4 @@
-"""Every number of the rule book, named once (RULES.md, engine version 1).
+"""Every number of the rule book, named once (RULES.md, engine version 2).
 
 The first block holds the data limits a valid case respects: `parse_case` checks them, and the
 Django forms and models import them so that the web app validates with the same numbers. The

@@ -70,7 +70,8 @@ class MarkerPair:
 
 
 def marker_pairs(history: History, course: Course) -> list[MarkerPair]:
-    """ALR-12: per marker, the latest baseline value and the earliest follow-up value.
+    """Per marker, the latest baseline value and the earliest follow-up value (what ALR-12
+    compares).
 
     Reading: several values of one marker on the same day are resolved toward the smaller fall
     (lowest baseline, highest follow-up), so that possible non-adherence is not missed.

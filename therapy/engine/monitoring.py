@@ -38,7 +38,7 @@ class MonitoringFindings(NamedTuple):
 
 
 def reassessment_due(history: History) -> tuple[dt.date, str]:
-    """MON-1: latest reassessment + 12 months; as_of if there is none."""
+    """MON-1: latest reassessment + 12 months; as_of if there is none (SEED)."""
     latest = history.latest_reassessment
     if latest is None:
         return history.as_of, "No fracture-risk reassessment recorded: due now."
@@ -52,7 +52,7 @@ def reassessment_due(history: History) -> tuple[dt.date, str]:
 
 def baseline_markers_due(history: History, course: Course) -> dt.date | None:
     """MON-2: the active course started within 90 days before as_of and has no CTX/P1NP value
-    in [start − 90 days, start]: due on its start."""
+    in [start − 90 days, start]: due on its start (SEED)."""
     if not within_days_before(course.start, history.as_of, BASELINE_MARKERS_DAYS):
         return None
     if has_marker_between(history, baseline_window(course)):
@@ -62,7 +62,7 @@ def baseline_markers_due(history: History, course: Course) -> dt.date | None:
 
 def three_month_markers_due(history: History, course: Course) -> dt.date | None:
     """MON-3: no CTX/P1NP value in [start + 60 days, start + 180 days] and as_of ≤ start +
-    6 months: due on start + 3 months."""
+    6 months: due on start + 3 months (SEED; IOF-ECTS 2017)."""
     if history.as_of > add_months(course.start, MARKER_CHECK_OPEN_MONTHS):
         return None
     if has_marker_between(history, follow_up_window(course)):
@@ -72,11 +72,8 @@ def three_month_markers_due(history: History, course: Course) -> dt.date | None:
 
 def dxa_due(history: History) -> tuple[dt.date, str]:
     """MON-4: as_of if there is no scan; the active course's start + 12 months if it started
-    after the latest scan; otherwise the latest scan + 24 months.
-
-    Reading: a course that starts on the day of the latest scan (a baseline scan) counts as
-    started after it, so its response is checked at 12 months rather than 24.
-    """
+    on or after the latest scan date (a scan on the start day is its baseline); otherwise the
+    latest scan + 24 months (SEED)."""
     if not history.scans:
         return history.as_of, "No DXA scan recorded: DXA due now."
     latest = history.scans[-1].date
@@ -100,11 +97,10 @@ DOSE_INTERVAL_MONTHS: dict[Drug, int] = {
 
 
 def next_doses(history: History, *, romosozumab_stopped: bool) -> list[tuple[Drug, dt.date]]:
-    """MON-5: for each active course of denosumab (last dose + 6 months), zoledronic acid (+ 12
-    months) or romosozumab (+ 1 month, only while < 12 doses are given in total and no ALR-8).
-
-    Reading: identical items (same drug and due date) are listed once.
-    """
+    """MON-5: for each active course of denosumab (the course's last dose + 6 months),
+    zoledronic acid (+ 12 months) or romosozumab (+ 1 month, only while < 12 doses are given in
+    total and no ALR-8); a course with no dose recorded on or before as_of has its first dose
+    due on its start; identical items are listed once (SEED; labels)."""
     doses = []
     for course in history.active:
         interval = DOSE_INTERVAL_MONTHS.get(course.drug)
@@ -114,10 +110,44 @@ def next_doses(history: History, *, romosozumab_stopped: bool) -> list[tuple[Dru
             romosozumab_stopped or history.romosozumab_doses >= ROMOSOZUMAB_MAX_DOSES
         ):
             continue
-        dose = (course.drug, add_months(course.last_dose, interval))
-        if dose not in doses:  # two open courses of one drug with the same last dose
-            doses.append(dose)
+        due = add_months(course.doses[-1], interval) if course.doses else course.start
+        if (course.drug, due) not in doses:  # two open courses of one drug, one due date
+            doses.append((course.drug, due))
     return sorted(doses)
+
+
+class FollowOn(NamedTuple):
+    """A MON-6 item: when the follow-on must start, which class, and why."""
+
+    due: dt.date
+    drug: DrugGroup
+    text: str
+
+
+def follow_on_start(*, stop: DenosumabStop | None, anabolic_ended: Course | None) -> list[FollowOn]:
+    """MON-6: when ALR-3 or ALR-4 holds, a bisphosphonate from last denosumab dose + 6 months;
+    when ALR-5 holds, an antiresorptive from the anabolic course's end (SEED; ECTS 2021).
+    Sorted by drug, as the schedule is."""
+    items = []
+    if anabolic_ended is not None and anabolic_ended.end is not None:
+        items.append(
+            FollowOn(
+                anabolic_ended.end,
+                DrugGroup.ANTIRESORPTIVE,
+                f"start an antiresorptive from {anabolic_ended.end}, when "
+                f"{DRUG_NAMES[anabolic_ended.drug]} ended",
+            )
+        )
+    if stop is not None:
+        items.append(
+            FollowOn(
+                stop.due,
+                DrugGroup.BISPHOSPHONATE,
+                f"start a bisphosphonate by {stop.due}, {DENOSUMAB_INTERVAL_MONTHS} months after "
+                f"the last denosumab dose on {stop.last_dose}",
+            )
+        )
+    return items
 
 
 _ROMOSOZUMAB = Drug.ROMOSOZUMAB
@@ -174,23 +204,10 @@ def assess_monitoring(
             )
         )
 
-    follow_ons = []
-    if anabolic_ended is not None and anabolic_ended.end is not None:
-        items.append(
-            MonitoringItem(_FOLLOW_ON, anabolic_ended.end, DrugGroup.ANTIRESORPTIVE, _MON_6)
-        )
-        follow_ons.append(
-            f"start an antiresorptive from {anabolic_ended.end}, when "
-            f"{DRUG_NAMES[anabolic_ended.drug]} ended"
-        )
-    if stop is not None:
-        items.append(MonitoringItem(_FOLLOW_ON, stop.due, DrugGroup.BISPHOSPHONATE, _MON_6))
-        follow_ons.append(
-            f"start a bisphosphonate by {stop.due}, {DENOSUMAB_INTERVAL_MONTHS} months after "
-            f"the last denosumab dose on {stop.course.last_dose}"
-        )
+    follow_ons = follow_on_start(stop=stop, anabolic_ended=anabolic_ended)
     if follow_ons:
-        rationale.append(Rationale(_MON_6, sentence(*follow_ons)))
+        items.extend([MonitoringItem(_FOLLOW_ON, f.due, f.drug, _MON_6) for f in follow_ons])
+        rationale.append(Rationale(_MON_6, sentence(*[f.text for f in follow_ons])))
     return MonitoringFindings(tuple(items), tuple(rationale))
 
 

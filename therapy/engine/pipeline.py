@@ -19,6 +19,7 @@ from therapy.engine.eligibility import assess_eligibility
 from therapy.engine.history import history_of
 from therapy.engine.monitoring import assess_monitoring
 from therapy.engine.populations import assess_populations
+from therapy.engine.recommendation import assess_recommendation
 from therapy.engine.refractory import assess_refractory
 from therapy.engine.risk import assess_very_high_risk
 from therapy.engine.selection import (
@@ -27,7 +28,7 @@ from therapy.engine.selection import (
     select_options,
 )
 
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 
 _IMMUNOSUPPRESSED = Population.IMMUNOSUPPRESSED
 
@@ -38,7 +39,8 @@ _BY_DRUG = attrgetter("drug")
 
 
 def evaluate(case: Case, *, as_of: dt.date | None = None) -> Assessment:
-    """Assess `case` on `as_of` (default `case.as_of`), applying RULES.md §1 to §8 in order."""
+    """Assess `case` on `as_of` (default `case.as_of`), applying RULES.md §1 to §8 in order
+    (the §5b recommendation after the alerts it depends on)."""
     day = case.as_of if as_of is None else as_of
     history = history_of(case, day)
 
@@ -74,6 +76,12 @@ def evaluate(case: Case, *, as_of: dt.date | None = None) -> Assessment:
         options=selection.options,
         empty_pathway=selection.empty_pathway,
     )
+    recommendation = assess_recommendation(
+        history,
+        selection.options,
+        avoid,
+        romosozumab_stopped=bool(romosozumab_events),
+    )
     monitoring = assess_monitoring(
         history,
         stop=stop,
@@ -89,6 +97,7 @@ def evaluate(case: Case, *, as_of: dt.date | None = None) -> Assessment:
         + populations.rationale
         + eligibility.rationale
         + selection.rationale
+        + recommendation.rationale
         + alerts.rationale
         + monitoring.rationale
         + advice.rationale
@@ -101,6 +110,7 @@ def evaluate(case: Case, *, as_of: dt.date | None = None) -> Assessment:
         populations=populations.populations,
         pathway=selection.pathway,
         options=selection.options,
+        recommendation=recommendation.recommendation,
         avoid=avoid,
         alerts=alerts.alerts,
         monitoring=monitoring.items,

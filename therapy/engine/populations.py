@@ -23,11 +23,11 @@ class PopulationFindings(NamedTuple):
 
 
 def chronic_glucocorticoids(history: History) -> list[GlucocorticoidExposure]:
-    """POP-1 (SEED): exposures of ≥ 2.5 mg/day active on as_of that started ≥ 3 months before.
+    """POP-1: exposures of ≥ 2.5 mg/day prednisone-equivalent active on as_of with
+    as_of ≥ start + 3 calendar months (SEED).
 
-    Reading: "started ≥ 3 months before as_of" follows the rule book's convention for "at least
-    N months after start" (`as_of ≥ start + 3 months`); each exposure is judged on its own, as
-    written (consecutive entries are not chained).
+    Reading: each exposure is judged on its own, as written (consecutive entries are not
+    chained into one).
     """
     return [
         g
@@ -39,12 +39,32 @@ def chronic_glucocorticoids(history: History) -> list[GlucocorticoidExposure]:
 
 
 def immunosuppressive_agents(history: History) -> list[str]:
-    """POP-2 (SEED): each `immunosuppressants` entry, plus one for any glucocorticoid (any dose)
-    active on as_of."""
-    agents = list(history.risk.immunosuppressants)
+    """Each `immunosuppressants` entry (alphabetically), plus one for any glucocorticoid (any
+    dose) active on as_of: what POP-2 counts."""
+    agents = sorted(history.risk.immunosuppressants)
     if any(glucocorticoid_is_active_on(g, history.as_of) for g in history.glucocorticoids):
         agents.append("a glucocorticoid")
     return agents
+
+
+def immunosuppressed(history: History) -> list[str]:
+    """POP-2: organ transplant recipient, or ≥ 2 immunosuppressive agents on as_of (SEED); the
+    clauses that hold."""
+    agents = immunosuppressive_agents(history)
+    clauses = []
+    if history.risk.organ_transplant:
+        clauses.append("organ transplant recipient")
+    if len(agents) >= IMMUNOSUPPRESSANT_MIN_AGENTS:
+        clauses.append(
+            f"{len(agents)} immunosuppressive agents on {history.as_of}: {listing(agents)}"
+        )
+    return clauses
+
+
+def cancer_treatment_bone_loss(history: History) -> bool:
+    """POP-3: `cancer_treatment_bone_loss` is true (aromatase inhibitor, androgen deprivation…;
+    ASCO 2019)."""
+    return history.risk.cancer_treatment_bone_loss
 
 
 def assess_populations(history: History) -> PopulationFindings:
@@ -69,19 +89,12 @@ def assess_populations(history: History) -> PopulationFindings:
             )
         )
 
-    agents = immunosuppressive_agents(history)
-    clauses = []
-    if history.risk.organ_transplant:
-        clauses.append("organ transplant recipient")
-    if len(agents) >= IMMUNOSUPPRESSANT_MIN_AGENTS:
-        clauses.append(
-            f"{len(agents)} immunosuppressive agents on {history.as_of}: {listing(agents)}"
-        )
+    clauses = immunosuppressed(history)
     if clauses:
         populations.append(Population.IMMUNOSUPPRESSED)
         rationale.append(Rationale(RuleId.POP_2, sentence(*clauses)))
 
-    if history.risk.cancer_treatment_bone_loss:
+    if cancer_treatment_bone_loss(history):
         populations.append(Population.CANCER_TREATMENT_BONE_LOSS)
         rationale.append(
             Rationale(

@@ -109,13 +109,14 @@ def _fractures_during(
 
 
 def fractures_on_bisphosphonate(history: History) -> list[FractureOnCourse]:
-    """REF-1 (SEED; IOF 2012 threshold): a fracture on a bisphosphonate course ≥ 12 months old."""
+    """REF-1: a fracture on a day a bisphosphonate course is active, ≥ 12 months after that
+    course started (SEED; IOF 2012 threshold)."""
     return _fractures_during(history, BISPHOSPHONATES, ANTIRESORPTIVE_FAILURE_MONTHS)
 
 
 def fractures_on_other_therapy(history: History) -> list[FractureOnCourse]:
-    """REF-5 (SEED third line; threshold ADDED): a fracture on denosumab ≥ 12 months after
-    its start, or on an anabolic ≥ 6 months after its start."""
+    """REF-5: a fracture on a day a denosumab course is active ≥ 12 months after its start, or
+    an anabolic course ≥ 6 months after its start (SEED third line; thresholds ADDED)."""
     found = _fractures_during(history, _DENOSUMAB, ANTIRESORPTIVE_FAILURE_MONTHS)
     found += _fractures_during(history, ANABOLICS, ANABOLIC_FAILURE_MONTHS)
     found.sort(key=_BY_FRACTURE_THEN_COURSE)
@@ -123,12 +124,15 @@ def fractures_on_other_therapy(history: History) -> list[FractureOnCourse]:
 
 
 def bmd_losses_on_treatment(history: History) -> list[BmdLoss]:
-    """REF-2 (SEED "bone loss ≥ 10 %/year"; LSC ADDED, ISCD): two scans of one site within one
-    course, ≥ 6 months apart, whose fall strictly exceeds the LSC (the later scan's `lsc_pct`,
-    else the site default) and is ≥ 10 % a year once annualised.
+    """REF-2: two scans of one site, both within one course, ≥ 6 months apart, whose fall
+    strictly exceeds the LSC (the later scan's `lsc_pct`, else the site default) and is ≥ 10 %
+    a year once annualised (SEED "bone loss ≥ 10 %/year"; LSC ADDED, ISCD). A pair of scans
+    from two different named scanners is not compared (ISCD: not comparable without
+    cross-calibration); a pair where either scanner is unrecorded is.
 
-    Reading: pairs are taken within each course separately; when two courses are active at
-    both scans, both drugs failed.
+    Readings: pairs are taken within each course separately, so when two courses are active at
+    both scans, both drugs failed. Scanner names are compared ignoring case and surrounding
+    spaces ("Hologic A" and "hologic a " are one machine).
     """
     losses: list[BmdLoss] = []
     if len(history.scans) < 2:
@@ -137,19 +141,22 @@ def bmd_losses_on_treatment(history: History) -> list[BmdLoss]:
         scans = history.scans_between(course.start, course.end)
         if len(scans) < 2:
             continue
-        by_site: dict[DxaSite, list[tuple[dt.date, float, float | None]]] = {}
+        by_site: dict[DxaSite, list[tuple[dt.date, float, float | None, str | None]]] = {}
         for scan in scans:
+            scanner = _machine(scan.scanner)
             for site, reading in scan.sites:
                 if reading.bmd_g_cm2 is not None:
                     by_site.setdefault(site, []).append(
-                        (scan.date, reading.bmd_g_cm2, reading.lsc_pct)
+                        (scan.date, reading.bmd_g_cm2, reading.lsc_pct, scanner)
                     )
         for site in _SITES:
             readings = by_site.get(site, [])
-            for index, (earlier, old, _) in enumerate(readings[:-1]):
+            for index, (earlier, old, _, first_machine) in enumerate(readings[:-1]):
                 later_from = add_months(earlier, BMD_PAIR_MIN_MONTHS)
-                for later, new, lsc_pct in readings[index + 1 :]:
+                for later, new, lsc_pct, second_machine in readings[index + 1 :]:
                     if later < later_from:
+                        continue
+                    if first_machine and second_machine and first_machine != second_machine:
                         continue
                     fall = -percent_change(old, new)
                     if not exceeds(fall, site_lsc_pct(site, lsc_pct)):
@@ -159,6 +166,17 @@ def bmd_losses_on_treatment(history: History) -> list[BmdLoss]:
                         change = bmd_change(site, old, new, lsc_pct)
                         losses.append(BmdLoss(course, earlier, later, change, annual))
     return losses
+
+
+def _machine(scanner: str | None) -> str | None:
+    return None if scanner is None else scanner.strip().casefold() or None
+
+
+def comparable_scanners(first: str | None, second: str | None) -> bool:
+    """BMD from two scans can be compared unless both name their scanner and the names differ
+    (RULES.md REF-2; ISCD). Also what the BMD trend uses to mark a change significant."""
+    one, other = _machine(first), _machine(second)
+    return one is None or other is None or one == other
 
 
 def _first_per_course(losses: list[BmdLoss]) -> list[BmdLoss]:
@@ -172,8 +190,15 @@ def _first_per_course(losses: list[BmdLoss]) -> list[BmdLoss]:
     return firsts
 
 
-def _oral_bp_contraindications(history: History) -> list[str]:
-    """REF-4 (SEED; CrCl threshold ADDED, alendronate label)."""
+def oral_bisphosphonate_intolerance(history: History) -> bool:
+    """REF-3: `oral_bisphosphonate_intolerance` is true (GI side effects; SEED)."""
+    return history.risk.oral_bisphosphonate_intolerance
+
+
+def oral_bisphosphonate_contraindications(history: History) -> list[str]:
+    """REF-4: oral bisphosphonates contraindicated (oesophageal stricture or achalasia, cannot
+    stay upright 30 minutes), or creatinine clearance < 35 mL/min (SEED; CrCl threshold ADDED,
+    alendronate label)."""
     risk = history.risk
     found = []
     if risk.oral_bisphosphonate_contraindication:
@@ -219,11 +244,11 @@ def assess_refractory(history: History) -> RefractoryFindings:
             )
         )
 
-    if history.risk.oral_bisphosphonate_intolerance:
+    if oral_bisphosphonate_intolerance(history):
         reasons.append(RefractoryReason.ORAL_BP_INTOLERANCE)
         rationale.append(_INTOLERANCE)
 
-    contraindications = _oral_bp_contraindications(history)
+    contraindications = oral_bisphosphonate_contraindications(history)
     if contraindications:
         reasons.append(RefractoryReason.ORAL_BP_CONTRAINDICATED)
         rationale.append(Rationale(RuleId.REF_4, sentence(*contraindications)))

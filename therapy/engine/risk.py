@@ -50,18 +50,26 @@ def _fracture(fracture: Fracture) -> str:
 
 
 def recent_fractures(history: History) -> list[Fracture]:
-    """VHR-1: fractures within 12 months before as_of (VHR-1v: the vertebral ones among them)."""
+    """VHR-1: fractures within 12 months before as_of (SEED; AACE 2020)."""
     since = add_months(history.as_of, -RECENT_FRACTURE_MONTHS)
     return [fracture for fracture in history.fractures if fracture.date > since]
 
 
-def distinct_fractures(history: History) -> list[tuple[dt.date, FractureSite]]:
-    """VHR-2: distinct (date, site) pairs of fragility fractures, by date."""
-    return sorted({(fracture.date, fracture.site) for fracture in history.fractures})
+def recent_vertebral_fractures(recent: list[Fracture]) -> list[Fracture]:
+    """VHR-1v: the vertebral fractures among VHR-1's recent ones (SEED "recent vertebral")."""
+    return [fracture for fracture in recent if fracture.site == _VERTEBRAL]
+
+
+def multiple_fractures(history: History) -> list[tuple[dt.date, FractureSite]]:
+    """VHR-2: two or more distinct (date, site) fragility fractures ever; them, by date, or
+    nothing when there are fewer than two (SEED "multiple fractures")."""
+    distinct = sorted({(fracture.date, fracture.site) for fracture in history.fractures})
+    return distinct if len(distinct) >= 2 else []
 
 
 def fractures_on_therapy(history: History) -> list[str]:
-    """VHR-3: fractures on a day any osteoporosis-therapy course is active (no minimum)."""
+    """VHR-3: fractures on a day any osteoporosis-therapy course is active, with no minimum
+    duration (AACE 2020)."""
     drugs_by_position: dict[int, set[str]] = {}
     for course in history.courses:
         for position in history.fracture_positions_between(course.start, course.end):
@@ -73,7 +81,8 @@ def fractures_on_therapy(history: History) -> list[str]:
 
 
 def fractures_on_glucocorticoids(history: History) -> list[str]:
-    """VHR-4: fractures on a day a glucocorticoid exposure of ≥ 2.5 mg/day is active."""
+    """VHR-4: fractures on a day a glucocorticoid exposure of ≥ 2.5 mg/day is active
+    (AACE 2020)."""
     exposures = [
         g
         for g in history.glucocorticoids
@@ -94,10 +103,8 @@ def fractures_on_glucocorticoids(history: History) -> list[str]:
 
 
 def very_low_t_scores(history: History) -> list[str]:
-    """VHR-5: sites of the latest DXA scan with a T-score below −3.0.
-
-    Reading: scans recorded on the same latest date are read together as one examination.
-    """
+    """VHR-5: sites of the scans dated on the latest scan date (read together as one
+    examination) with a T-score below −3.0 (AACE 2020)."""
     if not history.scans:
         return []
     latest = history.scans[-1].date
@@ -114,8 +121,13 @@ def very_low_t_scores(history: History) -> list[str]:
     return found
 
 
+def high_fall_risk(history: History) -> bool:
+    """VHR-6: `high_fall_risk` is true (AACE 2020)."""
+    return history.risk.high_fall_risk
+
+
 def high_frax(history: History) -> list[str]:
-    """VHR-7: FRAX major osteoporotic > 30 % or hip > 4.5 %."""
+    """VHR-7: FRAX major osteoporotic > 30 % or hip > 4.5 % (AACE 2020)."""
     risk = history.risk
     found = []
     major, hip = risk.frax_major_osteoporotic_pct, risk.frax_hip_pct
@@ -147,14 +159,14 @@ def assess_very_high_risk(history: History) -> RiskFindings:
                 _RECENT,
                 sentence(f"{listing([_fracture(f) for f in recent])}, {window}"),
             )
-        recent_vertebral = [f for f in recent if f.site == _VERTEBRAL]
+        recent_vertebral = recent_vertebral_fractures(recent)
         if recent_vertebral:
             hold(
                 _RECENT_VERTEBRAL,
                 sentence(f"{listing([_fracture(f) for f in recent_vertebral])}, {window}"),
             )
-        distinct = distinct_fractures(history)
-        if len(distinct) >= 2:
+        distinct = multiple_fractures(history)
+        if distinct:
             hold(
                 _MULTIPLE,
                 sentence(
@@ -174,7 +186,7 @@ def assess_very_high_risk(history: History) -> RiskFindings:
     low_t = very_low_t_scores(history)
     if low_t:
         hold(_LOW_T_SCORE, sentence(*low_t))
-    if history.risk.high_fall_risk:
+    if high_fall_risk(history):
         hold(_FALL_RISK, "High fall risk is recorded.")
     frax = high_frax(history)
     if frax:

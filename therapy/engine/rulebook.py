@@ -26,6 +26,7 @@ BHOF_2022 = "BHOF 2022 calcium and vitamin D"
 ASCO_2019 = "ASCO 2019 bone health in cancer survivors"
 ACR_2022 = "ACR 2022 glucocorticoid-induced osteoporosis"
 RULE_BOOK = "Ossa rule book (RULES.md §5): no drug is suggested when every candidate is excluded"
+RECOMMENDATION = "Ossa rule book (RULES.md §5b): what to do first"
 
 #: ELG-3: newer guidance differs from the seed; the engine adds this to the rationale.
 PTH_LIFETIME_NOTE = "Note: the 2020 US label allows longer use if fracture risk stays high."
@@ -127,6 +128,10 @@ _INFOS = (
     _seed(_R.SEL_7, "First-line alternative: IV bisphosphonate or denosumab"),
     _seed(_R.SEL_8, "Failed drugs are not repeated", IOF_2012),
     _added(_R.SEL_9, "No eligible option", RULE_BOOK),
+    _added(_R.REC_1, "Continue the current therapy", RECOMMENDATION),
+    _added(_R.REC_2, "Switch to the first option", RECOMMENDATION),
+    _added(_R.REC_3, "Start the first option", RECOMMENDATION),
+    _added(_R.REC_4, "No change suggested", RECOMMENDATION),
     _added(_R.ALR_1, "Denosumab dose due", PROLIA_LABEL),
     _seed(_R.ALR_2, "Denosumab overdue (rebound risk)", PROLIA_LABEL, ECTS_2021),
     _seed(_R.ALR_3, "Denosumab stopped without follow-on", ECTS_2021),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import NamedTuple
 
 from therapy.engine.alerts import DenosumabStop
 from therapy.engine.assessment import AvoidEntry, Option, OptionLimit, Rationale
 from therapy.engine.case import Drug
-from therapy.engine.catalogue import ANABOLICS, DRUG_NAMES, drug_class
+from therapy.engine.catalogue import ANABOLICS, DRUG_NAMES, PTH_ANALOGUES, drug_class
 from therapy.engine.codes import AvoidReason, AvoidSeverity, DrugGroup, Pathway, Population, RuleId
 from therapy.engine.history import Course, History
 from therapy.engine.limits import PTH_ANALOGUE_LIFETIME_MONTHS, ROMOSOZUMAB_MAX_DOSES
@@ -47,6 +47,90 @@ class PathwayChoice(NamedTuple):
     why: str
 
 
+def _choose(rule: RuleId, why: str, extra: tuple[Drug, ...] = ()) -> PathwayChoice:
+    pathway, candidates = PATHWAYS[rule]
+    return PathwayChoice(rule, pathway, candidates + extra, why)
+
+
+def denosumab_exit(stop: DenosumabStop | None) -> PathwayChoice | None:
+    """SEL-1: ALR-3 or ALR-4 holds (denosumab stopped, no bisphosphonate yet): zoledronic acid,
+    alendronate (SEED: denosumab must be followed by a bisphosphonate; ECTS 2021)."""
+    if stop is None:
+        return None
+    return _choose(RuleId.SEL_1, "denosumab was stopped and must be followed by a bisphosphonate")
+
+
+def sequential(history: History, anabolic_ended: Course | None) -> PathwayChoice | None:
+    """SEL-2: an anabolic course is active on as_of, or ALR-5 holds: zoledronic acid,
+    denosumab (SEED: anabolics must be followed by an antiresorptive, planned before they
+    end)."""
+    active_anabolics = history.active_of(ANABOLICS)
+    if active_anabolics:
+        names = listing(DRUG_NAMES[c.drug] for c in active_anabolics)
+        return _choose(
+            RuleId.SEL_2,
+            f"{names} active on {history.as_of}, and an anabolic must be followed by an "
+            "antiresorptive",
+        )
+    if anabolic_ended is not None:
+        return _choose(
+            RuleId.SEL_2,
+            f"{DRUG_NAMES[anabolic_ended.drug]} ended on {anabolic_ended.end}, and an anabolic "
+            "must be followed by an antiresorptive",
+        )
+    return None
+
+
+def anabolic_failure(failed: frozenset[Drug]) -> PathwayChoice | None:
+    """SEL-3: an anabolic drug failed (refractory patients): zoledronic acid, denosumab (SEED
+    third line: sequential to antiresorptive)."""
+    failed_anabolics = sorted(DRUG_NAMES[drug] for drug in failed & ANABOLICS)
+    if not failed_anabolics:
+        return None
+    return _choose(
+        RuleId.SEL_3, f"{listing(failed_anabolics)} failed, so an antiresorptive follows"
+    )
+
+
+def glucocorticoid(populations: tuple[Population, ...]) -> PathwayChoice | None:
+    """SEL-4: population GLUCOCORTICOID (refractory patients): zoledronic acid, teriparatide,
+    denosumab (SEED; the ACR 2022 note goes to the rationale)."""
+    if _GLUCOCORTICOID not in populations:
+        return None
+    return _choose(RuleId.SEL_4, "refractory glucocorticoid-induced osteoporosis")
+
+
+def cancer_survivor(
+    populations: tuple[Population, ...], *, is_very_high_risk: bool
+) -> PathwayChoice | None:
+    """SEL-5: population CANCER_TREATMENT_BONE_LOSS (refractory patients): denosumab,
+    zoledronic acid, then — only at very high risk — teriparatide, romosozumab (ADDED; ASCO
+    2019 agents)."""
+    if _CANCER not in populations:
+        return None
+    if is_very_high_risk:
+        return _choose(
+            RuleId.SEL_5,
+            "refractory cancer-treatment bone loss at very high fracture risk",
+            CANCER_SURVIVOR_ANABOLICS,
+        )
+    return _choose(RuleId.SEL_5, "refractory cancer-treatment bone loss")
+
+
+def anabolic_first(*, is_very_high_risk: bool) -> PathwayChoice | None:
+    """SEL-6: very high risk (refractory patients): teriparatide, romosozumab, zoledronic acid,
+    denosumab (SEED second line, first-line alternatives after)."""
+    if not is_very_high_risk:
+        return None
+    return _choose(RuleId.SEL_6, "refractory at very high fracture risk, so an anabolic first")
+
+
+def antiresorptive() -> PathwayChoice:
+    """SEL-7: any other refractory patient: zoledronic acid, denosumab (SEED first-line
+    alternative)."""
+    return _choose(RuleId.SEL_7, "refractory, not at very high fracture risk")
+
+
 def choose_pathway(
     history: History,
     *,
@@ -57,50 +141,18 @@ def choose_pathway(
     populations: tuple[Population, ...],
     is_very_high_risk: bool,
 ) -> PathwayChoice | None:
-    """SEL-1 to SEL-7: the first that applies; SEL-3 to SEL-7 only for refractory patients."""
-
-    def choose(rule: RuleId, why: str, extra: tuple[Drug, ...] = ()) -> PathwayChoice:
-        pathway, candidates = PATHWAYS[rule]
-        return PathwayChoice(rule, pathway, candidates + extra, why)
-
-    if stop is not None:
-        return choose(
-            RuleId.SEL_1, "denosumab was stopped and must be followed by a bisphosphonate"
-        )
-    active_anabolics = [c for c in history.active if c.drug in ANABOLICS]
-    if active_anabolics:
-        names = listing(DRUG_NAMES[c.drug] for c in active_anabolics)
-        return choose(
-            RuleId.SEL_2,
-            f"{names} active on {history.as_of}, and an anabolic must be followed by an "
-            "antiresorptive",
-        )
-    if anabolic_ended is not None:
-        return choose(
-            RuleId.SEL_2,
-            f"{DRUG_NAMES[anabolic_ended.drug]} ended on {anabolic_ended.end}, and an anabolic "
-            "must be followed by an antiresorptive",
-        )
-    if not is_refractory:
-        return None
-    failed_anabolics = sorted(DRUG_NAMES[drug] for drug in failed & ANABOLICS)
-    if failed_anabolics:
-        return choose(
-            RuleId.SEL_3, f"{listing(failed_anabolics)} failed, so an antiresorptive follows"
-        )
-    if _GLUCOCORTICOID in populations:
-        return choose(RuleId.SEL_4, "refractory glucocorticoid-induced osteoporosis")
-    if _CANCER in populations:
-        if is_very_high_risk:
-            return choose(
-                RuleId.SEL_5,
-                "refractory cancer-treatment bone loss at very high fracture risk",
-                CANCER_SURVIVOR_ANABOLICS,
-            )
-        return choose(RuleId.SEL_5, "refractory cancer-treatment bone loss")
-    if is_very_high_risk:
-        return choose(RuleId.SEL_6, "refractory at very high fracture risk, so an anabolic first")
-    return choose(RuleId.SEL_7, "refractory, not at very high fracture risk")
+    """§5: the first pathway rule that applies; SEL-1 and SEL-2 for every patient, SEL-3 to
+    SEL-7 only for refractory patients; None (`not_refractory`) when none applies."""
+    choice = denosumab_exit(stop) or sequential(history, anabolic_ended)
+    if choice is not None or not is_refractory:
+        return choice
+    return (
+        anabolic_failure(failed)
+        or glucocorticoid(populations)
+        or cancer_survivor(populations, is_very_high_risk=is_very_high_risk)
+        or anabolic_first(is_very_high_risk=is_very_high_risk)
+        or antiresorptive()
+    )
 
 
 _FAILURE_ENTRIES = {
@@ -110,14 +162,15 @@ _FAILURE_ENTRIES = {
 
 
 def failure_entries(failed: frozenset[Drug]) -> tuple[AvoidEntry, ...]:
-    """SEL-8: every failed drug is avoided with reason TREATMENT_FAILURE."""
+    """The `avoid` entries of SEL-8: every failed drug, with reason TREATMENT_FAILURE."""
     return tuple([_FAILURE_ENTRIES[drug] for drug in sorted(failed)])
 
 
 def option_limit(drug: Drug, history: History) -> OptionLimit | None:
     """§5 `limit`: teriparatide months left of the PTH-analogue lifetime (floored, ≥ 0);
-    romosozumab doses left of 12; none for other drugs."""
-    if drug == _TPTD:
+    romosozumab doses left of 12; none for other drugs. (REC-1 asks the same of an active
+    abaloparatide course, so both PTH analogues get the teriparatide limit.)"""
+    if drug in PTH_ANALOGUES:
         months = math.floor(PTH_ANALOGUE_LIFETIME_MONTHS - history.pth_analogue_months)
         return OptionLimit(months_remaining=max(0, months))
     if drug == _ROMO:
@@ -167,24 +220,20 @@ def select_options(
     avoided: dict[Drug, list[str]] = {}
     for entry in avoid:
         avoided.setdefault(entry.drug, []).append(entry.reason)
-    active = history.active_drugs
-    options: list[Option] = []
-    dropped: list[str] = []
-    for drug in choice.candidates:
-        if drug in avoided or drug in active:
-            why = ", ".join(avoided[drug]) if drug in avoided else "already active"
-            dropped.append(f"{DRUG_NAMES[drug]} ({why})")
-            continue
-        options.append(
+    kept, dropped = drop_excluded(choice.candidates, avoided, history.active_drugs)
+    options = tuple(
+        [
             Option(
-                rank=len(options) + 1,
+                rank=rank,
                 drug=drug,
                 drug_class=drug_class(drug),
                 then=option_then(drug, avoided),
                 limit=option_limit(drug, history),
                 rules=(choice.rule,),
             )
-        )
+            for rank, drug in enumerate(kept, start=1)
+        ]
+    )
     clauses = [f"{choice.why}: {choice.pathway} pathway, candidates {_names(choice.candidates)}"]
     if dropped:
         clauses.append(f"not offered: {listing(dropped)}")
@@ -197,13 +246,36 @@ def select_options(
         rationale.append(
             Rationale(RuleId.SEL_8, f"Treatment failure of {names}: not recommended again.")
         )
-    if not options:
+    empty = no_candidate_left(choice, options)
+    if empty is not None:
         rationale.append(
             Rationale(
                 RuleId.SEL_9,
                 sentence(f"every candidate of the {choice.pathway} pathway was excluded"),
             )
         )
-    return Selection(
-        choice.pathway, tuple(options), None if options else choice.pathway, tuple(rationale)
-    )
+    return Selection(choice.pathway, options, empty, tuple(rationale))
+
+
+def drop_excluded(
+    candidates: tuple[Drug, ...], avoided: Mapping[Drug, list[str]], active: frozenset[Drug]
+) -> tuple[list[Drug], list[str]]:
+    """SEL-8: every failed drug is avoided (TREATMENT_FAILURE, see `failure_entries`); drop each
+    candidate with an `avoid` entry of either severity, and each drug of a course active on
+    as_of. The candidates kept, in order, and the dropped ones with why."""
+    kept: list[Drug] = []
+    dropped: list[str] = []
+    for drug in candidates:
+        if drug in avoided:
+            dropped.append(f"{DRUG_NAMES[drug]} ({', '.join(avoided[drug])})")
+        elif drug in active:
+            dropped.append(f"{DRUG_NAMES[drug]} (already active)")
+        else:
+            kept.append(drug)
+    return kept, dropped
+
+
+def no_candidate_left(choice: PathwayChoice, options: tuple[Option, ...]) -> Pathway | None:
+    """SEL-9: a pathway applies and no candidate remains: `options` is empty (and ALR-14 is
+    raised); the pathway left empty."""
+    return None if options else choice.pathway

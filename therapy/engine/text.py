@@ -36,6 +36,11 @@ def sentence(*clauses: str) -> str:
     return f"{text[0].upper()}{text[1:]}{'' if text[-1] == '.' else '.'}"
 
 
+def words(code: str) -> str:
+    """A code as words in a sentence: `TREATMENT_FAILURE` → `treatment failure`."""
+    return code.replace("_", " ").lower()
+
+
 def cardiovascular_event(event: CardiovascularEvent) -> str:
     """`myocardial infarction on 2026-06-14`."""
     return f"{_EVENT_NAMES[event.kind]} on {event.date}"

@@ -106,8 +106,14 @@ DENOSUMAB_STOP = [
     pytest.param(
         "2026-05-01",
         [STOPPED],
+        {},
+        id="course ends on as_of: still active that day, so not stopped yet",
+    ),
+    pytest.param(
+        "2026-05-02",
+        [STOPPED],
         {"DENOSUMAB_FOLLOW_ON_NEEDED": ("warning", "2026-09-20")},
-        id="course ends on as_of",
+        id="the day after the course ends",
     ),
 ]
 
@@ -127,7 +133,12 @@ SEQUENTIAL = [
         [course("teriparatide", "2024-09-01", "2026-09-01")], True, id="ended, nothing after"
     ),
     pytest.param(
-        [course("teriparatide", "2024-09-01", "2026-11-25")], True, id="ends on as_of (end ≤ as_of)"
+        [course("teriparatide", "2024-09-01", "2026-11-24")], True, id="ended the day before as_of"
+    ),
+    pytest.param(
+        [course("teriparatide", "2024-09-01", "2026-11-25")],
+        False,
+        id="ends on as_of: still active that day",
     ),
     pytest.param([course("teriparatide", "2024-09-01", "2026-11-26")], False, id="still active"),
     pytest.param(

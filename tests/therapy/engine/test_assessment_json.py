@@ -56,7 +56,7 @@ EXAMPLE_CASE = {
 }
 
 EXPECTED_WITHOUT_RATIONALE = {
-    "engine_version": "1",
+    "engine_version": "2",
     "as_of": "2026-11-25",
     "refractory": {"status": True, "reasons": ["FRACTURE_ON_BISPHOSPHONATE"]},
     "very_high_risk": {
@@ -88,6 +88,13 @@ EXPECTED_WITHOUT_RATIONALE = {
             "rules": ["SEL-4"],
         },
     ],
+    "recommendation": {
+        "action": "switch",
+        "drug": "zoledronic_acid",
+        "then": [],
+        "limit": None,
+        "rules": ["REC-2"],
+    },
     "avoid": [
         {
             "drug": "alendronate",
@@ -170,8 +177,8 @@ def test_assessment_json_is_plain_json() -> None:
 
 
 def test_engine_version() -> None:
-    assert ENGINE_VERSION == "1"
-    assert evaluate(parse_case(EXAMPLE_CASE)).engine_version == "1"
+    assert ENGINE_VERSION == "2"
+    assert evaluate(parse_case(EXAMPLE_CASE)).engine_version == "2"
 
 
 def test_rationale_names_the_numbers_that_fired_each_rule() -> None:

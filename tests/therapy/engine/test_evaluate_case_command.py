@@ -44,7 +44,7 @@ def test_a_case_file_prints_its_assessment(tmp_path: Path) -> None:
     status, out, err = run(str(path))
     assert (status, err) == (0, "")
     assert json.loads(out) == assessment_to_json(evaluate(parse_case(case)))
-    assert out.startswith('{\n  "engine_version": "1",')
+    assert out.startswith('{\n  "engine_version": "2",')
 
 
 def test_a_worked_case_file_is_read_as_its_case() -> None:

@@ -172,16 +172,34 @@ NEXT_DOSE = [
         id="romosozumab after 12 doses",
     ),
     pytest.param(
-        [course("denosumab", "2026-10-01")], [("2027-04-01", "denosumab")], id="no dose: start"
+        [course("denosumab", "2026-10-01")],
+        [("2026-10-01", "denosumab")],
+        id="no dose recorded: the first is due on the course's start",
+    ),
+    pytest.param(
+        [
+            course("denosumab", "2025-01-10", "2025-12-31", doses=["2025-01-10", "2025-07-10"]),
+            course("denosumab", "2026-10-01"),
+        ],
+        [("2026-10-01", "denosumab")],
+        id="a restarted course without a dose: due on its own start, not the old course's",
     ),
     pytest.param([course("alendronate", "2026-01-01")], [], id="oral drug: none"),
     pytest.param(
         [
             course("zoledronic_acid", "2026-02-01", doses=["2026-02-01"]),
-            course("denosumab", "2026-06-01", doses=["2026-06-01"]),
+            course("denosumab", "2026-02-01", doses=["2026-06-01"]),
         ],
         [("2026-12-01", "denosumab"), ("2027-02-01", "zoledronic_acid")],
-        id="several active courses, by drug",
+        id="several active courses (started the same day), by drug",
+    ),
+    pytest.param(
+        [
+            course("zoledronic_acid", "2026-02-01", doses=["2026-02-01"]),
+            course("denosumab", "2026-06-01", doses=["2026-06-01"]),
+        ],
+        [("2026-12-01", "denosumab")],
+        id="a later course of another drug supersedes the open one",
     ),
 ]
 
@@ -222,7 +240,7 @@ def test_mon6_follow_on_start(therapies: list[dict[str, Any]], expected: list[An
 def test_schedule_is_sorted_by_rule_then_drug() -> None:
     rows = schedule(
         therapies=[
-            course("denosumab", "2026-06-01", doses=["2026-06-01"]),
+            course("denosumab", "2026-05-30", doses=["2026-06-01"]),
             course("zoledronic_acid", "2026-05-30", doses=["2026-05-30"]),
         ]
     )

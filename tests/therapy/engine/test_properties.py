@@ -9,7 +9,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from therapy.engine import assessment_to_json, case_to_json, evaluate, parse_case
+from therapy.engine import CaseError, assessment_to_json, case_to_json, evaluate, parse_case
 from therapy.engine.case import (
     CardiovascularEvent,
     CardiovascularEventKind,
@@ -29,7 +29,8 @@ from therapy.engine.case import (
     StopReason,
     TherapyCourse,
 )
-from therapy.engine.codes import RULE_ORDER, DrugClass
+from therapy.engine.catalogue import OSTEOPOROSIS_THERAPIES
+from therapy.engine.codes import RULE_ORDER, DrugClass, RecommendationAction
 
 EXAMPLES = settings(max_examples=200, deadline=None)
 FIRST, LAST = dt.date(2016, 1, 1), dt.date(2027, 12, 31)
@@ -71,7 +72,9 @@ readings = st.builds(
 def scans(draw: st.DrawFn) -> DxaScan:
     sites = draw(st.lists(st.sampled_from(DxaSite), unique=True, max_size=3))
     return DxaScan(
-        draw(days), tuple((site, draw(readings)) for site in sorted(sites, key=list(DxaSite).index))
+        draw(days),
+        tuple((site, draw(readings)) for site in sorted(sites, key=list(DxaSite).index)),
+        draw(st.none() | st.sampled_from(["Hologic Horizon", "Lunar iDXA", "hologic horizon "])),
     )
 
 
@@ -144,16 +147,32 @@ def test_evaluation_is_deterministic(case: Case, other_day: dt.date) -> None:
     assert evaluate(case, as_of=other_day) == evaluate(dataclasses.replace(case, as_of=other_day))
 
 
+def effectively_active(case: Case) -> set[Drug]:
+    """Drugs of the courses active on as_of once supersession has ended each course the day
+    before a later course of another osteoporosis drug started (RULES.md conventions), read
+    independently of the engine's own index."""
+    started = [
+        t for t in case.therapies if t.drug in OSTEOPOROSIS_THERAPIES and t.start <= case.as_of
+    ]
+    active = set()
+    for course in started:
+        ends = [course.end] if course.end is not None else []
+        ends += [
+            later.start - dt.timedelta(days=1)
+            for later in started
+            if later.drug != course.drug and later.start > course.start
+        ]
+        if all(case.as_of <= end for end in ends):
+            active.add(course.drug)
+    return active
+
+
 @EXAMPLES
 @given(cases)
 def test_options_respect_avoid_and_active_courses(case: Case) -> None:
     assessment = evaluate(case)
     avoided = {entry.drug for entry in assessment.avoid}
-    active = {
-        course.drug
-        for course in case.therapies
-        if course.start <= case.as_of and (course.end is None or case.as_of <= course.end)
-    }
+    active = effectively_active(case)
     assert [option.rank for option in assessment.options] == list(
         range(1, len(assessment.options) + 1)
     )
@@ -231,3 +250,144 @@ def test_events_after_as_of_change_nothing(pair: tuple[Case, Case]) -> None:
     case, extended = pair
     assert parse_case(case_to_json(extended)) == extended
     assert evaluate(extended) == evaluate(case)
+
+
+@EXAMPLES
+@given(cases)
+def test_the_recommendation_follows_the_active_course_and_the_options(case: Case) -> None:
+    assessment = evaluate(case)
+    recommendation = assessment.recommendation
+    active = effectively_active(case)
+    if recommendation.action == RecommendationAction.CONTINUE:
+        assert recommendation.drug in active
+        assert recommendation.drug not in {entry.drug for entry in assessment.avoid}
+    elif recommendation.action in (RecommendationAction.SWITCH, RecommendationAction.START):
+        first = assessment.options[0]
+        assert (recommendation.drug, recommendation.then, recommendation.limit) == (
+            first.drug,
+            first.then,
+            first.limit,
+        )
+        assert bool(active) is (recommendation.action == RecommendationAction.SWITCH)
+    else:
+        assert recommendation.drug is None and recommendation.then == ()
+        assert not assessment.options
+
+
+@st.composite
+def shuffled(draw: st.DrawFn, items: tuple) -> tuple:  # type: ignore[type-arg]
+    return tuple(draw(st.permutations(items)))
+
+
+@EXAMPLES
+@given(cases, st.data())
+def test_the_order_of_listed_records_never_changes_the_assessment(
+    case: Case, data: st.DataObject
+) -> None:
+    risk = case.risk_factors
+    reordered = dataclasses.replace(
+        case,
+        fractures=data.draw(shuffled(case.fractures)),
+        dxa=data.draw(shuffled(case.dxa)),
+        labs=data.draw(shuffled(case.labs)),
+        reassessments=data.draw(shuffled(case.reassessments)),
+        risk_factors=dataclasses.replace(
+            risk,
+            cardiovascular_events=data.draw(shuffled(risk.cardiovascular_events)),
+            immunosuppressants=data.draw(shuffled(risk.immunosuppressants)),
+            glucocorticoids=data.draw(shuffled(risk.glucocorticoids)),
+        ),
+    )
+    assert evaluate(reordered) == evaluate(case)
+
+
+@EXAMPLES
+@given(cases, st.data())
+def test_the_order_of_courses_matters_only_through_the_final_tie_break(
+    case: Case, data: st.DataObject
+) -> None:
+    reordered = dataclasses.replace(case, therapies=data.draw(shuffled(case.therapies)))
+    first, second = evaluate(case), evaluate(reordered)
+    # "Started last" falls back on the listing order only between courses that start on the
+    # same day and end on the same day; without such a pair, nothing changes at all.
+    spans = [(t.start, t.end) for t in case.therapies if t.drug in OSTEOPOROSIS_THERAPIES]
+    if len(set(spans)) == len(spans):
+        assert second == first
+    for name in ("refractory", "very_high_risk", "populations", "pathway", "options", "avoid"):
+        assert getattr(second, name) == getattr(first, name), name
+
+
+@EXAMPLES
+@given(cases)
+def test_an_exported_case_evaluates_as_the_original(case: Case) -> None:
+    exported = json.loads(json.dumps(case_to_json(case)))
+    assert evaluate(parse_case(exported)) == evaluate(case)
+
+
+EDGE_DAYS = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2199, 12, 31))
+EDGE_NUMBERS = st.sampled_from([0, 0.0001, 1, 2.5, 29.99, 30, 35, 1e6, 1e300])
+
+
+@st.composite
+def edge_case_json(draw: st.DrawFn) -> dict:  # type: ignore[type-arg]
+    """Case JSON at the edges of what parse_case accepts: any date of 1900-2199, extreme
+    values, courses and doses on the first or last accepted day."""
+
+    def day() -> str:
+        return draw(EDGE_DAYS).isoformat()
+
+    therapies = []
+    for _ in range(draw(st.integers(0, 4))):
+        start = draw(EDGE_DAYS)
+        end = draw(st.none() | st.dates(min_value=start, max_value=dt.date(2199, 12, 31)))
+        drug = draw(st.sampled_from(Drug))
+        dose_days = st.dates(min_value=start, max_value=end or dt.date(2199, 12, 31))
+        doses = draw(st.lists(dose_days, max_size=12 if drug == Drug.ROMOSOZUMAB else 4))
+        therapies.append(
+            {
+                "drug": drug.value,
+                "start": start.isoformat(),
+                "end": None if end is None else end.isoformat(),
+                "doses": [d.isoformat() for d in doses],
+            }
+        )
+    site = {
+        "bmd_g_cm2": draw(st.sampled_from([0.2, 2.0])),
+        "t_score": draw(st.sampled_from([-7, 5])),
+    }
+    return {
+        "as_of": day(),
+        "patient": {"sex": draw(st.sampled_from(["female", "male"])), "birth_date": day()},
+        "risk_factors": {
+            "creatinine_clearance_ml_min": draw(EDGE_NUMBERS),
+            "alcohol_drinks_per_day": draw(EDGE_NUMBERS),
+            "frax_major_osteoporotic_pct": draw(st.sampled_from([0, 30, 100])),
+            "cardiovascular_events": [{"kind": "stroke", "date": day()}],
+            "glucocorticoids": [{"prednisone_mg_per_day": draw(EDGE_NUMBERS), "start": day()}],
+        },
+        "fractures": [{"date": day(), "site": "vertebral"} for _ in range(draw(st.integers(0, 2)))],
+        "therapies": therapies,
+        "dxa": [
+            {"date": day(), "sites": {"lumbar_spine": site}} for _ in range(draw(st.integers(0, 3)))
+        ],
+        "labs": [
+            {
+                "date": day(),
+                "test": draw(st.sampled_from(LabTest)).value,
+                "value": draw(EDGE_NUMBERS),
+            }
+            for _ in range(draw(st.integers(0, 4)))
+        ],
+        "reassessments": [day() for _ in range(draw(st.integers(0, 2)))],
+    }
+
+
+@EXAMPLES
+@given(edge_case_json())
+def test_the_assessment_never_crashes_on_a_case_parse_case_accepts(document: dict) -> None:  # type: ignore[type-arg]
+    try:
+        case = parse_case(document)
+    except CaseError:
+        return
+    output = assessment_to_json(evaluate(case))
+    assert json.loads(json.dumps(output)) == output

@@ -243,9 +243,18 @@ def test_ref5_fracture_on_other_therapy(
     assert ("REF-5" in fired(**sections)) is expected
 
 
-def test_only_the_course_that_met_its_duration_failed() -> None:
+def test_a_fracture_after_a_switch_is_not_a_failure_of_the_drug_it_replaced() -> None:
+    # Alendronate was left open when denosumab started: supersession ends it on 2025-09-30, so a
+    # fracture three months into denosumab fails neither drug (denosumab needs 12 months).
     therapies = [course("alendronate", "2023-01-01"), course("denosumab", "2025-10-01")]
     assessment = assess(therapies=therapies, fractures=[fracture("2026-01-10")])
+    assert not [e for e in assessment.avoid if e.reason == "TREATMENT_FAILURE"]
+    assert assessment.refractory.reasons == ()
+
+
+def test_a_fracture_before_the_switch_is_a_failure_of_the_drug_then_taken() -> None:
+    therapies = [course("alendronate", "2023-01-01"), course("denosumab", "2025-10-01")]
+    assessment = assess(therapies=therapies, fractures=[fracture("2025-09-30")])
     failures = {e.drug for e in assessment.avoid if e.reason == "TREATMENT_FAILURE"}
     assert failures == {"alendronate"}
     assert assessment.refractory.reasons == ("FRACTURE_ON_BISPHOSPHONATE",)

@@ -25,6 +25,11 @@ def _actual(output: dict[str, Any]) -> dict[str, Any]:
             option["drug"]: option["limit"] for option in output["options"] if option["limit"]
         },
         "option_then": {option["drug"]: option["then"] for option in output["options"]},
+        "recommendation": [
+            output["recommendation"]["action"],
+            output["recommendation"]["drug"],
+            output["recommendation"]["then"],
+        ],
         "avoid": [[e["drug"], e["reason"], e["severity"]] for e in output["avoid"]],
         "alerts": [[a["code"], a["severity"], a["due"]] for a in output["alerts"]],
         "monitoring": [[m["code"], m["due"], m["drug"]] for m in output["monitoring"]],
@@ -32,8 +37,8 @@ def _actual(output: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_all_sixteen_cases_are_present() -> None:
-    assert len(CASES) == 16
+def test_all_twenty_one_cases_are_present() -> None:
+    assert len(CASES) == 21
 
 
 @pytest.mark.parametrize("path", CASES, ids=[path.stem for path in CASES])
