@@ -221,6 +221,9 @@ class Reminder(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     #: When the critical-reminder e-mail went out (never twice for the same reminder).
     notified_at = models.DateTimeField(null=True, blank=True)
+    #: The engine version whose scan last wanted this reminder: a reminder of an older rule book
+    #: that the current one no longer asks for is resolved "rule book edition N".
+    engine_version = models.CharField(max_length=10, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()

@@ -25,6 +25,12 @@ How a wanted item meets the reminders of its (patient, kind, drug)
       duplicated (the database refuses two rows per (patient, kind, drug, due));
     - a dismissed reminder for that due date blocks it: the scan does not re-create it.
 
+A new edition of the rule book
+    Each reminder records the engine version whose scan last wanted it. The first scan under a
+    new engine version brings every patient's reminders to it: those still wanted are stamped
+    with the new version; those the new rule book no longer asks for are resolved with the
+    reason "rule book edition N" (`EDITION_REASON`), so the worklist says why they went.
+
 "Now" items, and how long a dismissal lasts
     Some items have no date of their own: an undated critical alert (ALR-5, ALR-7, ALR-8, ALR-10,
     ALR-14), and the monitoring items the engine dates "as_of" because there is nothing to count
@@ -95,7 +101,7 @@ from patients.models import (
     Patient,
     RiskProfile,
 )
-from therapy.engine import Assessment, Severity, evaluate
+from therapy.engine import ENGINE_VERSION, Assessment, Severity, evaluate
 from therapy.engine import case as c
 from therapy.models import Dose, TherapyCourse
 
@@ -103,6 +109,8 @@ logger = logging.getLogger(__name__)
 
 #: The audit trail's reason for every row the scan writes (history_change_reason, ≤ 100 chars).
 CHANGE_REASON = "reminder scan"
+#: Why a reminder wanted by an older engine version, and not by this one, was resolved.
+EDITION_REASON = f"rule book edition {ENGINE_VERSION}"
 #: How often a batch is recomputed when someone changes one of its reminders meanwhile.
 BATCH_ATTEMPTS = 3
 DEFAULT_LEAD_DAYS: int = Clinic._meta.get_field("reminder_lead_days").default
@@ -135,6 +143,7 @@ class _Row:
     due: dt.date
     status: str
     snoozed_until: dt.date | None
+    engine_version: str
 
     @property
     def key(self) -> Key:
@@ -149,7 +158,16 @@ class _Row:
         return self.status == ReminderStatus.DISMISSED and self.snoozed_until is None
 
 
-_ROW_FIELDS = ("pk", "patient_id", "kind", "drug", "due", "status", "snoozed_until")
+_ROW_FIELDS = (
+    "pk",
+    "patient_id",
+    "kind",
+    "drug",
+    "due",
+    "status",
+    "snoozed_until",
+    "engine_version",
+)
 
 
 def _entry(key: Key, due: dt.date, **extra: Any) -> dict[str, Any]:
@@ -438,12 +456,14 @@ def _plan_batch(
         by_key[row.key].append(row)
         plan.snapshot[row.pk] = row
 
-    def resolve(row: _Row) -> None:
+    def resolve(row: _Row, *, unwanted: bool = False) -> None:
         plan.close[row.pk] = {
             "status": ReminderStatus.RESOLVED,
             "closed_at": now,
             "snoozed_until": None,
         }
+        if unwanted and row.engine_version != ENGINE_VERSION:
+            plan.close[row.pk]["close_reason"] = EDITION_REASON
         summary.resolved.append(_entry(row.key, row.due))
 
     def lapse(row: _Row) -> None:
@@ -456,9 +476,12 @@ def _plan_batch(
             "snoozed_until": None,
             "closed_at": None,
             "close_reason": "",
+            "engine_version": ENGINE_VERSION,
         }
 
     def keep(row: _Row) -> None:
+        if row.engine_version != ENGINE_VERSION:
+            plan.open.setdefault(row.pk, {})["engine_version"] = ENGINE_VERSION
         if row.status == ReminderStatus.SNOOZED and row.snoozed_until <= as_of:  # type: ignore[operator]
             plan.open.setdefault(row.pk, {}).update(status=ReminderStatus.OPEN, snoozed_until=None)
             summary.snooze_ended.append(_entry(row.key, row.due))
@@ -470,7 +493,7 @@ def _plan_batch(
 
         if item is None:
             if active is not None:
-                resolve(active)
+                resolve(active, unwanted=True)
             for row in existing:
                 if row.is_holding_dismissal:
                     lapse(row)
@@ -527,6 +550,7 @@ def _plan_batch(
                     due=item.due,
                     severity=item.severity,
                     status=ReminderStatus.OPEN,
+                    engine_version=ENGINE_VERSION,
                 )
             )
             summary.created.append(_entry(key, item.due))

@@ -14,6 +14,8 @@ from patients.services import record_save
 from therapy.engine import (
     Assessment,
     AvoidSeverity,
+    CaseError,
+    assessment_from_json,
     assessment_to_json,
     case_to_json,
     evaluate,
@@ -98,6 +100,58 @@ def decision_record(
     return record
 
 
-def decision_replay(record: RecommendationRecord) -> Assessment:
-    """The assessment the engine gives today for the case stored with the decision."""
-    return evaluate(parse_case(record.case))
+#: The parts of an assessment a clinician reads, as the decision page names them.
+ANSWER_PARTS = {
+    "refractory": "refractory status",
+    "very_high_risk": "very high risk",
+    "populations": "populations",
+    "pathway": "pathway",
+    "options": "ranked options",
+    "recommendation": "recommendation",
+    "avoid": "drugs to avoid",
+    "alerts": "alerts",
+    "monitoring": "monitoring",
+    "supplementation": "supplementation",
+    "lifestyle": "lifestyle advice",
+}
+
+
+@dataclass(frozen=True)
+class DecisionReview:
+    """A stored decision as the clinician saw it, beside what today's engine says of the same
+    stored case."""
+
+    #: The assessment stored with the decision; None if the stored JSON cannot be read.
+    stored: Assessment | None
+    #: Today's engine on the stored case; None if the stored case cannot be read any more.
+    replayed: Assessment | None
+    #: Why one of the two is missing, in words.
+    problem: str = ""
+    #: The parts (ANSWER_PARTS' words) where today's engine answers differently.
+    changed: tuple[str, ...] = ()
+
+
+def decision_review(record: RecommendationRecord) -> DecisionReview:
+    """The stored assessment, exactly as it was shown (whatever engine version wrote it), and
+    the current engine's answer for the stored case, with the parts that now differ. Never
+    raises on what is stored: a decision page must open for every decision ever recorded."""
+    try:
+        stored = assessment_from_json(record.assessment)
+    except (KeyError, TypeError, ValueError) as error:
+        stored, problem = None, f"the stored assessment cannot be read ({error!r})"
+    else:
+        problem = ""
+    try:
+        replayed = evaluate(parse_case(record.case))
+    except CaseError as error:
+        reasons = "; ".join(str(p) for p in error.problems[:3])
+        return DecisionReview(
+            stored, None, problem or f"today's engine cannot read the case ({reasons})"
+        )
+    if stored is None:
+        return DecisionReview(None, replayed, problem)
+    now = assessment_to_json(replayed)
+    changed = tuple(
+        words for key, words in ANSWER_PARTS.items() if now.get(key) != record.assessment.get(key)
+    )
+    return DecisionReview(stored, replayed, "", changed)

@@ -10,11 +10,11 @@ from patients.permissions import Action
 from patients.records import RecordKind, add_validation_error, patient_url
 from patients.services import record_save
 from therapy import catalogue
-from therapy.engine import assessment_to_json
+from therapy.engine import ENGINE_VERSION
 from therapy.forms import DecisionForm, DoseForm, DoseGivenForm, TherapyCourseForm
 from therapy.models import Dose, RecommendationRecord, TherapyCourse
 from therapy.presenters import recommendation_panel
-from therapy.services import decision_record, decision_replay, patient_evaluate
+from therapy.services import decision_record, decision_review, patient_evaluate
 
 THERAPY_COURSE = RecordKind(
     slug="course",
@@ -80,7 +80,7 @@ def decision_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpRespo
     record = get_object_or_404(
         RecommendationRecord.objects.select_related("decided_by"), patient=access.patient, pk=pk
     )
-    replayed = decision_replay(record)
+    review = decision_review(record)
     return render(
         request,
         "therapy/decision_detail.html",
@@ -88,8 +88,10 @@ def decision_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpRespo
             "access": access,
             "patient": access.patient,
             "record": record,
-            "panel": recommendation_panel(replayed),
-            "is_same": assessment_to_json(replayed) == record.assessment,
+            "review": review,
+            "panel": recommendation_panel(review.stored) if review.stored else None,
+            "replay": recommendation_panel(review.replayed) if review.replayed else None,
+            "current_version": ENGINE_VERSION,
         },
     )
 

@@ -157,8 +157,93 @@ def test_a_stored_decision_replays_to_the_same_assessment_after_the_record_chang
         reverse("therapy:decision-detail", args=[refractory_patient.pk, record.pk])
     )
     assert response.status_code == 200
-    assert response.context["is_same"] is True
+    assert response.context["review"].changed == ()
+    assert 'data-testid="replay-same"' in response.content.decode()
     assert assessment_to_json(response.context["panel"].assessment) == stored
+
+
+def _decision_stored_by_version_1(patient, clinician) -> RecommendationRecord:
+    """A decision as engine version 1 stored it: the case and assessment of that time, with no
+    recommendation and v1's readings (here a denosumab course restarted without an injection,
+    which v1 read as not overdue)."""
+    case = {
+        "as_of": "2026-11-25",
+        "patient": {"sex": "female", "birth_date": "1950-06-01"},
+        "therapies": [
+            {
+                "drug": "denosumab",
+                "start": "2023-11-15",
+                "end": "2026-05-15",
+                "doses": ["2023-11-15", "2024-05-16", "2024-11-14", "2025-05-15", "2025-11-17"],
+            },
+            {"drug": "denosumab", "start": "2026-11-20", "end": None},
+        ],
+    }
+    assessment = assessment_to_json(evaluate(parse_case(case)))
+    del assessment["recommendation"]
+    assessment["engine_version"] = "1"
+    assessment["alerts"] = []  # what v1 showed: no overdue alert
+    assessment["rationale"] = [r for r in assessment["rationale"] if r["rule"] != "ALR-2"]
+    return RecommendationRecord.objects.create(
+        patient=patient,
+        decided_by=clinician,
+        as_of=dt.date(2026, 11, 25),
+        engine_version="1",
+        case=case,
+        assessment=assessment,
+        fired_rules=[r["rule"] for r in assessment["rationale"]],
+        chosen_drug="denosumab",
+        chosen_rank=None,
+        reason="Restarted",
+    )
+
+
+def test_a_decision_of_engine_version_1_shows_what_it_showed_and_says_what_changed(
+    client_for, clinician, refractory_patient
+):
+    record = _decision_stored_by_version_1(refractory_patient, clinician)
+    response = client_for(clinician).get(
+        reverse("therapy:decision-detail", args=[refractory_patient.pk, record.pk])
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    # What the clinician saw, under the version that showed it …
+    assert response.context["panel"].assessment.engine_version == "1"
+    assert response.context["panel"].assessment.alerts == ()
+    assert "engine version <strong>1</strong>" in page
+    # … and, beside it, that today's engine answers differently, and where.
+    assert response.context["review"].changed == ("recommendation", "alerts")
+    assert 'data-testid="replay-differs"' in page
+    assert "recommendation, alerts" in page
+    assert "Denosumab overdue" in page  # in today's answer, below
+
+
+def test_a_decision_whose_stored_case_no_longer_parses_still_opens(
+    client_for, clinician, refractory_patient
+):
+    record = _decision_stored_by_version_1(refractory_patient, clinician)
+    record.case["therapies"][0]["start"] = "1850-01-01"  # outside today's plausible dates
+    record.save()
+    response = client_for(clinician).get(
+        reverse("therapy:decision-detail", args=[refractory_patient.pk, record.pk])
+    )
+    assert response.status_code == 200
+    assert "today&#x27;s engine cannot read the case" in response.content.decode()
+    assert response.context["panel"].assessment.engine_version == "1"
+
+
+def test_a_decision_whose_stored_assessment_is_unreadable_still_opens(
+    client_for, clinician, refractory_patient
+):
+    record = _decision_stored_by_version_1(refractory_patient, clinician)
+    record.assessment = {"engine_version": "0"}
+    record.save()
+    response = client_for(clinician).get(
+        reverse("therapy:decision-detail", args=[refractory_patient.pk, record.pk])
+    )
+    assert response.status_code == 200
+    assert response.context["panel"] is None
+    assert 'data-testid="replay"' in response.content.decode()
 
 
 def test_the_patient_list_counts_alerts_without_a_query_per_row(

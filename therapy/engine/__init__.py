@@ -48,6 +48,7 @@ from therapy.engine.assessment import (
     Recommendation,
     Refractory,
     VeryHighRisk,
+    assessment_from_json,
     assessment_to_json,
 )
 from therapy.engine.bmd import BmdChange, bmd_change
@@ -112,6 +113,7 @@ __all__ = [
     "Supplement",
     "VeryHighRisk",
     "add_months",
+    "assessment_from_json",
     "assessment_to_json",
     "bmd_change",
     "case_to_json",

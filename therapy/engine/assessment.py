@@ -122,7 +122,9 @@ class Assessment:
     populations: tuple[Population, ...]
     pathway: Pathway
     options: tuple[Option, ...]
-    recommendation: Recommendation
+    #: Always set by this engine; None only in an assessment stored by engine version 1,
+    #: which had no recommendation (`assessment_from_json`).
+    recommendation: Recommendation | None
     avoid: tuple[AvoidEntry, ...]
     alerts: tuple[Alert, ...]
     monitoring: tuple[MonitoringItem, ...]
@@ -145,6 +147,21 @@ def _limit(limit: OptionLimit | None) -> dict[str, int] | None:
     if limit.doses_remaining is not None:
         return {"doses_remaining": limit.doses_remaining}
     return None
+
+
+def _recommendation(recommendation: Recommendation | None) -> dict[str, Any]:
+    if recommendation is None:  # stored by engine version 1
+        return {}
+    r = recommendation
+    return {
+        "recommendation": {
+            "action": r.action.value,
+            "drug": None if r.drug is None else r.drug.value,
+            "then": [drug.value for drug in r.then],
+            "limit": _limit(r.limit),
+            "rules": [rule.value for rule in r.rules],
+        }
+    }
 
 
 def assessment_to_json(assessment: Assessment) -> dict[str, Any]:
@@ -174,13 +191,7 @@ def assessment_to_json(assessment: Assessment) -> dict[str, Any]:
             }
             for option in a.options
         ],
-        "recommendation": {
-            "action": a.recommendation.action.value,
-            "drug": None if a.recommendation.drug is None else a.recommendation.drug.value,
-            "then": [drug.value for drug in a.recommendation.then],
-            "limit": _limit(a.recommendation.limit),
-            "rules": [rule.value for rule in a.recommendation.rules],
-        },
+        **_recommendation(a.recommendation),
         "avoid": [
             {
                 "drug": entry.drug.value,
@@ -211,3 +222,101 @@ def assessment_to_json(assessment: Assessment) -> dict[str, Any]:
         "lifestyle": [advice.value for advice in a.lifestyle],
         "rationale": [{"rule": entry.rule.value, "text": entry.text} for entry in a.rationale],
     }
+
+
+def _then(values: list[str]) -> tuple[Drug | DrugGroup, ...]:
+    groups = {group.value for group in DrugGroup}
+    return tuple(DrugGroup(v) if v in groups else Drug(v) for v in values)
+
+
+def _limit_from(data: dict[str, int] | None) -> OptionLimit | None:
+    return None if data is None else OptionLimit(**data)
+
+
+def _day(value: str | None) -> dt.date | None:
+    return None if value is None else dt.date.fromisoformat(value)
+
+
+#: MON-n of each monitoring code (the JSON does not carry it; the schedule is sorted by it).
+_MONITORING_RULES = {
+    MonitoringCode.FRACTURE_RISK_REASSESSMENT: RuleId.MON_1,
+    MonitoringCode.BTM_BASELINE: RuleId.MON_2,
+    MonitoringCode.BTM_3_MONTHS: RuleId.MON_3,
+    MonitoringCode.DXA_FOLLOW_UP: RuleId.MON_4,
+    MonitoringCode.NEXT_DOSE: RuleId.MON_5,
+    MonitoringCode.FOLLOW_ON_START: RuleId.MON_6,
+}
+
+
+def assessment_from_json(data: dict[str, Any]) -> Assessment:
+    """An assessment as `assessment_to_json` stored it, by this or an earlier engine version, so
+    that a stored decision is shown exactly as it was; the inverse of `assessment_to_json`.
+
+    Raises KeyError, TypeError or ValueError on JSON of another shape."""
+    rec = data.get("recommendation")
+    rationale = tuple(Rationale(RuleId(r["rule"]), r["text"]) for r in data["rationale"])
+    return Assessment(
+        engine_version=data["engine_version"],
+        as_of=dt.date.fromisoformat(data["as_of"]),
+        refractory=Refractory(
+            data["refractory"]["status"],
+            tuple(RefractoryReason(r) for r in data["refractory"]["reasons"]),
+        ),
+        very_high_risk=VeryHighRisk(
+            data["very_high_risk"]["status"],
+            tuple(RiskReason(r) for r in data["very_high_risk"]["reasons"]),
+        ),
+        populations=tuple(Population(p) for p in data["populations"]),
+        pathway=Pathway(data["pathway"]),
+        options=tuple(
+            Option(
+                rank=o["rank"],
+                drug=Drug(o["drug"]),
+                drug_class=DrugClass(o["class"]),
+                then=_then(o["then"]),
+                limit=_limit_from(o["limit"]),
+                rules=tuple(RuleId(r) for r in o["rules"]),
+            )
+            for o in data["options"]
+        ),
+        recommendation=None
+        if rec is None
+        else Recommendation(
+            action=RecommendationAction(rec["action"]),
+            drug=None if rec["drug"] is None else Drug(rec["drug"]),
+            then=_then(rec["then"]),
+            limit=_limit_from(rec["limit"]),
+            rules=tuple(RuleId(r) for r in rec["rules"]),
+        ),
+        avoid=tuple(
+            AvoidEntry(
+                Drug(e["drug"]),
+                AvoidReason(e["reason"]),
+                AvoidSeverity(e["severity"]),
+                tuple(RuleId(r) for r in e["rules"]),
+            )
+            for e in data["avoid"]
+        ),
+        alerts=tuple(
+            Alert(
+                AlertCode(a["code"]),
+                Severity(a["severity"]),
+                _day(a["due"]),
+                tuple(RuleId(r) for r in a["rules"]),
+            )
+            for a in data["alerts"]
+        ),
+        monitoring=tuple(
+            MonitoringItem(
+                MonitoringCode(m["code"]),
+                dt.date.fromisoformat(m["due"]),
+                None if m["drug"] is None else _then([m["drug"]])[0],
+                _MONITORING_RULES[MonitoringCode(m["code"])],
+            )
+            for m in data["monitoring"]
+        ),
+        supplementation=tuple(Supplement(s) for s in data["supplementation"]),
+        lifestyle=tuple(Lifestyle(item) for item in data["lifestyle"]),
+        rationale=rationale,
+        fired_rules=tuple(entry.rule for entry in rationale),
+    )

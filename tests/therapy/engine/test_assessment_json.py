@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import json
 
-from therapy.engine import ENGINE_VERSION, assessment_to_json, evaluate, parse_case
+from therapy.engine import (
+    ENGINE_VERSION,
+    assessment_from_json,
+    assessment_to_json,
+    evaluate,
+    parse_case,
+)
 
 EXAMPLE_CASE = {
     "as_of": "2026-11-25",
@@ -188,3 +194,14 @@ def test_rationale_names_the_numbers_that_fired_each_rule() -> None:
     assert "7.5 mg/day" in texts["POP-1"] and "2025-01-01" in texts["POP-1"]
     assert "2026-12-15" in texts["ALR-1"]
     assert "2026-09-15" in texts["MON-3"]
+
+
+def test_an_assessment_stored_by_engine_version_1_reads_back_unchanged() -> None:
+    # Version 1 had no recommendation: the stored JSON is read, and written, without one.
+    stored = assessment_to_json(evaluate(parse_case(EXAMPLE_CASE)))
+    del stored["recommendation"]
+    stored["engine_version"] = "1"
+    assessment = assessment_from_json(stored)
+    assert assessment.recommendation is None
+    assert assessment.engine_version == "1"
+    assert assessment_to_json(assessment) == stored

@@ -9,7 +9,14 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from therapy.engine import CaseError, assessment_to_json, case_to_json, evaluate, parse_case
+from therapy.engine import (
+    CaseError,
+    assessment_from_json,
+    assessment_to_json,
+    case_to_json,
+    evaluate,
+    parse_case,
+)
 from therapy.engine.case import (
     CardiovascularEvent,
     CardiovascularEventKind,
@@ -391,3 +398,11 @@ def test_the_assessment_never_crashes_on_a_case_parse_case_accepts(document: dic
         return
     output = assessment_to_json(evaluate(case))
     assert json.loads(json.dumps(output)) == output
+
+
+@EXAMPLES
+@given(cases)
+def test_a_stored_assessment_reads_back_as_it_was(case: Case) -> None:
+    assessment = evaluate(case)
+    stored = json.loads(json.dumps(assessment_to_json(assessment)))
+    assert assessment_from_json(stored) == assessment
