@@ -9,8 +9,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from therapy import catalogue
-from therapy.engine import ADVICE, EVIDENCE, RULES, Assessment, Severity
-from therapy.engine.assessment import Option
+from therapy.engine import (
+    ADVICE,
+    EVIDENCE,
+    RULES,
+    Assessment,
+    Pathway,
+    RecommendationAction,
+    RuleId,
+    Severity,
+)
+from therapy.engine.assessment import Option, OptionLimit
+from therapy.engine.case import Drug
+from therapy.engine.catalogue import DRUG_NAMES
+from therapy.engine.codes import DrugGroup
 
 _SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 _BOOTSTRAP = {Severity.CRITICAL: "danger", Severity.WARNING: "warning", Severity.INFO: "info"}
@@ -62,10 +74,73 @@ def _evidence(option: Option) -> str:
     return f"BMD gain {', '.join(parts)} ({evidence.source})"
 
 
+def _limit_words(limit: OptionLimit | None) -> str:
+    if limit is None:
+        return ""
+    if limit.months_remaining is not None:
+        return f"{limit.months_remaining} month{'' if limit.months_remaining == 1 else 's'} left"
+    if limit.doses_remaining is not None:
+        return f"{limit.doses_remaining} dose{'' if limit.doses_remaining == 1 else 's'} left"
+    return ""
+
+
+def _name(drug: Drug | DrugGroup) -> str:
+    """A drug as a sentence names it: `zoledronic acid`, `a bisphosphonate`."""
+    return f"a {drug.value}" if isinstance(drug, DrugGroup) else DRUG_NAMES[drug]
+
+
+def headline(assessment: Assessment) -> tuple[str, str]:
+    """The page's first line, from the engine's recommendation (§5b), and the reason in one
+    line: "Continue teriparatide — 14 months left — then zoledronic acid or denosumab"."""
+    a = assessment
+    r = a.recommendation
+    if r is None:  # an assessment stored by engine version 1, which had no recommendation
+        if a.options:
+            first = a.options[0]
+            return f"Consider {_name(first.drug)}", "Engine version 1: first ranked option"
+        return "No change suggested", "Engine version 1"
+    parts = []
+    if r.action is RecommendationAction.NONE or r.drug is None:
+        parts.append("No change suggested")
+    else:
+        verb = {"continue": "Continue", "switch": "Switch to", "start": "Start"}[r.action.value]
+        parts.append(f"{verb} {_name(r.drug)}")
+    if _limit_words(r.limit):
+        parts.append(_limit_words(r.limit))
+    if r.then:
+        parts.append(f"then {' or '.join(_name(d) for d in r.then)}")
+    return " — ".join(parts), _reason(a)
+
+
+def _rule_sentence(a: Assessment, rule: RuleId) -> str:
+    return next((entry.text for entry in a.rationale if entry.rule == rule), "")
+
+
+def _reason(a: Assessment) -> str:
+    """Why the recommendation says what it says, in one line of words (no codes)."""
+    r = a.recommendation
+    action = None if r is None else r.action
+    if action is RecommendationAction.SWITCH:
+        return _rule_sentence(a, RuleId.REC_2)
+    if action is RecommendationAction.START and a.options:
+        # The pathway rule's own reason, without its list of candidates.
+        why = _rule_sentence(a, a.options[0].rules[0]).split(": ")[0].rstrip(".")
+        return f"{why}."
+    if action is RecommendationAction.CONTINUE:
+        if a.options:
+            return f"Alternatives if needed: {', '.join(_name(o.drug) for o in a.options)}."
+        return "Nothing in the record calls for a change."
+    if a.pathway is Pathway.NOT_REFRACTORY:
+        return "Not refractory, and no osteoporosis therapy is active."
+    return "No eligible option: review the drugs to avoid."
+
+
 @dataclass(frozen=True)
 class Panel:
     assessment: Assessment
     headline: str
+    #: The headline's reason, in one line.
+    reason: str
     options: list[dict[str, Any]]
     avoid: list[dict[str, Any]]
     alerts: list[dict[str, Any]]
@@ -106,19 +181,12 @@ def recommendation_panel(assessment: Assessment) -> Panel:
         }
         for o in a.options
     ]
-    if options:
-        first = options[0]
-        headline = f"Consider {first['label']} ({first['drug_class']})"
-        if first["then"]:
-            headline += f", followed by {' or '.join(first['then'])}"
-    elif a.pathway.value == "not_refractory":
-        headline = "Not refractory: no change of therapy suggested"
-    else:
-        headline = "No eligible option: review the drugs to avoid"
+    title, reason = headline(a)
     alerts = sorted(a.alerts, key=lambda al: _SEVERITY_ORDER[al.severity])
     return Panel(
         assessment=a,
-        headline=headline,
+        headline=title,
+        reason=reason,
         options=options,
         avoid=[
             {

@@ -12,11 +12,11 @@ from typing import NamedTuple
 from therapy.engine.assessment import AvoidEntry, Option, Rationale, Recommendation
 from therapy.engine.case import Drug
 from therapy.engine.catalogue import DRUG_NAMES, PTH_ANALOGUES
-from therapy.engine.codes import RecommendationAction, RuleId
+from therapy.engine.codes import AvoidReason, RecommendationAction, RuleId
 from therapy.engine.history import Course, History
 from therapy.engine.limits import PTH_ANALOGUE_LIFETIME_MONTHS, ROMOSOZUMAB_MAX_DOSES
 from therapy.engine.selection import option_limit, option_then
-from therapy.engine.text import listing, sentence, words
+from therapy.engine.text import AVOID_REASON_WORDS, listing, sentence
 
 _ROMOSOZUMAB = Drug.ROMOSOZUMAB
 
@@ -32,15 +32,15 @@ def reasons_to_stop(
     """Why the active course's drug cannot simply go on: its `avoid` entries (SEL-8 failures
     included), a PTH analogue at ≥ 24 months, romosozumab at 12 doses or after an MI or stroke
     on it (ALR-8). Empty when it can."""
-    reasons = [words(entry.reason) for entry in avoid if entry.drug == course.drug]
+    reasons = [AVOID_REASON_WORDS[entry.reason] for entry in avoid if entry.drug == course.drug]
     if course.drug in PTH_ANALOGUES and history.pth_analogue_months >= PTH_ANALOGUE_LIFETIME_MONTHS:
-        reasons.append(f"{PTH_ANALOGUE_LIFETIME_MONTHS}-month PTH-analogue lifetime limit reached")
+        reasons.append(AVOID_REASON_WORDS[AvoidReason.PTH_ANALOGUE_LIFETIME_LIMIT])
     if course.drug == _ROMOSOZUMAB:
         if history.romosozumab_doses >= ROMOSOZUMAB_MAX_DOSES:
-            reasons.append(f"{ROMOSOZUMAB_MAX_DOSES} doses given")
+            reasons.append(AVOID_REASON_WORDS[AvoidReason.ROMOSOZUMAB_DOSES_EXHAUSTED])
         if romosozumab_stopped:
             reasons.append("myocardial infarction or stroke during romosozumab")
-    return reasons
+    return list(dict.fromkeys(reasons))  # ELG-3 and the lifetime check name one reason
 
 
 def continue_current(
@@ -114,8 +114,8 @@ def assess_recommendation(
     )
     if switched is not None and course is not None:
         text = sentence(
-            f"switch from {DRUG_NAMES[course.drug]} to {_drug_and_after(switched)}: "
-            f"{DRUG_NAMES[course.drug]} should not go on ({why})"
+            f"{DRUG_NAMES[course.drug]} should not go on ({why}): switch to "
+            f"{_drug_and_after(switched)}"
         )
         return RecommendationFindings(switched, (Rationale(RuleId.REC_2, text),))
     if started is not None:

@@ -15,7 +15,7 @@ from therapy.engine.codes import AvoidReason, AvoidSeverity, DrugGroup, Pathway,
 from therapy.engine.history import Course, History
 from therapy.engine.limits import PTH_ANALOGUE_LIFETIME_MONTHS, ROMOSOZUMAB_MAX_DOSES
 from therapy.engine.rulebook import GLUCOCORTICOID_NOTE
-from therapy.engine.text import listing, sentence
+from therapy.engine.text import AVOID_REASON_WORDS, listing, sentence
 
 _ZOL, _DEN = Drug.ZOLEDRONIC_ACID, Drug.DENOSUMAB
 _TPTD, _ROMO = Drug.TERIPARATIDE, Drug.ROMOSOZUMAB
@@ -219,7 +219,7 @@ def select_options(
         return Selection(_NOT_REFRACTORY, (), None, ())
     avoided: dict[Drug, list[str]] = {}
     for entry in avoid:
-        avoided.setdefault(entry.drug, []).append(entry.reason)
+        avoided.setdefault(entry.drug, []).append(AVOID_REASON_WORDS[entry.reason])
     kept, dropped = drop_excluded(choice.candidates, avoided, history.active_drugs)
     options = tuple(
         [

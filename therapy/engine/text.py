@@ -5,6 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from therapy.engine.case import CardiovascularEvent, CardiovascularEventKind
+from therapy.engine.codes import AvoidReason
+from therapy.engine.limits import (
+    CV_EVENT_MONTHS,
+    PTH_ANALOGUE_LIFETIME_MONTHS,
+    ROMOSOZUMAB_MAX_DOSES,
+)
 
 _EVENT_NAMES = {
     CardiovascularEventKind.MYOCARDIAL_INFARCTION: "myocardial infarction",
@@ -36,9 +42,23 @@ def sentence(*clauses: str) -> str:
     return f"{text[0].upper()}{text[1:]}{'' if text[-1] == '.' else '.'}"
 
 
-def words(code: str) -> str:
-    """A code as words in a sentence: `TREATMENT_FAILURE` → `treatment failure`."""
-    return code.replace("_", " ").lower()
+#: Why a drug is avoided, as a sentence says it (§4 and SEL-8).
+AVOID_REASON_WORDS = {
+    AvoidReason.MI_OR_STROKE_WITHIN_12_MONTHS: (
+        f"myocardial infarction or stroke within {CV_EVENT_MONTHS} months"
+    ),
+    AvoidReason.ROMOSOZUMAB_DOSES_EXHAUSTED: f"all {ROMOSOZUMAB_MAX_DOSES} doses given",
+    AvoidReason.PTH_ANALOGUE_LIFETIME_LIMIT: (
+        f"{PTH_ANALOGUE_LIFETIME_MONTHS}-month PTH-analogue lifetime limit reached"
+    ),
+    AvoidReason.OSTEOSARCOMA_RISK: "osteosarcoma risk",
+    AvoidReason.HYPERCALCEMIA: "hypercalcaemia",
+    AvoidReason.IMMUNOSUPPRESSED: "immunosuppressed (infection risk)",
+    AvoidReason.RENAL_IMPAIRMENT: "creatinine clearance too low",
+    AvoidReason.ORAL_BP_NOT_APPROPRIATE: "oral bisphosphonates not appropriate when refractory",
+    AvoidReason.NOT_INDICATED_MALE: "labelled for postmenopausal women",
+    AvoidReason.TREATMENT_FAILURE: "treatment failure",
+}
 
 
 def cardiovascular_event(event: CardiovascularEvent) -> str:
