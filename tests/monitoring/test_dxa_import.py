@@ -179,7 +179,7 @@ def test_valid_rows_are_imported_and_every_invalid_row_is_reported_with_its_line
         {"line": 6, "error": "date: “2024-02-30” is not a date in the form YYYY-MM-DD"},
         {
             "line": 7,
-            "error": "total_hip_bmd_g_cm2: Ensure this value is less than or equal to 2.0.",
+            "error": "total_hip_bmd_g_cm2: BMD must be between 0.2 and 2.0 g/cm².",
         },
         {"line": 8, "error": "date: This date is in the future (today is 2025-03-14)."},
         {
