@@ -11,15 +11,9 @@ from django.db import transaction
 
 from patients.models import Patient
 from patients.services import record_save
-from therapy.engine import (
-    Assessment,
-    AvoidSeverity,
-    assessment_to_json,
-    case_to_json,
-    evaluate,
-    parse_case,
-)
+from therapy.engine import Assessment, AvoidSeverity, assessment_to_json, case_to_json
 from therapy.engine.case import Case
+from therapy.evaluation import case_evaluate, stored_case_evaluate
 from therapy.models import RecommendationRecord, TherapyCourse
 from therapy.selectors import case_from_patient, patients_with_history
 
@@ -31,10 +25,11 @@ class Evaluation:
 
 
 def patient_evaluate(patient: Patient, *, as_of: dt.date) -> Evaluation:
-    """The engine's assessment of one patient's record on `as_of` (a fixed number of queries)."""
+    """The engine's assessment of one patient's record on `as_of` (a fixed number of queries);
+    `RecordNotEvaluable` when the record holds values outside the engine's limits."""
     loaded = patients_with_history(Patient.objects.filter(pk=patient.pk)).get()
     case = case_from_patient(loaded, as_of=as_of)
-    return Evaluation(case=case, assessment=evaluate(case))
+    return Evaluation(case=case, assessment=case_evaluate(case))
 
 
 @transaction.atomic
@@ -52,7 +47,8 @@ def decision_record(
 
     The assessment is computed again here, from the record as it is now, so what is stored is
     exactly what the decision was taken on. A contraindicated drug cannot be chosen; a drug that
-    is not a ranked option needs a reason.
+    is not a ranked option needs a reason. A record the engine cannot evaluate
+    (`RecordNotEvaluable`) takes no decision.
     """
     evaluation = patient_evaluate(patient, as_of=as_of)
     assessment = evaluation.assessment
@@ -99,5 +95,6 @@ def decision_record(
 
 
 def decision_replay(record: RecommendationRecord) -> Assessment:
-    """The assessment the engine gives today for the case stored with the decision."""
-    return evaluate(parse_case(record.case))
+    """The assessment the engine gives today for the case stored with the decision;
+    `RecordNotEvaluable` when today's engine refuses that case."""
+    return stored_case_evaluate(record.case)
