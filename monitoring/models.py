@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from patients import limits
+from patients.limits import RangeValidator, date_in_range, not_blank
 from patients.models import Patient, PatientRecord, _choices
 from patients.validators import not_in_future
-from therapy.engine import limits
 from therapy.engine.case import DxaSite, LabTest
-
-BMD_MIN, BMD_MAX = limits.BMD_G_CM2_RANGE
-T_MIN, T_MAX = limits.T_SCORE_RANGE
 
 
 def _bmd_field(site: str) -> models.FloatField:
@@ -23,7 +20,7 @@ def _bmd_field(site: str) -> models.FloatField:
         f"{site} BMD (g/cm²)",
         null=True,
         blank=True,
-        validators=[MinValueValidator(BMD_MIN), MaxValueValidator(BMD_MAX)],
+        validators=[RangeValidator("BMD", limits.BMD_G_CM2, "g/cm²")],
     )
 
 
@@ -32,7 +29,7 @@ def _t_score_field(site: str) -> models.FloatField:
         f"{site} T-score",
         null=True,
         blank=True,
-        validators=[MinValueValidator(T_MIN), MaxValueValidator(T_MAX)],
+        validators=[RangeValidator("T-score", limits.T_SCORE)],
     )
 
 
@@ -41,28 +38,24 @@ def _lsc_field(site: str) -> models.FloatField:
         f"{site} LSC (%)",
         null=True,
         blank=True,
-        validators=[MinValueValidator(0.1), MaxValueValidator(50)],
+        validators=[RangeValidator("LSC", limits.LSC_PCT, "%")],
         help_text="Least significant change of this scanner; leave empty for the default.",
     )
 
 
 def _site_ranges(prefix: str) -> list[models.CheckConstraint]:
     return [
-        models.CheckConstraint(
-            condition=Q(**{f"{prefix}_bmd_g_cm2__isnull": True})
-            | Q(
-                **{
-                    f"{prefix}_bmd_g_cm2__gte": BMD_MIN,
-                    f"{prefix}_bmd_g_cm2__lte": BMD_MAX,
-                }
-            ),
-            name=f"dxa_{prefix}_bmd_range",
-        ),
-        models.CheckConstraint(
-            condition=Q(**{f"{prefix}_t_score__isnull": True})
-            | Q(**{f"{prefix}_t_score__gte": T_MIN, f"{prefix}_t_score__lte": T_MAX}),
-            name=f"dxa_{prefix}_t_score_range",
-        ),
+        limits.number_range_check(
+            f"{prefix}_{part}",
+            bounds,
+            name=f"dxa_{prefix}_{short}_range",
+            nullable=True,
+        )
+        for part, short, bounds in (
+            ("bmd_g_cm2", "bmd", limits.BMD_G_CM2),
+            ("t_score", "t_score", limits.T_SCORE),
+            ("lsc_pct", "lsc", limits.LSC_PCT),
+        )
     ]
 
 
@@ -72,8 +65,8 @@ class DxaScan(PatientRecord):
     SITES = tuple(DxaSite)
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="dxa_scans")
-    date = models.DateField(validators=[not_in_future])
-    scanner = models.CharField(max_length=100, blank=True, default="")
+    date = models.DateField(validators=[date_in_range, not_in_future])
+    scanner = models.CharField(max_length=100, blank=True, default="", validators=[not_blank])
     lumbar_spine_bmd_g_cm2 = _bmd_field("Lumbar spine")
     lumbar_spine_t_score = _t_score_field("Lumbar spine")
     lumbar_spine_lsc_pct = _lsc_field("Lumbar spine")
@@ -95,9 +88,9 @@ class DxaScan(PatientRecord):
                     "A scan on this date is already recorded for this patient; edit it instead."
                 ),
             ),
-            *_site_ranges("lumbar_spine"),
-            *_site_ranges("femoral_neck"),
-            *_site_ranges("total_hip"),
+            *(check for site in DxaSite for check in _site_ranges(site)),
+            limits.date_range_check("date", name="dxa_date_range"),
+            limits.not_blank_check("scanner", name="dxa_scanner_not_blank", optional=True),
         ]
 
     def __str__(self) -> str:
@@ -132,10 +125,10 @@ class LabResult(PatientRecord):
     }
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="lab_results")
-    date = models.DateField(validators=[not_in_future])
+    date = models.DateField(validators=[date_in_range, not_in_future])
     test = models.CharField(max_length=20, choices=_choices(LabTest))
-    value = models.FloatField(validators=[MinValueValidator(0)])
-    unit = models.CharField(max_length=20, blank=True, default="")
+    value = models.FloatField(validators=[RangeValidator("Value", limits.LAB_VALUE)])
+    unit = models.CharField(max_length=20, blank=True, default="", validators=[not_blank])
     history = HistoricalRecords()
 
     class Meta:
@@ -148,10 +141,12 @@ class LabResult(PatientRecord):
                     "This test already has a value on this date; edit it instead."
                 ),
             ),
-            models.CheckConstraint(condition=Q(value__gte=0), name="lab_value_not_negative"),
+            limits.number_range_check("value", limits.LAB_VALUE, name="lab_value_range"),
             models.CheckConstraint(
                 condition=Q(test__in=[t.value for t in LabTest]), name="lab_test_known"
             ),
+            limits.date_range_check("date", name="lab_date_range"),
+            limits.not_blank_check("unit", name="lab_unit_not_blank", optional=True),
         ]
 
     def __str__(self) -> str:
@@ -162,7 +157,7 @@ class Reassessment(PatientRecord):
     """A completed 12-month fracture-risk reassessment (MON-1)."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="reassessments")
-    date = models.DateField(validators=[not_in_future])
+    date = models.DateField(validators=[date_in_range, not_in_future])
     note = models.TextField(blank=True, default="")
     history = HistoricalRecords()
 
@@ -174,6 +169,7 @@ class Reassessment(PatientRecord):
                 name="reassessment_one_per_day",
                 violation_error_message="A reassessment on this date is already recorded.",
             ),
+            limits.date_range_check("date", name="reassessment_date_range"),
         ]
 
     def __str__(self) -> str:

@@ -7,11 +7,13 @@ import datetime as dt
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Min, Q
 from simple_history.models import HistoricalRecords
 
+from patients import limits
+from patients.limits import RangeValidator, date_in_range, not_blank
 from patients.validators import (
     check_end_not_before_start,
     check_not_before_birth,
@@ -83,9 +85,9 @@ class Membership(models.Model):
 
 class Patient(models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
-    mrn = models.CharField("medical record number", max_length=32)
-    name = models.CharField(max_length=200)
-    birth_date = models.DateField(validators=[not_in_future])
+    mrn = models.CharField("medical record number", max_length=32, validators=[not_blank])
+    name = models.CharField(max_length=200, validators=[not_blank])
+    birth_date = models.DateField(validators=[date_in_range, not_in_future])
     sex = models.CharField(max_length=10, choices=_choices(Sex))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -102,6 +104,9 @@ class Patient(models.Model):
             models.CheckConstraint(
                 condition=Q(sex__in=[s.value for s in Sex]), name="patient_sex_known"
             ),
+            limits.date_range_check("birth_date", name="patient_birth_date_range"),
+            limits.not_blank_check("name", name="patient_name_not_blank"),
+            limits.not_blank_check("mrn", name="patient_mrn_not_blank"),
         ]
         indexes = [models.Index(fields=["clinic", "name"])]
 
@@ -171,7 +176,9 @@ class RiskProfile(models.Model):
         "creatinine clearance (mL/min)",
         null=True,
         blank=True,
-        validators=[MinValueValidator(0), MaxValueValidator(250)],
+        validators=[
+            RangeValidator("Creatinine clearance", limits.CREATININE_CLEARANCE_ML_MIN, "mL/min")
+        ],
     )
     is_organ_transplant_recipient = models.BooleanField("organ transplant recipient", default=False)
     has_cancer_treatment_bone_loss = models.BooleanField(
@@ -194,46 +201,42 @@ class RiskProfile(models.Model):
         "FRAX major osteoporotic fracture (%)",
         null=True,
         blank=True,
-        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        validators=[RangeValidator("FRAX", limits.FRAX_PCT, "%")],
     )
     frax_hip_pct = models.FloatField(
         "FRAX hip fracture (%)",
         null=True,
         blank=True,
-        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        validators=[RangeValidator("FRAX", limits.FRAX_PCT, "%")],
     )
     is_current_smoker = models.BooleanField("current smoker", default=False)
     alcohol_drinks_per_day = models.FloatField(
         "alcohol (drinks per day)",
         default=0,
-        validators=[MinValueValidator(0), MaxValueValidator(50)],
+        validators=[RangeValidator("Alcohol", limits.ALCOHOL_DRINKS_PER_DAY, "drinks per day")],
     )
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=Q(creatinine_clearance_ml_min__isnull=True)
-                | Q(creatinine_clearance_ml_min__gte=0),
-                name="risk_crcl_not_negative",
+            limits.number_range_check(
+                "creatinine_clearance_ml_min",
+                limits.CREATININE_CLEARANCE_ML_MIN,
+                name="risk_crcl_range",
+                nullable=True,
             ),
-            models.CheckConstraint(
-                condition=Q(frax_major_osteoporotic_pct__isnull=True)
-                | Q(
-                    frax_major_osteoporotic_pct__gte=0,
-                    frax_major_osteoporotic_pct__lte=100,
-                ),
+            limits.number_range_check(
+                "frax_major_osteoporotic_pct",
+                limits.FRAX_PCT,
                 name="risk_frax_major_pct",
+                nullable=True,
             ),
-            models.CheckConstraint(
-                condition=Q(frax_hip_pct__isnull=True)
-                | Q(frax_hip_pct__gte=0, frax_hip_pct__lte=100),
-                name="risk_frax_hip_pct",
+            limits.number_range_check(
+                "frax_hip_pct", limits.FRAX_PCT, name="risk_frax_hip_pct", nullable=True
             ),
-            models.CheckConstraint(
-                condition=Q(alcohol_drinks_per_day__gte=0),
-                name="risk_alcohol_not_negative",
+            limits.number_range_check(
+                "alcohol_drinks_per_day", limits.ALCOHOL_DRINKS_PER_DAY, name="risk_alcohol_range"
             ),
         ]
 
@@ -246,7 +249,7 @@ class CardiovascularEvent(PatientRecord):
         Patient, on_delete=models.CASCADE, related_name="cardiovascular_events"
     )
     kind = models.CharField(max_length=30, choices=_choices(CardiovascularEventKind))
-    date = models.DateField(validators=[not_in_future])
+    date = models.DateField(validators=[date_in_range, not_in_future])
     history = HistoricalRecords()
 
     class Meta:
@@ -257,6 +260,10 @@ class CardiovascularEvent(PatientRecord):
                 name="cv_event_unique",
                 violation_error_message="This event is already recorded on this date.",
             ),
+            limits.choices_check(
+                "kind", [k.value for k in CardiovascularEventKind], name="cv_event_kind_known"
+            ),
+            limits.date_range_check("date", name="cv_event_date_range"),
         ]
 
     def __str__(self) -> str:
@@ -269,7 +276,9 @@ class Immunosuppressant(PatientRecord):
     patient = models.ForeignKey(
         Patient, on_delete=models.CASCADE, related_name="immunosuppressants"
     )
-    name = models.CharField("agent", max_length=100, help_text="For example tacrolimus.")
+    name = models.CharField(
+        "agent", max_length=100, validators=[not_blank], help_text="For example tacrolimus."
+    )
     history = HistoricalRecords()
     dated_field = None
 
@@ -281,6 +290,7 @@ class Immunosuppressant(PatientRecord):
                 name="immunosuppressant_unique",
                 violation_error_message="This agent is already recorded.",
             ),
+            limits.not_blank_check("name", name="immunosuppressant_name_not_blank"),
         ]
 
     def __str__(self) -> str:
@@ -293,10 +303,12 @@ class GlucocorticoidExposure(PatientRecord):
     )
     prednisone_mg_per_day = models.FloatField(
         "dose (mg/day prednisone equivalent)",
-        validators=[MinValueValidator(0.1), MaxValueValidator(1000)],
+        validators=[RangeValidator("Dose", limits.PREDNISONE_MG_PER_DAY, "mg/day")],
     )
-    start = models.DateField(validators=[not_in_future])
-    end = models.DateField(null=True, blank=True, help_text="Leave empty while ongoing.")
+    start = models.DateField(validators=[date_in_range, not_in_future])
+    end = models.DateField(
+        null=True, blank=True, validators=[date_in_range], help_text="Leave empty while ongoing."
+    )
     history = HistoricalRecords()
     dated_field = "start"
 
@@ -307,10 +319,13 @@ class GlucocorticoidExposure(PatientRecord):
                 condition=Q(end__isnull=True) | Q(end__gte=models.F("start")),
                 name="glucocorticoid_end_after_start",
             ),
-            models.CheckConstraint(
-                condition=Q(prednisone_mg_per_day__gt=0),
-                name="glucocorticoid_dose_positive",
+            limits.number_range_check(
+                "prednisone_mg_per_day",
+                limits.PREDNISONE_MG_PER_DAY,
+                name="glucocorticoid_dose_range",
             ),
+            limits.date_range_check("start", name="glucocorticoid_start_range"),
+            limits.date_range_check("end", name="glucocorticoid_end_range", nullable=True),
         ]
 
     def __str__(self) -> str:
@@ -323,7 +338,7 @@ class GlucocorticoidExposure(PatientRecord):
 
 class Fracture(PatientRecord):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="fractures")
-    date = models.DateField(validators=[not_in_future])
+    date = models.DateField(validators=[date_in_range, not_in_future])
     site = models.CharField(max_length=20, choices=_choices(FractureSite))
     is_fragility = models.BooleanField(
         "fragility fracture",
@@ -342,6 +357,10 @@ class Fracture(PatientRecord):
                     "A fracture at this site on this date is already recorded; edit it instead."
                 ),
             ),
+            limits.choices_check(
+                "site", [s.value for s in FractureSite], name="fracture_site_known"
+            ),
+            limits.date_range_check("date", name="fracture_date_range"),
         ]
 
     def __str__(self) -> str:

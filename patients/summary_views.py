@@ -10,8 +10,7 @@ from patients.access import patient_for_user
 from patients.models import Patient
 from patients.permissions import Action
 from patients.views import therapy_timeline
-from therapy.engine import evaluate
-from therapy.presenters import recommendation_panel
+from therapy.presenters import case_panel
 from therapy.selectors import case_from_patient, patients_with_history
 
 
@@ -25,7 +24,7 @@ def patient_summary(request: HttpRequest, pk: int) -> HttpResponse:
         "patients/patient_summary.html",
         {
             "patient": patient,
-            "panel": recommendation_panel(evaluate(case_from_patient(patient, as_of=today))),
+            "panel": case_panel(case_from_patient(patient, as_of=today)),
             "courses": courses,
             "timeline": therapy_timeline(courses),
             "printed_by": request.user,

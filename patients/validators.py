@@ -8,11 +8,14 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from patients.limits import LAST_DATE
+
 
 def not_in_future(value: dt.date) -> None:
-    """A clinical event cannot be recorded ahead of today (the clinic's local date)."""
+    """A clinical event cannot be recorded ahead of today (the clinic's local date). A date
+    past `limits.LAST_DATE` gets the range's message alone (`limits.date_in_range`)."""
     today = timezone.localdate()
-    if value > today:
+    if today < value <= LAST_DATE:
         raise ValidationError(
             "This date is in the future (today is %(today)s).",
             code="future",

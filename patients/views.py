@@ -44,8 +44,7 @@ from patients.models import (
 from patients.permissions import MATRIX, Action
 from patients.selectors import patient_changes, patient_search
 from patients.services import patient_create, record_save
-from therapy.engine import evaluate
-from therapy.presenters import recommendation_panel
+from therapy.presenters import case_panel
 from therapy.selectors import alert_counts, case_from_patient, patients_with_history
 
 PAGE_SIZE = 25
@@ -144,9 +143,8 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             profile = RiskProfile(patient=patient)
         courses = list(patient.therapy_courses.all())
         today = timezone.localdate()
-        assessment = evaluate(case_from_patient(patient, as_of=today))
         context.update(
-            panel=recommendation_panel(assessment),
+            panel=case_panel(case_from_patient(patient, as_of=today)),
             decisions=patient.decisions.select_related("decided_by")[:20],
             patient=patient,
             profile=profile,

@@ -56,7 +56,13 @@ class DecisionForm(CrispyMixin, forms.Form):
     start_course = forms.BooleanField(
         required=False, initial=True, label="Start this therapy course now"
     )
-    start_date = forms.DateField(required=False, widget=DateInput(), label="Course start date")
+    start_date = forms.DateField(
+        required=False,
+        widget=DateInput(),
+        label="Course start date",
+        # The course's own date rules, so that a refusal sits beside this field.
+        validators=TherapyCourse._meta.get_field("start").validators,
+    )
 
     def __init__(
         self,

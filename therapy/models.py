@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from patients import limits
+from patients.limits import date_in_range
 from patients.models import Patient, PatientRecord, _choices
 from patients.validators import (
     check_end_not_before_start,
@@ -21,8 +23,10 @@ from therapy.engine.case import Drug, StopReason
 class TherapyCourse(PatientRecord):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="therapy_courses")
     drug = models.CharField(max_length=30, choices=catalogue.DRUG_CHOICES)
-    start = models.DateField(validators=[not_in_future])
-    end = models.DateField(null=True, blank=True, help_text="Leave empty while ongoing.")
+    start = models.DateField(validators=[date_in_range, not_in_future])
+    end = models.DateField(
+        null=True, blank=True, validators=[date_in_range], help_text="Leave empty while ongoing."
+    )
     stop_reason = models.CharField(
         max_length=20, choices=_choices(StopReason), blank=True, default=""
     )
@@ -39,6 +43,13 @@ class TherapyCourse(PatientRecord):
             models.CheckConstraint(
                 condition=Q(drug__in=[d.value for d in Drug]), name="course_drug_known"
             ),
+            limits.choices_check(
+                "stop_reason",
+                ["", *(r.value for r in StopReason)],
+                name="course_stop_reason_known",
+            ),
+            limits.date_range_check("start", name="course_start_range"),
+            limits.date_range_check("end", name="course_end_range", nullable=True),
         ]
 
     def __str__(self) -> str:
@@ -96,7 +107,7 @@ class Dose(models.Model):
     """One injection or infusion given in a course (denosumab, zoledronic acid, romosozumab…)."""
 
     course = models.ForeignKey(TherapyCourse, on_delete=models.CASCADE, related_name="doses")
-    date = models.DateField(validators=[not_in_future])
+    date = models.DateField(validators=[date_in_range, not_in_future])
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -107,7 +118,8 @@ class Dose(models.Model):
                 fields=["course", "date"],
                 name="dose_unique_per_day",
                 violation_error_message="A dose of this course is already recorded on this date.",
-            )
+            ),
+            limits.date_range_check("date", name="dose_date_range"),
         ]
 
     def __str__(self) -> str:

@@ -5,7 +5,7 @@ Only wording and ordering happen here; every clinical judgement was made by the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from therapy import catalogue
@@ -20,9 +20,11 @@ from therapy.engine import (
     Severity,
 )
 from therapy.engine.assessment import Option, OptionLimit
-from therapy.engine.case import Drug
+from therapy.engine.case import Case, Drug
 from therapy.engine.catalogue import DRUG_NAMES
 from therapy.engine.codes import DrugGroup
+from therapy.evaluation import case_evaluate
+from therapy.exceptions import RecordNotEvaluable
 
 _SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 _BOOTSTRAP = {Severity.CRITICAL: "danger", Severity.WARNING: "warning", Severity.INFO: "info"}
@@ -148,6 +150,8 @@ class Panel:
     advice: list[str]
     rationale: list[dict[str, Any]]
     critical_count: int
+    #: Always empty here; an `UnevaluatedPanel` lists what to correct (templates test this).
+    problems: list[str] = field(default_factory=list)
 
     @property
     def refractory_reasons(self) -> list[str]:
@@ -164,6 +168,22 @@ class Panel:
     @property
     def pathway(self) -> str:
         return label(self.assessment.pathway)
+
+
+@dataclass(frozen=True)
+class UnevaluatedPanel:
+    """In place of a `Panel` when the stored record holds values the engine refuses: no
+    recommendation, alerts or monitoring plan, but the values to correct (`RecordNotEvaluable`)."""
+
+    problems: list[str]
+
+
+def case_panel(case: Case) -> Panel | UnevaluatedPanel:
+    """The panel for a case built from stored records, or what to correct before there is one."""
+    try:
+        return recommendation_panel(case_evaluate(case))
+    except RecordNotEvaluable as error:
+        return UnevaluatedPanel(problems=error.problems)
 
 
 def recommendation_panel(assessment: Assessment) -> Panel:

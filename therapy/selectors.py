@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, QuerySet
 
 from patients.models import Patient, RiskProfile
-from therapy.engine import Severity, evaluate
+from therapy.engine import Severity
 from therapy.engine import case as c
+from therapy.evaluation import case_evaluate
+from therapy.exceptions import RecordNotEvaluable
 from therapy.models import Dose
 
 #: Everything `case_from_patient` reads, fetched in a fixed number of queries.
@@ -125,6 +127,7 @@ def case_from_patient(patient: Patient, *, as_of: dt.date) -> c.Case:
 class AlertCount:
     critical: int = 0
     warning: int = 0
+    is_evaluable: bool = True  # False: the record holds values the engine refuses
 
 
 def alert_counts(patients: Iterable[Patient], *, as_of: dt.date) -> dict[int, AlertCount]:
@@ -133,7 +136,11 @@ def alert_counts(patients: Iterable[Patient], *, as_of: dt.date) -> dict[int, Al
     loaded = patients_with_history(Patient.objects.filter(pk__in=[p.pk for p in patients]))
     counts: dict[int, AlertCount] = {}
     for patient in loaded:
-        alerts = evaluate(case_from_patient(patient, as_of=as_of)).alerts
+        try:
+            alerts = case_evaluate(case_from_patient(patient, as_of=as_of)).alerts
+        except RecordNotEvaluable:
+            counts[patient.pk] = AlertCount(is_evaluable=False)
+            continue
         counts[patient.pk] = AlertCount(
             critical=sum(alert.severity is Severity.CRITICAL for alert in alerts),
             warning=sum(alert.severity is Severity.WARNING for alert in alerts),

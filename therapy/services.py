@@ -14,14 +14,13 @@ from patients.services import record_save
 from therapy.engine import (
     Assessment,
     AvoidSeverity,
-    CaseError,
     assessment_from_json,
     assessment_to_json,
     case_to_json,
-    evaluate,
-    parse_case,
 )
 from therapy.engine.case import Case
+from therapy.evaluation import case_evaluate, stored_case_evaluate
+from therapy.exceptions import RecordNotEvaluable
 from therapy.models import RecommendationRecord, TherapyCourse
 from therapy.selectors import case_from_patient, patients_with_history
 
@@ -33,10 +32,11 @@ class Evaluation:
 
 
 def patient_evaluate(patient: Patient, *, as_of: dt.date) -> Evaluation:
-    """The engine's assessment of one patient's record on `as_of` (a fixed number of queries)."""
+    """The engine's assessment of one patient's record on `as_of` (a fixed number of queries);
+    `RecordNotEvaluable` when the record holds values outside the engine's limits."""
     loaded = patients_with_history(Patient.objects.filter(pk=patient.pk)).get()
     case = case_from_patient(loaded, as_of=as_of)
-    return Evaluation(case=case, assessment=evaluate(case))
+    return Evaluation(case=case, assessment=case_evaluate(case))
 
 
 @transaction.atomic
@@ -54,7 +54,8 @@ def decision_record(
 
     The assessment is computed again here, from the record as it is now, so what is stored is
     exactly what the decision was taken on. A contraindicated drug cannot be chosen; a drug that
-    is not a ranked option needs a reason.
+    is not a ranked option needs a reason. A record the engine cannot evaluate
+    (`RecordNotEvaluable`) takes no decision.
     """
     evaluation = patient_evaluate(patient, as_of=as_of)
     assessment = evaluation.assessment
@@ -125,10 +126,12 @@ class DecisionReview:
     stored: Assessment | None
     #: Today's engine on the stored case; None if the stored case cannot be read any more.
     replayed: Assessment | None
-    #: Why one of the two is missing, in words.
-    problem: str = ""
+    #: Why the stored assessment cannot be read, in words.
+    unreadable: str = ""
     #: The parts (ANSWER_PARTS' words) where today's engine answers differently.
     changed: tuple[str, ...] = ()
+    #: Why today's engine cannot replay the stored case (values outside today's limits).
+    problems: tuple[str, ...] = ()
 
 
 def decision_review(record: RecommendationRecord) -> DecisionReview:
@@ -138,18 +141,15 @@ def decision_review(record: RecommendationRecord) -> DecisionReview:
     try:
         stored = assessment_from_json(record.assessment)
     except (KeyError, TypeError, ValueError) as error:
-        stored, problem = None, f"the stored assessment cannot be read ({error!r})"
+        stored, unreadable = None, f"the stored assessment cannot be read ({error!r})"
     else:
-        problem = ""
+        unreadable = ""
     try:
-        replayed = evaluate(parse_case(record.case))
-    except CaseError as error:
-        reasons = "; ".join(str(p) for p in error.problems[:3])
-        return DecisionReview(
-            stored, None, problem or f"today's engine cannot read the case ({reasons})"
-        )
+        replayed = stored_case_evaluate(record.case)
+    except RecordNotEvaluable as error:
+        return DecisionReview(stored, None, unreadable, problems=tuple(error.problems))
     if stored is None:
-        return DecisionReview(None, replayed, problem)
+        return DecisionReview(None, replayed, unreadable)
     now = assessment_to_json(replayed)
     changed = tuple(
         words for key, words in ANSWER_PARTS.items() if now.get(key) != record.assessment.get(key)

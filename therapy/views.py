@@ -11,9 +11,10 @@ from patients.records import RecordKind, add_validation_error, patient_url
 from patients.services import record_save
 from therapy import catalogue
 from therapy.engine import ENGINE_VERSION
+from therapy.exceptions import RecordNotEvaluable
 from therapy.forms import DecisionForm, DoseForm, DoseGivenForm, TherapyCourseForm
 from therapy.models import Dose, RecommendationRecord, TherapyCourse
-from therapy.presenters import recommendation_panel
+from therapy.presenters import UnevaluatedPanel, recommendation_panel
 from therapy.services import decision_record, decision_review, patient_evaluate
 
 THERAPY_COURSE = RecordKind(
@@ -41,7 +42,20 @@ def decision_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
     """Record what was decided on the engine's recommendation (clinicians only)."""
     access = patient_for_user(request.user, patient_pk, Action.MANAGE_THERAPY)
     today = timezone.localdate()
-    panel = recommendation_panel(patient_evaluate(access.patient, as_of=today).assessment)
+    try:
+        panel = recommendation_panel(patient_evaluate(access.patient, as_of=today).assessment)
+    except RecordNotEvaluable as error:
+        # No decision on a record the engine refuses: the page says what to correct first.
+        return render(
+            request,
+            "therapy/decision_form.html",
+            {
+                "access": access,
+                "patient": access.patient,
+                "panel": UnevaluatedPanel(problems=error.problems),
+            },
+            status=400 if request.method == "POST" else 200,
+        )
     form = DecisionForm(
         request.POST or None,
         options=panel.options,

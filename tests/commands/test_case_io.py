@@ -103,6 +103,25 @@ def test_a_rule_the_database_enforces_is_reported_with_its_path_and_nothing_is_w
     assert not TherapyCourse.objects.exists() and not Dose.objects.exists()
 
 
+def test_a_value_the_engine_accepts_but_the_app_finds_implausible_is_refused_with_its_path(
+    clinic, tmp_path
+):
+    case = {
+        "as_of": "2026-11-25",
+        "patient": {"sex": "female", "birth_date": "1950-01-01"},
+        "labs": [{"date": "2025-01-01", "test": "ctx", "value": 1e300, "unit": "ng/mL"}],
+    }
+    source = tmp_path / "huge.json"
+    source.write_text(json.dumps(case))
+
+    with pytest.raises(CommandError) as error:
+        _run("import_case", str(source), "--clinic", clinic.slug, "--mrn", "HU-1")
+
+    assert error.value.returncode == 2
+    assert "labs[0].value: Value must be between 0 and 10000." in str(error.value)
+    assert not Patient.objects.exists()
+
+
 def test_import_refuses_an_unknown_clinic_and_a_duplicate_mrn(clinic, tmp_path):
     source = tmp_path / "case.json"
     source.write_text(json.dumps(json.loads(CASES[0].read_text())["case"]))

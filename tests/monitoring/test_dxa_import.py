@@ -148,6 +148,24 @@ GOOD = _row(
 
 
 @time_machine.travel(NOW, tick=False)
+def test_a_row_outside_the_plausibility_limits_is_reported_with_the_limits_message(
+    clinic, nurse, patients
+):
+    content = _csv(
+        _row("H-1", "2200-01-01", total_hip_t_score="-2"),
+        _row("H-1", "2024-01-10", total_hip_bmd_g_cm2="0.7", total_hip_lsc_pct="0"),
+    )
+
+    job = _run(clinic, nurse, content)
+
+    assert job.errors == [
+        {"line": 2, "error": "date: Date must be between 1900-01-01 and 2199-12-31."},
+        {"line": 3, "error": "total_hip_lsc_pct: LSC must be between 0.1 and 50.0 %."},
+    ]
+    assert not patients["H-1"].dxa_scans.exists()
+
+
+@time_machine.travel(NOW, tick=False)
 def test_valid_rows_are_imported_and_every_invalid_row_is_reported_with_its_line_and_reason(
     clinic, nurse, patients
 ):
@@ -179,7 +197,7 @@ def test_valid_rows_are_imported_and_every_invalid_row_is_reported_with_its_line
         {"line": 6, "error": "date: “2024-02-30” is not a date in the form YYYY-MM-DD"},
         {
             "line": 7,
-            "error": "total_hip_bmd_g_cm2: Ensure this value is less than or equal to 2.0.",
+            "error": "total_hip_bmd_g_cm2: BMD must be between 0.2 and 2.0 g/cm².",
         },
         {"line": 8, "error": "date: This date is in the future (today is 2025-03-14)."},
         {

@@ -15,7 +15,13 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from monitoring.models import DxaScan, LabResult, Reassessment
-from patients.models import Fracture, GlucocorticoidExposure, Patient
+from patients.limits import DATE_MESSAGE
+from patients.models import (
+    CardiovascularEvent,
+    Fracture,
+    GlucocorticoidExposure,
+    Patient,
+)
 from tests.factories import PatientFactory
 from tests.patients.conftest import field_error_html, input_tag
 from therapy.models import Dose, TherapyCourse
@@ -47,6 +53,13 @@ def _denosumab_course_2020(patient: Patient) -> dict[str, Any]:
 def _ongoing_denosumab(patient: Patient) -> dict[str, Any]:
     TherapyCourse.objects.create(patient=patient, drug="denosumab", start=dt.date(2020, 1, 1))
     return {"drug": "denosumab", "start": "2021-01-01"}
+
+
+def _dose_after_2199(patient: Patient) -> dict[str, Any]:
+    course = TherapyCourse.objects.create(
+        patient=patient, drug="denosumab", start=dt.date(2020, 1, 1)
+    )
+    return {"course": course.pk, "date": "2200-01-01"}
 
 
 @dataclass(frozen=True)
@@ -123,7 +136,7 @@ REFUSALS = [
         "monitoring:dxa-create",
         lambda p: {"date": "2022-03-03", "lumbar_spine_bmd_g_cm2": "2.5"},
         "lumbar_spine_bmd_g_cm2",
-        "Ensure this value is less than or equal to 2.0.",
+        "BMD must be between 0.2 and 2.0 g/cm².",
         DxaScan,
         ("date", "lumbar_spine_bmd_g_cm2"),
     ),
@@ -132,7 +145,7 @@ REFUSALS = [
         "monitoring:dxa-create",
         lambda p: {"date": "2022-03-03", "total_hip_bmd_g_cm2": "0.15"},
         "total_hip_bmd_g_cm2",
-        "Ensure this value is greater than or equal to 0.2.",
+        "BMD must be between 0.2 and 2.0 g/cm².",
         DxaScan,
         ("total_hip_bmd_g_cm2",),
     ),
@@ -141,7 +154,7 @@ REFUSALS = [
         "monitoring:dxa-create",
         lambda p: {"date": "2022-03-03", "femoral_neck_t_score": "-7.5"},
         "femoral_neck_t_score",
-        "Ensure this value is greater than or equal to -7.0.",
+        "T-score must be between -7 and 5.",
         DxaScan,
         ("femoral_neck_t_score",),
     ),
@@ -150,7 +163,7 @@ REFUSALS = [
         "monitoring:dxa-create",
         lambda p: {"date": "2022-03-03", "lumbar_spine_t_score": "5.5"},
         "lumbar_spine_t_score",
-        "Ensure this value is less than or equal to 5.0.",
+        "T-score must be between -7 and 5.",
         DxaScan,
         ("lumbar_spine_t_score",),
     ),
@@ -189,6 +202,120 @@ REFUSALS = [
         "This date is outside the course (Denosumab (SC, 6-monthly) 2020-01-01 – 2021-01-01).",
         Dose,
         ("date",),
+    ),
+    # The plausibility limits of CASE_FORMAT.md (patients/limits.py): what the engine refuses.
+    Refusal(
+        "a fracture dated before 1900",
+        "patients:fracture-create",
+        lambda p: {"date": "1899-12-31", "site": "hip"},
+        "date",
+        DATE_MESSAGE,
+        Fracture,
+        ("date",),
+    ),
+    Refusal(
+        "a myocardial infarction dated after 2199",
+        "patients:cardiovascular-event-create",
+        lambda p: {"kind": "myocardial_infarction", "date": "2200-01-01"},
+        "date",
+        DATE_MESSAGE,
+        CardiovascularEvent,
+        ("date",),
+    ),
+    Refusal(
+        "a glucocorticoid exposure ending after 2199",
+        "patients:glucocorticoid-create",
+        lambda p: {"prednisone_mg_per_day": "5", "start": "2019-01-01", "end": "2200-01-01"},
+        "end",
+        DATE_MESSAGE,
+        GlucocorticoidExposure,
+        ("prednisone_mg_per_day", "start", "end"),
+    ),
+    Refusal(
+        "a glucocorticoid dose of 7500 mg/day",
+        "patients:glucocorticoid-create",
+        lambda p: {"prednisone_mg_per_day": "7500", "start": "2019-01-01"},
+        "prednisone_mg_per_day",
+        "Dose must be between 0.1 and 1000.0 mg/day.",
+        GlucocorticoidExposure,
+        ("prednisone_mg_per_day", "start"),
+    ),
+    Refusal(
+        "a course ending after 2199",
+        "therapy:course-create",
+        lambda p: {"drug": "alendronate", "start": "2020-01-01", "end": "2200-01-01"},
+        "end",
+        DATE_MESSAGE,
+        TherapyCourse,
+        ("start", "end"),
+    ),
+    Refusal(
+        "a dose dated after 2199",
+        "therapy:dose-create",
+        _dose_after_2199,
+        "date",
+        DATE_MESSAGE,
+        Dose,
+        ("date",),
+    ),
+    Refusal(
+        "a DXA scan dated after 2199",
+        "monitoring:dxa-create",
+        lambda p: {"date": "2200-01-01", "lumbar_spine_t_score": "-2.6"},
+        "date",
+        DATE_MESSAGE,
+        DxaScan,
+        ("date", "lumbar_spine_t_score"),
+    ),
+    Refusal(
+        "an LSC of 0 %",
+        "monitoring:dxa-create",
+        lambda p: {"date": "2022-03-03", "total_hip_bmd_g_cm2": "0.7", "total_hip_lsc_pct": "0"},
+        "total_hip_lsc_pct",
+        "LSC must be between 0.1 and 50.0 %.",
+        DxaScan,
+        ("total_hip_bmd_g_cm2", "total_hip_lsc_pct"),
+    ),
+    Refusal(
+        "a lab value of 1e308",
+        "monitoring:lab-create",
+        lambda p: {"date": "2022-01-01", "test": "ctx", "value": "1e308"},
+        "value",
+        "Value must be between 0 and 10000.",
+        LabResult,
+        ("date", "value"),
+    ),
+    Refusal(
+        "a lab dated before 1900",
+        "monitoring:lab-create",
+        lambda p: {"date": "1899-12-31", "test": "p1np", "value": "40"},
+        "date",
+        DATE_MESSAGE,
+        LabResult,
+        ("date", "value"),
+    ),
+    Refusal(
+        "a reassessment dated after 2199",
+        "monitoring:reassessment-create",
+        lambda p: {"date": "2200-01-01"},
+        "date",
+        DATE_MESSAGE,
+        Reassessment,
+        ("date",),
+    ),
+    Refusal(
+        "a decision starting a course before 1900",
+        "therapy:decision-create",
+        lambda p: {
+            "chosen_drug": "zoledronic_acid",
+            "reason": "Preferred by the patient",
+            "start_course": "on",
+            "start_date": "1899-12-31",
+        },
+        "start_date",
+        DATE_MESSAGE,
+        TherapyCourse,
+        ("start_date",),
     ),
 ]
 

@@ -228,7 +228,9 @@ def test_a_decision_whose_stored_case_no_longer_parses_still_opens(
         reverse("therapy:decision-detail", args=[refractory_patient.pk, record.pk])
     )
     assert response.status_code == 200
-    assert "today&#x27;s engine cannot read the case" in response.content.decode()
+    page = response.content.decode()
+    assert "Today's engine cannot replay the case stored with this decision" in page
+    assert "1850-01-01" in page
     assert response.context["panel"].assessment.engine_version == "1"
 
 

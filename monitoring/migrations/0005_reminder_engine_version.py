@@ -12,7 +12,7 @@ def _field(default: str) -> models.CharField:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("monitoring", "0003_nightly_reminder_scan"),
+        ("monitoring", "0004_plausibility_limits"),
     ]
 
     operations = [
