@@ -57,6 +57,37 @@ def test_the_patient_page_shows_the_ranked_options_and_the_avoided_drugs(
     assert "REF-1" in html
 
 
+@pytest.mark.parametrize(
+    ("case", "headline", "reason"),
+    [
+        pytest.param(
+            "v19_teriparatide_started_after_failure.json",
+            "Continue teriparatide — 21 months left — then zoledronic acid or denosumab",
+            "Alternatives if needed: zoledronic acid, denosumab.",
+            id="the drug just started is continued",
+        ),
+        pytest.param(
+            "v03_vertebral_fracture_on_alendronate.json",
+            "Switch to teriparatide — 24 months left — then zoledronic acid or denosumab",
+            "Alendronate should not go on",
+            id="a failed drug is switched",
+        ),
+    ],
+)
+def test_the_patient_page_and_summary_open_with_the_recommendation(
+    client_for, clinician, clinic, case, headline, reason
+):
+    patient = _import(clinic, case, "H-1")
+    client = client_for(clinician)
+    for url in (
+        reverse("patients:detail", args=[patient.pk]),
+        reverse("patients:summary", args=[patient.pk]),
+    ):
+        html = client.get(url).content.decode()
+        assert headline in html, url
+        assert reason in html, url
+
+
 def test_accepting_the_second_option_stores_the_case_the_assessment_and_starts_the_course(
     client_for, clinician, refractory_patient
 ):
