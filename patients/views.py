@@ -38,15 +38,15 @@ from patients.models import (
     GlucocorticoidExposure,
     Immunosuppressant,
     Membership,
-    Patient,
     RiskProfile,
 )
 from patients.permissions import MATRIX, Action
-from patients.selectors import patient_changes, patient_search
+from patients.selectors import patient_changes, patient_search, patient_with_records
 from patients.services import patient_create, record_save
+from therapy.case_records import case_for_patient
 from therapy.engine import evaluate
 from therapy.presenters import recommendation_panel
-from therapy.selectors import alert_counts, case_from_patient, patients_with_history
+from therapy.selectors import alert_counts
 
 PAGE_SIZE = 25
 
@@ -137,14 +137,14 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can": {a.value: access.can(a) for a in Action},
     }
     if access.can(Action.VIEW_CLINICAL):
-        patient = patients_with_history(Patient.objects.filter(pk=pk)).get()
+        patient = patient_with_records(pk=pk)
         try:
             profile = patient.risk_profile
         except RiskProfile.DoesNotExist:
             profile = RiskProfile(patient=patient)
         courses = list(patient.therapy_courses.all())
         today = timezone.localdate()
-        assessment = evaluate(case_from_patient(patient, as_of=today))
+        assessment = evaluate(case_for_patient(pk, as_of=today))
         context.update(
             panel=recommendation_panel(assessment),
             decisions=patient.decisions.select_related("decided_by")[:20],
