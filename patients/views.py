@@ -41,6 +41,7 @@ from patients.models import (
     RiskProfile,
 )
 from patients.permissions import MATRIX, Action
+from patients.presenters import risk_factor_facts
 from patients.selectors import patient_changes, patient_search, patient_with_records
 from patients.services import patient_create, record_save
 from therapy.case_records import case_for_patient
@@ -149,7 +150,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             panel=recommendation_panel(assessment),
             decisions=patient.decisions.select_related("decided_by")[:20],
             patient=patient,
-            profile=profile,
+            risk_factors=risk_factor_facts(profile),
             courses=courses,
             timeline=therapy_timeline(courses),
             bmd_trend=bmd_trend(scans=patient.dxa_scans.all(), courses=courses, as_of=today),
