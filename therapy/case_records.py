@@ -1,4 +1,5 @@
-"""The one mapping between the database and the engine's `Case` (DESIGN.md, "The one rule").
+"""The one mapping between the database and the engine's `Case` (DESIGN.md, "The one rule of
+the architecture").
 
 Records → Case
     `cases_for_patients` reads a batch of patients (the reminder scan); `case_for_patient` is
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -151,12 +153,12 @@ def _dxa_scan(row: tuple) -> c.DxaScan:
     for site, at in _SITE_OFFSETS:
         reading = row[at : at + _MEASURE_COUNT]
         bmd, t_score = reading[0], reading[1]
-        if bmd is not None or t_score is not None:
+        if bmd is not None or t_score is not None:  # a site without either was not measured
             sites.append((site, c.SiteReading(*reading)))
     return c.DxaScan(row[0], tuple(sites), row[1] or None)
 
 
-def cases_for_patients(ids: list[int], *, as_of: dt.date) -> list[tuple[int, int, c.Case]]:
+def cases_for_patients(ids: Iterable[int], *, as_of: dt.date) -> list[tuple[int, int, c.Case]]:
     """(patient id, clinic id, case) for each patient of `ids` that exists, in pk order, read in
     eleven queries whatever the number of patients or the length of their histories."""
     ids = sorted(set(ids))
@@ -281,6 +283,18 @@ class _Importer:
             self.problems.append(ImportProblem(path, f"conflicts with another row ({error})"))
         return None
 
+    def save_each(
+        self,
+        path: str,
+        values: Iterable[Any],
+        model: type[models.Model],
+        columns: dict[str, str],
+        **extra: Any,
+    ) -> None:
+        """One row of `model` per engine record of `values`, found at `path[i]` in the JSON."""
+        for i, value in enumerate(values):
+            self.save(f"{path}[{i}]", _record(model, value, columns, **extra))
+
 
 @transaction.atomic
 def patient_import_case(
@@ -322,25 +336,26 @@ def patient_import_case(
 
     rf = case.risk_factors
     importer.save("risk_factors", _record(RiskProfile, rf, RISK_FACTOR_COLUMNS, patient=patient))
-    for i, event in enumerate(rf.cardiovascular_events):
-        importer.save(
-            f"risk_factors.cardiovascular_events[{i}]",
-            _record(CardiovascularEvent, event, CARDIOVASCULAR_EVENT_COLUMNS, patient=patient),
-        )
+    importer.save_each(
+        "risk_factors.cardiovascular_events",
+        rf.cardiovascular_events,
+        CardiovascularEvent,
+        CARDIOVASCULAR_EVENT_COLUMNS,
+        patient=patient,
+    )
     for i, agent in enumerate(rf.immunosuppressants):
         importer.save(
             f"risk_factors.immunosuppressants[{i}]",
             Immunosuppressant(patient=patient, **{IMMUNOSUPPRESSANT_COLUMN: agent}),
         )
-    for i, exposure in enumerate(rf.glucocorticoids):
-        importer.save(
-            f"risk_factors.glucocorticoids[{i}]",
-            _record(GlucocorticoidExposure, exposure, GLUCOCORTICOID_COLUMNS, patient=patient),
-        )
-    for i, fracture in enumerate(case.fractures):
-        importer.save(
-            f"fractures[{i}]", _record(Fracture, fracture, FRACTURE_COLUMNS, patient=patient)
-        )
+    importer.save_each(
+        "risk_factors.glucocorticoids",
+        rf.glucocorticoids,
+        GlucocorticoidExposure,
+        GLUCOCORTICOID_COLUMNS,
+        patient=patient,
+    )
+    importer.save_each("fractures", case.fractures, Fracture, FRACTURE_COLUMNS, patient=patient)
     for i, therapy in enumerate(case.therapies):
         course = importer.save(
             f"therapies[{i}]",
@@ -358,8 +373,7 @@ def patient_import_case(
         importer.save(
             f"dxa[{i}]", _record(DxaScan, scan, DXA_SCAN_COLUMNS, patient=patient, **readings)
         )
-    for i, lab in enumerate(case.labs):
-        importer.save(f"labs[{i}]", _record(LabResult, lab, LAB_COLUMNS, patient=patient))
+    importer.save_each("labs", case.labs, LabResult, LAB_COLUMNS, patient=patient)
     for i, day in enumerate(case.reassessments):
         importer.save(
             f"reassessments[{i}]", Reassessment(patient=patient, **{REASSESSMENT_COLUMN: day})

@@ -207,14 +207,19 @@ def test_a_patient_with_every_kind_of_record_reads_as_the_case_written_by_hand(c
     )
 
 
-def test_a_patient_without_a_risk_profile_row_reads_with_every_default(clinic):
-    bare = Patient.objects.create(
+def _without_risk_profile(clinic) -> Patient:
+    """A patient saved without the risk profile row that `patient_create` adds."""
+    return Patient.objects.create(
         clinic=clinic,
         mrn="NO-PROFILE",
         name="No Profile",
         birth_date=dt.date(1940, 1, 1),
         sex="female",
     )
+
+
+def test_a_patient_without_a_risk_profile_row_reads_with_every_default(clinic):
+    bare = _without_risk_profile(clinic)
 
     assert case_for_patient(bare.pk, as_of=AS_OF).risk_factors == c.RiskFactors()
 
@@ -230,13 +235,7 @@ def _every_kind_of_history(clinic) -> None:
         factories.PatientFactory(clinic=clinic), years=12, start=dt.date(2012, 3, 5)
     )
     _varied(clinic)
-    Patient.objects.create(
-        clinic=clinic,
-        mrn="NO-PROFILE",
-        name="No Profile",
-        birth_date=dt.date(1940, 1, 1),
-        sex="female",
-    )
+    _without_risk_profile(clinic)
     factories.PatientFactory(clinic=clinic)
 
 
