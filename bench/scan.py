@@ -300,52 +300,85 @@ class Seeder:
 
 # --- measuring ------------------------------------------------------------------------------------
 
-_DXA = ", ".join(
-    f"{site}_{m}"
-    for site in ("lumbar_spine", "femoral_neck", "total_hip")
-    for m in ("bmd_g_cm2", "t_score", "lsc_pct")
-)
-_RISK = (
-    "has_oral_bisphosphonate_intolerance, has_oral_bisphosphonate_contraindication, "
-    "creatinine_clearance_ml_min, is_organ_transplant_recipient, has_cancer_treatment_bone_loss, "
-    "had_skeletal_radiation, has_bone_metastases, has_pagets_disease, "
-    "has_unexplained_elevated_alp, has_open_epiphyses, has_hypercalcemia, has_hypocalcemia, "
-    "has_high_fall_risk, frax_major_osteoporotic_pct, frax_hip_pct, is_current_smoker, "
-    "alcohol_drinks_per_day"
-)
-#: The columns and rows the scan reads for one batch of patients (ids first..last), as SQL.
-FLOOR_QUERIES = [
-    f"SELECT patient_id, {_RISK} FROM patients_riskprofile "  # noqa: S608 — constant columns
-    "WHERE patient_id BETWEEN %(first)s AND %(last)s",
-    "SELECT patient_id, kind, date FROM patients_cardiovascularevent "
-    "WHERE patient_id BETWEEN %(first)s AND %(last)s ORDER BY patient_id, date, id",
-    "SELECT patient_id, name FROM patients_immunosuppressant "
-    "WHERE patient_id BETWEEN %(first)s AND %(last)s ORDER BY patient_id, name, id",
-    'SELECT patient_id, prednisone_mg_per_day, start, "end" FROM patients_glucocorticoidexposure '
-    "WHERE patient_id BETWEEN %(first)s AND %(last)s ORDER BY patient_id, start, id",
-    "SELECT patient_id, date, site, is_fragility FROM patients_fracture "
-    "WHERE patient_id BETWEEN %(first)s AND %(last)s ORDER BY patient_id, date, id",
-    'SELECT patient_id, id, drug, start, "end", stop_reason FROM therapy_therapycourse '
-    "WHERE patient_id BETWEEN %(first)s AND %(last)s ORDER BY patient_id, start, id",
-    "SELECT d.course_id, d.date FROM therapy_dose d JOIN therapy_therapycourse c "
-    "ON c.id = d.course_id WHERE c.patient_id BETWEEN %(first)s AND %(last)s ORDER BY d.date",
-    f"SELECT patient_id, date, {_DXA} FROM monitoring_dxascan "  # noqa: S608 — constant columns
-    "WHERE patient_id BETWEEN %(first)s AND %(last)s ORDER BY patient_id, date, id",
-    "SELECT patient_id, date, test, value, unit FROM monitoring_labresult "
-    "WHERE patient_id BETWEEN %(first)s AND %(last)s ORDER BY patient_id, date, test, id",
-    "SELECT patient_id, date FROM monitoring_reassessment "
-    "WHERE patient_id BETWEEN %(first)s AND %(last)s ORDER BY patient_id, date, id",
-    "SELECT id, clinic_id, sex, birth_date, name, mrn FROM patients_patient "
-    "WHERE id BETWEEN %(first)s AND %(last)s ORDER BY id",
-    "SELECT id, patient_id, kind, drug, due, status, snoozed_until FROM monitoring_reminder "
-    "WHERE patient_id BETWEEN %(first)s AND %(last)s",
-]
+
+def _select(table: str, columns: list[str], *, order: str = "", key: str = "patient_id") -> str:
+    """The SELECT of one batch's rows of `table` (built from constant names, never input)."""
+    names = ", ".join(f'"{column}"' for column in columns)
+    sql = f"SELECT {names} FROM {table} WHERE {key} BETWEEN %(first)s AND %(last)s"  # noqa: S608
+    return f"{sql} ORDER BY {order}" if order else sql
+
+
+def floor_queries() -> list[str]:
+    """The columns and rows the scan reads for one batch of patients (ids first..last), as SQL.
+    The columns come from the mapping's tables (`therapy.case_records`), so the floor reads
+    what the scan reads, whatever is added to them."""
+    from therapy import case_records as m
+
+    def of_patient(*columns: str) -> list[str]:
+        return ["patient_id", *columns]
+
+    return [
+        _select("patients_riskprofile", of_patient(*m.RISK_FACTOR_COLUMNS.values())),
+        _select(
+            "patients_cardiovascularevent",
+            of_patient(*m.CARDIOVASCULAR_EVENT_COLUMNS.values()),
+            order="patient_id, date, id",
+        ),
+        _select(
+            "patients_immunosuppressant",
+            of_patient(m.IMMUNOSUPPRESSANT_COLUMN),
+            order="patient_id, name, id",
+        ),
+        _select(
+            "patients_glucocorticoidexposure",
+            of_patient(*m.GLUCOCORTICOID_COLUMNS.values()),
+            order="patient_id, start, id",
+        ),
+        _select(
+            "patients_fracture",
+            of_patient(*m.FRACTURE_COLUMNS.values()),
+            order="patient_id, date, id",
+        ),
+        _select(
+            "therapy_therapycourse",
+            of_patient("id", *m.THERAPY_COURSE_COLUMNS.values()),
+            order="patient_id, start, id",
+        ),
+        "SELECT d.course_id, d.date FROM therapy_dose d JOIN therapy_therapycourse c "
+        "ON c.id = d.course_id WHERE c.patient_id BETWEEN %(first)s AND %(last)s ORDER BY d.date",
+        _select(
+            "monitoring_dxascan",
+            of_patient(*m.DXA_SCAN_COLUMNS.values(), *m.DXA_READING_COLUMNS.values()),
+            order="patient_id, date, id",
+        ),
+        _select(
+            "monitoring_labresult",
+            of_patient(*m.LAB_COLUMNS.values()),
+            order="patient_id, date, test, id",
+        ),
+        _select(
+            "monitoring_reassessment",
+            of_patient(m.REASSESSMENT_COLUMN),
+            order="patient_id, date, id",
+        ),
+        _select(
+            "patients_patient",
+            ["id", "clinic_id", *m.PATIENT_COLUMNS.values()],
+            order="id",
+            key="id",
+        ),
+        _select(
+            "monitoring_reminder",
+            ["id", "patient_id", "kind", "drug", "due", "status", "snoozed_until"],
+        ),
+    ]
 
 
 def floor_read(batch_size: int) -> tuple[int, int]:
     """Every row the scan reads, batch by batch, fetched as tuples: (patients, rows)."""
     from django.db import connection
 
+    queries = floor_queries()
     patients = rows = 0
     last = 0
     with connection.cursor() as cursor:
@@ -357,7 +390,7 @@ def floor_read(batch_size: int) -> tuple[int, int]:
             ids = [row[0] for row in cursor.fetchall()]
             if not ids:
                 break
-            for sql in FLOOR_QUERIES:
+            for sql in queries:
                 cursor.execute(sql, {"first": ids[0], "last": ids[-1]})
                 rows += len(cursor.fetchall())
             patients += len(ids)
@@ -392,8 +425,8 @@ def main() -> None:
     from monitoring.models import Reminder
     from monitoring.scan import reminders_scan
     from patients.models import Patient
+    from therapy.case_records import cases_for_patients
     from therapy.engine import evaluate
-    from therapy.selectors import case_from_patient, patients_with_history
 
     name = _database_ready()
     call_command("migrate", verbosity=0)
@@ -428,8 +461,8 @@ def main() -> None:
                 ),
             )
             runs.append((processes, label, seconds, summary))
-    sample = list(patients_with_history(Patient.objects.order_by("pk"))[:2000])
-    cases = [case_from_patient(p, as_of=AS_OF) for p in sample]
+    sample = list(Patient.objects.order_by("pk").values_list("pk", flat=True)[:2000])
+    cases = [case for _, _, case in cases_for_patients(sample, as_of=AS_OF)]
     engine_s, _ = timed(
         f"engine alone on {len(cases):,} cases", lambda: [evaluate(c) for c in cases]
     )

@@ -56,11 +56,10 @@ from django.db.models import QuerySet
 from monitoring.models import DxaImport, DxaScan
 from patients.models import Clinic, Patient
 from patients.services import record_save
+from therapy.case_records import DXA_READING_COLUMNS
 from therapy.engine.case import DxaSite
 
-SITE_COLUMNS: tuple[str, ...] = tuple(
-    f"{site}_{part}" for site in DxaSite for part in ("bmd_g_cm2", "t_score", "lsc_pct")
-)
+SITE_COLUMNS: tuple[str, ...] = tuple(DXA_READING_COLUMNS.values())
 COLUMNS: tuple[str, ...] = ("mrn", "date", "scanner", *SITE_COLUMNS)
 #: What each column holds, for the upload page.
 COLUMN_HELP: dict[str, str] = {

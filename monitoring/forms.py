@@ -18,6 +18,7 @@ from monitoring.dxa import (
 )
 from monitoring.models import DxaScan, LabResult, Reassessment
 from patients.forms import CrispyMixin, date_widgets
+from therapy.case_records import DXA_READING_COLUMNS
 from therapy.engine import limits
 from therapy.engine.case import DxaSite
 
@@ -58,7 +59,7 @@ class DxaScanForm(CrispyMixin, forms.ModelForm):
         fields = [
             "date",
             "scanner",
-            *(f"{site}_{part}" for site in DxaSite for part in ("bmd_g_cm2", "t_score", "lsc_pct")),
+            *DXA_READING_COLUMNS.values(),
         ]
         widgets = {"date": IsoDateInput()}
 

@@ -1,5 +1,6 @@
 """Forms of the reminder worklist and the clinic's reminder settings. They parse input only; the
-rules (same clinic, a date after today, a closed reminder…) live in `monitoring.worklist`."""
+rules (same clinic, a date after today, a closed reminder…) live in the services
+(`monitoring.reminder_services`, `monitoring.reminder_settings`)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from monitoring.models import ReminderStatus
-from monitoring.worklist import (
-    BulkAction,
-    WorklistFilters,
-    kind_label,
-    normalise_emails,
-)
+from monitoring.reminder_presenters import kind_label
+from monitoring.reminder_selectors import WorklistFilters
+from monitoring.reminder_services import BulkAction
+from monitoring.reminder_settings import normalise_emails
 from patients.forms import CrispyMixin, DateInput
 from patients.models import Clinic, Membership
 

@@ -1,9 +1,9 @@
 """Reminder pages for clinic admins: the worklist, one reminder with its history, the actions
 (single, by htmx or plain POST, and bulk) and the clinic's reminder settings.
 
-Every page is scoped through `patients.access` (via `monitoring.worklist`): clinicians and nurses
-get 403, anyone outside the reminder's clinic 404. Views are thin: access → form → one service
-→ redirect; a refusal from a service is shown beside its field or above the form.
+Every page is scoped through `patients.access` (via `monitoring.reminder_selectors`): clinicians
+and nurses get 403, anyone outside the reminder's clinic 404. Views are thin: access → form → one
+service → redirect; a refusal from a service is shown beside its field or above the form.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from monitoring import worklist
 from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderStatus
 from monitoring.reminder_forms import (
     AssignForm,
@@ -35,6 +34,35 @@ from monitoring.reminder_forms import (
     WorklistFilterForm,
     staff_choices,
 )
+from monitoring.reminder_presenters import decorate, reminder_history
+from monitoring.reminder_selectors import (
+    PAGE_SIZE,
+    WorklistFilters,
+    admin_clinics,
+    assignable_staff,
+    reminder_for_user,
+    reminders_in,
+    worklist,
+    worklist_counts,
+    worklist_kinds,
+)
+from monitoring.reminder_services import (
+    BULK_VERBS,
+    BulkAction,
+    reminder_assign,
+    reminder_dismiss,
+    reminder_done,
+    reminder_reopen,
+    reminder_snooze,
+    reminders_bulk_act,
+)
+from monitoring.reminder_settings import (
+    can_change_scan_time,
+    clinic_reminder_settings_update,
+    nightly_scan_task,
+    reminder_scan_schedule_update,
+    scan_time,
+)
 from patients.access import clinic_for_user
 from patients.models import Clinic, Membership
 from patients.permissions import Action
@@ -42,7 +70,7 @@ from patients.records import add_validation_error
 
 
 def _admin_clinics(request: HttpRequest) -> list[Clinic]:
-    clinics = worklist.admin_clinics(request.user)
+    clinics = admin_clinics(request.user)
     if not clinics:
         raise PermissionDenied
     return clinics
@@ -80,25 +108,25 @@ def _render_list(
 ) -> HttpResponse:
     clinics = _admin_clinics(request)
     today = timezone.localdate()
-    reminders = worklist.reminders_in(clinics)
-    staff = worklist.assignable_staff(c.pk for c in clinics)
+    reminders = reminders_in(clinics)
+    staff = assignable_staff(c.pk for c in clinics)
     show_clinic = len(clinics) > 1
     form = WorklistFilterForm(
         query if any(k != "page" for k in query) else None,
         clinics=clinics,
-        kinds=worklist.worklist_kinds(reminders),
+        kinds=worklist_kinds(reminders),
         staff=staff,
     )
     form.is_valid()
     filters = form.filters()
-    page = Paginator(
-        worklist.worklist(reminders, filters=filters, today=today), worklist.PAGE_SIZE
-    ).get_page(query.get("page"))
-    rows = worklist.decorate(page.object_list, today)
+    page = Paginator(worklist(reminders, filters=filters, today=today), PAGE_SIZE).get_page(
+        query.get("page")
+    )
+    rows = decorate(page.object_list, today)
     choices = _choices_by_clinic(staff)
     for r in rows:
         r.assignable = choices.get(r.patient.clinic_id, [])  # type: ignore[attr-defined]
-    counts = worklist.worklist_counts(reminders, filters=filters, today=today)
+    counts = worklist_counts(reminders, filters=filters, today=today)
     without_page = query.copy()
     without_page.pop("page", None)
     without_status = without_page.copy()
@@ -120,7 +148,7 @@ def _render_list(
             "show_clinic": show_clinic,
             "clinics": clinics,
             "today": today,
-            "is_filtered": filters != worklist.WorklistFilters(),
+            "is_filtered": filters != WorklistFilters(),
         },
         status=status,
     )
@@ -145,7 +173,7 @@ def _status_links(counts: dict[str, int], query: QueryDict, current: str) -> lis
 
 
 def reminder_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    reminder = worklist.reminder_for_user(request.user, pk)
+    reminder = reminder_for_user(request.user, pk)
     return _render_detail(request, reminder)
 
 
@@ -156,7 +184,7 @@ def _render_detail(
     status: int = 200,
 ) -> HttpResponse:
     today = timezone.localdate()
-    staff = worklist.assignable_staff([reminder.patient.clinic_id])
+    staff = assignable_staff([reminder.patient.clinic_id])
     forms_by_name: dict[str, forms.Form] = {
         "assign": AssignForm(staff=staff, initial={"assignee": reminder.assignee_id or ""}),
         "snooze": SnoozeForm(initial={"until": reminder.snoozed_until}),
@@ -165,14 +193,14 @@ def _render_detail(
     }
     if bound is not None:
         forms_by_name[_FORM_NAMES[type(bound)]] = bound
-    worklist.decorate([reminder], today)
+    decorate([reminder], today)
     return render(
         request,
         "monitoring/reminder_detail.html",
         {
             "reminder": reminder,
             "patient": reminder.patient,
-            "history": worklist.reminder_history(reminder),
+            "history": reminder_history(reminder),
             "forms": forms_by_name,
             "today": today,
             "back_url": reverse("reminders:list"),
@@ -230,8 +258,8 @@ def _render_row(
     reminder = (
         Reminder.objects.select_related("patient__clinic", "assignee").filter(pk=reminder.pk).get()
     )
-    worklist.decorate([reminder], today)
-    staff = worklist.assignable_staff([reminder.patient.clinic_id])
+    decorate([reminder], today)
+    staff = assignable_staff([reminder.patient.clinic_id])
     reminder.assignable = staff_choices(staff, show_clinic=False)  # type: ignore[attr-defined]
     return render(
         request,
@@ -249,12 +277,12 @@ def _render_row(
 
 @require_POST
 def reminder_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
-    reminder = worklist.reminder_for_user(request.user, pk)
-    form = AssignForm(request.POST, staff=worklist.assignable_staff([reminder.patient.clinic_id]))
+    reminder = reminder_for_user(request.user, pk)
+    form = AssignForm(request.POST, staff=assignable_staff([reminder.patient.clinic_id]))
 
     def assign(data: dict[str, Any]) -> str:
         who = data["assignee"]
-        worklist.reminder_assign(reminder=reminder, assignee=who, actor=request.user)
+        reminder_assign(reminder=reminder, assignee=who, actor=request.user)
         return f"Assigned to {who.get_full_name() or who.get_username()}." if who else "Unassigned."
 
     return _act(request, reminder, form, assign)
@@ -262,10 +290,10 @@ def reminder_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def reminder_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
-    reminder = worklist.reminder_for_user(request.user, pk)
+    reminder = reminder_for_user(request.user, pk)
 
     def snooze(data: dict[str, Any]) -> str:
-        worklist.reminder_snooze(
+        reminder_snooze(
             reminder=reminder,
             until=data["until"],
             actor=request.user,
@@ -278,12 +306,10 @@ def reminder_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def reminder_done_view(request: HttpRequest, pk: int) -> HttpResponse:
-    reminder = worklist.reminder_for_user(request.user, pk)
+    reminder = reminder_for_user(request.user, pk)
 
     def mark_done(data: dict[str, Any]) -> str:
-        worklist.reminder_done(
-            reminder=reminder, actor=request.user, note=data["note"], now=timezone.now()
-        )
+        reminder_done(reminder=reminder, actor=request.user, note=data["note"], now=timezone.now())
         return "Marked done."
 
     return _act(request, reminder, DoneForm(request.POST), mark_done)
@@ -291,10 +317,10 @@ def reminder_done_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def reminder_dismiss_view(request: HttpRequest, pk: int) -> HttpResponse:
-    reminder = worklist.reminder_for_user(request.user, pk)
+    reminder = reminder_for_user(request.user, pk)
 
     def dismiss(data: dict[str, Any]) -> str:
-        worklist.reminder_dismiss(
+        reminder_dismiss(
             reminder=reminder, reason=data["reason"], actor=request.user, now=timezone.now()
         )
         return "Dismissed."
@@ -304,10 +330,10 @@ def reminder_dismiss_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def reminder_reopen_view(request: HttpRequest, pk: int) -> HttpResponse:
-    reminder = worklist.reminder_for_user(request.user, pk)
+    reminder = reminder_for_user(request.user, pk)
 
     def reopen(data: dict[str, Any]) -> str:
-        worklist.reminder_reopen(reminder=reminder, actor=request.user)
+        reminder_reopen(reminder=reminder, actor=request.user)
         return "Reopened."
 
     return _act(request, reminder, None, reopen)
@@ -319,14 +345,14 @@ def reminder_reopen_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def reminder_bulk(request: HttpRequest) -> HttpResponse:
     clinics = _admin_clinics(request)
-    staff = worklist.assignable_staff(c.pk for c in clinics)
+    staff = assignable_staff(c.pk for c in clinics)
     form = BulkForm(request.POST, staff=staff, show_clinic=len(clinics) > 1)
     query = QueryDict(request.POST.get("query", ""))
     if form.is_valid():
         data = form.cleaned_data
         ids = data["ids"]
         reminders = list(
-            worklist.reminders_in(clinics)
+            reminders_in(clinics)
             .filter(pk__in=ids)
             .select_related("patient__clinic")
             .order_by("pk")
@@ -338,9 +364,9 @@ def reminder_bulk(request: HttpRequest) -> HttpResponse:
                 "Nothing was changed.",
             )
         else:
-            action = worklist.BulkAction(data["action"])
+            action = BulkAction(data["action"])
             try:
-                count = worklist.reminders_bulk_act(
+                count = reminders_bulk_act(
                     reminders=reminders,
                     action=action,
                     actor=request.user,  # type: ignore[arg-type]
@@ -353,7 +379,7 @@ def reminder_bulk(request: HttpRequest) -> HttpResponse:
             except ValidationError as refusal:
                 add_validation_error(form, refusal)
             else:
-                verb = worklist.BULK_VERBS[action]
+                verb = BULK_VERBS[action]
                 messages.success(request, f"{count} reminder{'s' * (count != 1)} {verb}.")
                 url = reverse("reminders:list")
                 return redirect(f"{url}?{query.urlencode()}" if query else url)
@@ -365,13 +391,13 @@ def reminder_bulk(request: HttpRequest) -> HttpResponse:
 
 def reminder_settings(request: HttpRequest, slug: str) -> HttpResponse:
     clinic = clinic_for_user(request.user, slug, Action.MANAGE_REMINDERS)
-    task = worklist.nightly_scan_task()
-    may_change_time = worklist.can_change_scan_time(request.user)
+    task = nightly_scan_task()
+    may_change_time = can_change_scan_time(request.user)
     posted = request.POST if request.method == "POST" else None
     settings_form = ClinicReminderSettingsForm(
         posted if "save_settings" in request.POST else None, instance=clinic
     )
-    time = worklist.scan_time(task)
+    time = scan_time(task)
     scan_form = ScanTimeForm(
         posted if "save_scan_time" in request.POST else None,
         initial={"hour": time[0], "minute": time[1]} if time else {},
@@ -383,7 +409,7 @@ def reminder_settings(request: HttpRequest, slug: str) -> HttpResponse:
                 raise PermissionDenied
             if scan_form.is_valid():
                 try:
-                    worklist.reminder_scan_schedule_update(
+                    reminder_scan_schedule_update(
                         actor=request.user,  # type: ignore[arg-type]
                         **scan_form.cleaned_data,
                     )
@@ -399,7 +425,7 @@ def reminder_settings(request: HttpRequest, slug: str) -> HttpResponse:
         elif settings_form.is_valid():
             data = settings_form.cleaned_data
             try:
-                worklist.clinic_reminder_settings_update(
+                clinic_reminder_settings_update(
                     clinic=clinic,
                     lead_days=data["reminder_lead_days"],
                     notification_emails=data["notification_emails"],

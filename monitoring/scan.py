@@ -3,11 +3,11 @@
 `reminders_scan` walks the patients in primary-key order, a batch at a time (memory stays bounded
 by the batch, whatever the clinic's size), asks the engine what each patient needs on `as_of`,
 and reconciles that *wanted* set with the batch's reminders in a fixed number of queries: the
-batch's histories (`cases_for_patients`, eleven SELECTs of plain tuples), one SELECT of its
-reminders, then — only when something changed — one locked re-read of the changed rows, two bulk
-UPDATEs and one bulk INSERT (each with its audit rows). Every batch is its own transaction, so a
-worker killed half-way leaves whole batches behind, and a rerun finishes the job: the scan is
-idempotent, and a second run in a row changes nothing.
+batch's histories (`therapy.case_records.cases_for_patients`, eleven SELECTs of plain tuples),
+one SELECT of its reminders, then — only when something changed — one locked re-read of the
+changed rows, two bulk UPDATEs and one bulk INSERT (each with its audit rows). Every batch is its
+own transaction, so a worker killed half-way leaves whole batches behind, and a rerun finishes
+the job: the scan is idempotent, and a second run in a row changes nothing.
 
 What is wanted, per patient
     every monitoring item due on or before `as_of` + the clinic's lead time (`kind` = the item's
@@ -55,10 +55,9 @@ Concurrency
     since it was read (the worklist locks the same rows), the batch is recomputed.
 
 Speed
-    The engine's input is read as plain tuples (`cases_for_patients`) rather than through
-    `therapy.selectors.patients_with_history`: model instances and Django's per-instance prefetch
-    querysets cost three times the engine itself on long histories. A test holds both readers to
-    the same `Case`. `workers` > 1 runs batches in forked processes (PostgreSQL; see the task).
+    The engine's input is read as plain tuples (`therapy.case_records`, the one reader the
+    patient pages use too): model instances would cost three times the engine itself on long
+    histories. `workers` > 1 runs batches in forked processes (PostgreSQL; see the task).
     `bench/scan.py` measures it all against a raw read of the same rows.
 
 New critical reminders are e-mailed after their batch commits (`monitoring.notifications`).
@@ -76,34 +75,20 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.db import connections as db_connections
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.db.models.functions import Now
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from monitoring.models import (
-    ACTIVE_REMINDER_STATUSES,
-    DxaScan,
-    LabResult,
-    Reassessment,
-    Reminder,
-    ReminderStatus,
-    ScanRun,
-)
+from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderStatus, ScanRun
 from monitoring.notifications import reminders_notify_pending
-from patients.models import (
-    CardiovascularEvent,
-    Clinic,
-    Fracture,
-    GlucocorticoidExposure,
-    Immunosuppressant,
-    Patient,
-    RiskProfile,
-)
+from patients.models import Clinic, Patient
+from therapy.case_records import cases_for_patients, of_patients
 from therapy.engine import ENGINE_VERSION, Assessment, Severity, evaluate
-from therapy.engine import case as c
-from therapy.models import Dose, TherapyCourse
+from therapy.engine.case import Case
+from therapy.evaluation import case_evaluate
+from therapy.exceptions import RecordNotEvaluable
 
 logger = logging.getLogger(__name__)
 
@@ -190,6 +175,8 @@ class ScanSummary:
     #: Snoozes that ended: the reminder is open again (its item unchanged).
     snooze_ended: list[dict[str, Any]] = field(default_factory=list)
     unchanged: int = 0
+    #: Patients whose record the engine could not evaluate (their reminders left as they were).
+    skipped: list[int] = field(default_factory=list)
     created_count: int = 0
     moved_count: int = 0
     resolved_count: int = 0
@@ -198,6 +185,7 @@ class ScanSummary:
     def merge(self, other: ScanSummary, *, details: bool) -> None:
         self.patients += other.patients
         self.unchanged += other.unchanged
+        self.skipped += other.skipped
         self.created_count += len(other.created)
         self.moved_count += len(other.moved)
         self.resolved_count += len(other.resolved)
@@ -217,6 +205,7 @@ class ScanSummary:
             "resolved": self.resolved,
             "snooze_ended": self.snooze_ended,
             "unchanged": self.unchanged,
+            "skipped": self.skipped,
         }
 
     def counts(self) -> dict[str, Any]:
@@ -228,167 +217,12 @@ class ScanSummary:
             "resolved": self.resolved_count,
             "snooze_ended": self.snooze_ended_count,
             "unchanged": self.unchanged,
+            "skipped": len(self.skipped),
         }
 
 
 def _after_batch(number: int) -> None:
     """Called after each batch has committed; tests replace it to kill a scan half-way."""
-
-
-# --- reading a batch ------------------------------------------------------------------------------
-
-
-def _member(enum: type) -> dict[str, Any]:
-    return {member.value: member for member in enum}
-
-
-_SEX, _CV_KIND, _SITE = _member(c.Sex), _member(c.CardiovascularEventKind), _member(c.FractureSite)
-_DRUG, _STOP, _TEST = _member(c.Drug), _member(c.StopReason), _member(c.LabTest)
-_DXA_SITES = tuple(c.DxaSite)
-#: RiskFactors field ← RiskProfile column (the same mapping as therapy.selectors._risk_factors).
-_RISK_COLUMNS = {
-    "oral_bisphosphonate_intolerance": "has_oral_bisphosphonate_intolerance",
-    "oral_bisphosphonate_contraindication": "has_oral_bisphosphonate_contraindication",
-    "creatinine_clearance_ml_min": "creatinine_clearance_ml_min",
-    "organ_transplant": "is_organ_transplant_recipient",
-    "cancer_treatment_bone_loss": "has_cancer_treatment_bone_loss",
-    "skeletal_radiation": "had_skeletal_radiation",
-    "bone_metastases": "has_bone_metastases",
-    "pagets_disease": "has_pagets_disease",
-    "unexplained_elevated_alp": "has_unexplained_elevated_alp",
-    "open_epiphyses": "has_open_epiphyses",
-    "hypercalcemia": "has_hypercalcemia",
-    "hypocalcemia": "has_hypocalcemia",
-    "high_fall_risk": "has_high_fall_risk",
-    "frax_major_osteoporotic_pct": "frax_major_osteoporotic_pct",
-    "frax_hip_pct": "frax_hip_pct",
-    "current_smoker": "is_current_smoker",
-    "alcohol_drinks_per_day": "alcohol_drinks_per_day",
-}
-#: A patient without a risk profile row reads as one with every default (as `_risk_factors`).
-_NO_RISK_PROFILE = tuple(
-    RiskProfile._meta.get_field(column).get_default() for column in _RISK_COLUMNS.values()
-)
-_DXA_FIELDS = tuple(
-    f"{site}_{measure}" for site in _DXA_SITES for measure in ("bmd_g_cm2", "t_score", "lsc_pct")
-)
-
-
-def _of_patients(ids: list[int], field: str = "patient_id") -> Q:
-    """Rows of these patients. A run of consecutive patients (a batch of the full scan: every
-    patient between the first and the last pk) is read as a range — an index range scan without
-    a 500-item IN list to build, send and parse; the rows of patients outside `ids` (created
-    while the batch ran) are dropped by the callers."""
-    if len(ids) > 1 and ids[-1] - ids[0] + 1 <= 2 * len(ids):
-        return Q(**{f"{field}__gte": ids[0], f"{field}__lte": ids[-1]})
-    return Q(**{f"{field}__in": ids})
-
-
-_SITE_COLUMNS = tuple((site, 2 + 3 * index) for index, site in enumerate(_DXA_SITES))
-
-
-def _dxa_scan(row: tuple) -> c.DxaScan:
-    """A DxaScan from (date, scanner, then BMD, T-score and LSC of each site in DxaSite order,
-    …)."""
-    sites = []
-    for site, at in _SITE_COLUMNS:
-        bmd, t_score = row[at], row[at + 1]
-        if bmd is not None or t_score is not None:
-            sites.append((site, c.SiteReading(bmd, t_score, row[at + 2])))
-    return c.DxaScan(row[0], tuple(sites), row[1].strip() or None)
-
-
-def _grouped(model: type[models.Model], ids: list[int], *fields: str) -> dict[int, list[tuple]]:
-    """(*fields, patient id) of the patients' rows of `model`, by patient, each patient's rows
-    in the model's own order (the order `patients_with_history` gives the case builder)."""
-    rows: dict[int, list[tuple]] = {pk: [] for pk in ids}
-    for row in (
-        model._default_manager.filter(_of_patients(ids))
-        .order_by("patient_id", *model._meta.ordering)
-        .values_list(*fields, "patient_id")
-    ):
-        if row[-1] in rows:
-            rows[row[-1]].append(row)
-    return rows
-
-
-def cases_for_patients(ids: list[int], *, as_of: dt.date) -> list[tuple[int, int, c.Case]]:
-    """(patient id, clinic id, case) for each patient of `ids` that exists, in pk order.
-
-    The same `Case` as `case_from_patient(patients_with_history(…))` builds — a test holds them
-    equal — read as plain tuples of the columns the engine needs, in eleven queries per batch.
-    The scan spends its time here and in the engine: building model instances for every row of a
-    long history (and Django's per-instance prefetch querysets) cost three times the engine."""
-    risk = {
-        row[0]: row[1:]
-        for row in RiskProfile.objects.filter(_of_patients(ids))
-        .order_by()
-        .values_list("patient_id", *_RISK_COLUMNS.values())
-    }
-    cv = _grouped(CardiovascularEvent, ids, "kind", "date")
-    agents = _grouped(Immunosuppressant, ids, "name")
-    steroids = _grouped(GlucocorticoidExposure, ids, "prednisone_mg_per_day", "start", "end")
-    fractures = _grouped(Fracture, ids, "date", "site", "is_fragility")
-    courses = _grouped(TherapyCourse, ids, "pk", "drug", "start", "end", "stop_reason")
-    doses: dict[int, list[dt.date]] = defaultdict(list)
-    for course_id, day in (
-        Dose.objects.filter(_of_patients(ids, "course__patient_id"))
-        .order_by("date")
-        .values_list("course_id", "date")
-    ):
-        doses[course_id].append(day)
-    scans = _grouped(DxaScan, ids, "date", "scanner", *_DXA_FIELDS)
-    labs = _grouped(LabResult, ids, "date", "test", "value", "unit")
-    reassessed = _grouped(Reassessment, ids, "date")
-
-    batch, cases = set(ids), []
-    for pk, clinic_id, sex, birth_date, name, mrn in (
-        Patient.objects.filter(_of_patients(ids, "pk"))
-        .order_by("pk")
-        .values_list("pk", "clinic_id", "sex", "birth_date", "name", "mrn")
-    ):
-        if pk not in batch:  # created meanwhile inside the batch's range: the next scan's
-            continue
-        risk_factors = c.RiskFactors(
-            **dict(zip(_RISK_COLUMNS, risk.get(pk, _NO_RISK_PROFILE), strict=True)),
-            cardiovascular_events=tuple(
-                c.CardiovascularEvent(kind=_CV_KIND[kind], date=day) for kind, day, _ in cv[pk]
-            ),
-            immunosuppressants=tuple(agent for agent, _ in agents[pk]),
-            glucocorticoids=tuple(
-                c.GlucocorticoidExposure(prednisone_mg_per_day=mg, start=start, end=end)
-                for mg, start, end, _ in steroids[pk]
-            ),
-        )
-        # The per-row values are built with positional arguments (in the dataclasses' field
-        # order), which is measurably faster over a long history; a test holds the result equal
-        # to `case_from_patient`'s.
-        case = c.Case(
-            as_of=as_of,
-            patient=c.Patient(sex=_SEX[sex], birth_date=birth_date, name=name, mrn=mrn),
-            risk_factors=risk_factors,
-            fractures=tuple(
-                [c.Fracture(day, _SITE[site], frag) for day, site, frag, _ in fractures[pk]]
-            ),
-            therapies=tuple(
-                [
-                    c.TherapyCourse(
-                        _DRUG[drug], start, end, _STOP[stop] if stop else None, tuple(doses[course])
-                    )
-                    for course, drug, start, end, stop, _ in courses[pk]
-                ]
-            ),
-            dxa=tuple([_dxa_scan(row) for row in scans[pk]]),
-            labs=tuple(
-                [
-                    c.LabResult(day, _TEST[test], value, unit or None)
-                    for day, test, value, unit, _ in labs[pk]
-                ]
-            ),
-            reassessments=tuple([day for day, _ in reassessed[pk]]),
-        )
-        cases.append((pk, clinic_id, case))
-    return cases
 
 
 # --- what the engine wants ----------------------------------------------------------------------
@@ -648,28 +482,52 @@ def _scan_batch(
             return ScanSummary(as_of=as_of)
 
         wanted: dict[Key, Wanted] = {}
+        skipped: set[int] = set()
         for patient_id, clinic_id, case in cases_for_patients(ids, as_of=as_of):
+            assessment = _assessment_or_none(patient_id, case)
+            if assessment is None:
+                skipped.add(patient_id)
+                continue
             lead = lead_days.get(clinic_id, DEFAULT_LEAD_DAYS)
             for (kind, drug), item in wanted_reminders(
-                evaluate(case), as_of=as_of, lead_days=lead
+                assessment, as_of=as_of, lead_days=lead
             ).items():
                 wanted[(patient_id, kind, drug)] = item
 
-        in_batch = set(ids)
+        # A patient the engine cannot evaluate keeps the reminders it has: none is resolved
+        # because of a record that needs correcting.
+        in_batch = set(ids) - skipped
         rows = [
             _Row(*values)
-            for values in Reminder.objects.filter(_of_patients(ids))
+            for values in Reminder.objects.filter(of_patients(ids))
             .order_by()
             .values_list(*_ROW_FIELDS)
             if values[1] in in_batch
         ]
-        summary = ScanSummary(as_of=as_of, patients=len(ids))
+        summary = ScanSummary(as_of=as_of, patients=len(ids), skipped=sorted(skipped))
         plan = _plan_batch(wanted, rows, as_of=as_of, now=now, summary=summary)
         _write(plan, now=now)
         transaction.on_commit(
             partial(reminders_notify_pending, patient_ids=ids, now=now), robust=True
         )
     return summary
+
+
+def _assessment_or_none(patient_id: int, case: Case) -> Assessment | None:
+    """The engine's assessment, or None (logged with what to correct) for a record it cannot
+    evaluate: one patient's impossible value must not stop the reminders of the whole batch.
+    The check runs only when the engine fails, so a healthy night costs nothing more."""
+    try:
+        return evaluate(case)
+    except (ArithmeticError, ValueError):
+        try:
+            case_evaluate(case)
+        except RecordNotEvaluable as error:
+            problems = "; ".join(error.problems)
+        else:
+            problems = "the engine failed on this record"
+        logger.exception("reminder scan: patient %s skipped: %s", patient_id, problems)
+        return None
 
 
 def _scan_batch_retrying(batch: _Batch, **kwargs: Any) -> ScanSummary:

@@ -24,8 +24,6 @@ from django.utils import timezone
 from kombu.exceptions import KombuError
 from kombu.exceptions import OperationalError as BrokerError
 
-from monitoring.scan import reminders_scan
-
 logger = logging.getLogger(__name__)
 
 #: The nightly scan never forks more processes than this, however many CPUs the host has.
@@ -63,6 +61,8 @@ def scan_workers() -> int:
 def scan_reminders_task(self: Any, as_of: str | None = None) -> dict[str, Any]:
     """The nightly scan of every patient (django-celery-beat runs it; `as_of` defaults to today
     in the clinic's time zone)."""
+    from monitoring.scan import reminders_scan  # when it runs: see `enqueue_patient_rescan`
+
     day = dt.date.fromisoformat(as_of) if as_of else timezone.localdate()
     summary = reminders_scan(as_of=day, now=timezone.now(), workers=scan_workers(), details=False)
     logger.info("reminder scan as of %s: %s", day.isoformat(), summary.counts())
@@ -72,6 +72,8 @@ def scan_reminders_task(self: Any, as_of: str | None = None) -> dict[str, Any]:
 @shared_task(name="monitoring.tasks.rescan_patient_task", **_RETRY)
 def rescan_patient_task(self: Any, patient_id: int) -> dict[str, Any]:
     """Bring one patient's reminders up to date after their record changed."""
+    from monitoring.scan import reminders_scan  # when it runs: see `enqueue_patient_rescan`
+
     summary = reminders_scan(
         as_of=timezone.localdate(), now=timezone.now(), patient_ids=[patient_id], details=False
     )
@@ -111,7 +113,11 @@ class _Rescan:
 
 def enqueue_patient_rescan(patient_id: int) -> None:
     """Queue a rescan of the patient once the current transaction commits (at once outside a
-    transaction). A broker that is down is logged, never raised: the save must succeed."""
+    transaction). A broker that is down is logged, never raised: the save must succeed.
+
+    This is the one import that points up the layers (tests/test_layers.py): the write path
+    (`patients.services.record_save`) imports it. So this module imports the scan only when a
+    task runs; at load time it would close a loop, scan → case mapping → write path → here."""
     pending = transaction.get_connection().run_on_commit
     if any(isinstance(f, _Rescan) and f.patient_id == patient_id for _, f, _ in pending):
         return  # already queued by an earlier save in this transaction

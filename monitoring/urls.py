@@ -2,7 +2,6 @@ from django.urls import path
 
 from monitoring import views
 from patients.records import record_urls
-from therapy import views as therapy_views
 
 app_name = "monitoring"
 
@@ -22,13 +21,6 @@ urlpatterns = [
     ],
     *record_urls(views.REASSESSMENT),
     path(f"{PATIENT}/bmd-trend/", views.bmd_trend_view, name="bmd-trend"),
-    # The one-step dose of the patient page (the view is therapy's; its URL lives with the
-    # nurse's other one-step entries).
-    path(
-        f"{PATIENT}/courses/<int:course_pk>/dose-given/",
-        therapy_views.dose_given,
-        name="dose-given",
-    ),
     path("dxa-imports/", views.dxa_import_new, name="dxa-import"),
     path("dxa-imports/template.csv", views.dxa_import_template, name="dxa-import-template"),
     path("dxa-imports/<int:pk>/", views.dxa_import_detail, name="dxa-import-detail"),

@@ -5,8 +5,9 @@
 - nurse: the clinic's scans, labs and doses due within the week (overdue ones included);
 - clinic admin: worklist counts with links into the filtered worklist, and the last scan.
 
-Queries: one per role present (two when a clinician has patients to show), plus one for the last
-scan — however many patients, reminders or clinics there are.
+The reminders come from their owner, `monitoring.dashboards`; this module lays them out per
+clinic. Queries: one per role present (two when a clinician has patients to show), plus one for
+the last scan — however many patients, reminders or clinics there are.
 """
 
 from __future__ import annotations
@@ -18,35 +19,25 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.urls import reverse
 
-from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ScanRun
-from monitoring.worklist import (
+from monitoring.dashboards import (
+    NURSE_TASK_LABELS,
     NURSE_TASKS,
-    action_date,
-    decorate,
+    CriticalPatient,
+    critical_patients,
     last_scan_run,
+    nurse_tasks_due,
     reminder_counts_by_clinic,
 )
-from patients.models import Clinic, Membership, Patient, Role
-from therapy.engine import Severity
+from monitoring.models import Reminder, ScanRun
+from patients.models import Clinic, Membership, Role
 
 #: How many patients (clinician) or reminders (nurse) a section lists before "and more".
 SECTION_LIMIT = 25
 NURSE_LIMIT = 100
 NURSE_DAYS = 7
 SOON_DAYS = 30
-NURSE_GROUP_LABELS = {"scans": "DXA scans", "labs": "Bone-turnover labs", "doses": "Doses"}
-
-
-@dataclass
-class CriticalPatient:
-    patient: Patient
-    reminders: list[Reminder]
-    active_count: int
-    is_mine: bool
 
 
 @dataclass
@@ -107,45 +98,15 @@ def _by_clinic(sections: list[Section]) -> dict[int, Section]:
 
 def _fill_clinician(user: AbstractBaseUser, sections: list[Section], *, today: dt.date) -> None:
     by_clinic = _by_clinic(sections)
-    limit = SECTION_LIMIT * len(sections)
-    active = Reminder.objects.filter(patient=OuterRef("pk"), status__in=ACTIVE_REMINDER_STATUSES)
-    critical = active.filter(severity=Severity.CRITICAL)
-    active_count = active.order_by().values("patient").annotate(n=Count("pk")).values("n")
-    patients = list(
-        Patient.objects.filter(clinic_id__in=list(by_clinic))
-        .filter(Exists(critical))
-        .annotate(
-            is_mine=Exists(active.filter(assignee=user)),
-            first_due=Subquery(critical.order_by("due").values("due")[:1]),
-            active_count=Coalesce(Subquery(active_count), 0, output_field=IntegerField()),
-        )
-        .order_by("-is_mine", "first_due", "name", "pk")[: limit + 1]
+    patients, cut = critical_patients(
+        user=user, clinic_ids=list(by_clinic), today=today, limit=SECTION_LIMIT * len(sections)
     )
-    if not patients:
-        return
-    cut = len(patients) > limit
-    patients = patients[:limit]
-    reminders: dict[int, list[Reminder]] = defaultdict(list)
-    rows = Reminder.objects.filter(
-        patient__in=[p.pk for p in patients],
-        status__in=ACTIVE_REMINDER_STATUSES,
-        severity=Severity.CRITICAL,
-    ).order_by("due", "pk")
-    for r in decorate(rows, today):
-        reminders[r.patient_id].append(r)
-    for p in patients:
-        section = by_clinic[p.clinic_id]
+    for critical in patients:
+        section = by_clinic[critical.patient.clinic_id]
         if len(section.patients) == SECTION_LIMIT:
             section.has_more = True
             continue
-        section.patients.append(
-            CriticalPatient(
-                patient=p,
-                reminders=reminders[p.pk],
-                active_count=p.active_count,  # type: ignore[attr-defined]
-                is_mine=p.is_mine,  # type: ignore[attr-defined]
-            )
-        )
+        section.patients.append(critical)
     if cut:  # which clinic the next one belonged to is unknown: each full list says "more"
         for section in sections:
             section.has_more = section.has_more or len(section.patients) == SECTION_LIMIT
@@ -153,27 +114,17 @@ def _fill_clinician(user: AbstractBaseUser, sections: list[Section], *, today: d
 
 def _fill_nurse(sections: list[Section], *, today: dt.date) -> None:
     by_clinic = _by_clinic(sections)
-    group_of = {kind: group for group, kinds in NURSE_TASKS.items() for kind in kinds}
-    limit = NURSE_LIMIT * len(sections)
-    rows = list(
-        Reminder.objects.filter(
-            patient__clinic_id__in=list(by_clinic),
-            status__in=ACTIVE_REMINDER_STATUSES,
-            kind__in=list(group_of),
-        )
-        .annotate(action_on=action_date())
-        .filter(action_on__lte=today + dt.timedelta(days=NURSE_DAYS))
-        .select_related("patient")
-        .order_by("action_on", "due", "pk")[: limit + 1]
+    due, has_more = nurse_tasks_due(
+        clinic_ids=list(by_clinic),
+        until=today + dt.timedelta(days=NURSE_DAYS),
+        today=today,
+        limit=NURSE_LIMIT * len(sections),
     )
-    grouped: dict[int, dict[str, list[Reminder]]] = defaultdict(lambda: defaultdict(list))
-    for r in decorate(rows[:limit], today):
-        grouped[r.patient.clinic_id][group_of[r.kind]].append(r)
     for clinic_id, section in by_clinic.items():
         section.groups = [
-            (group, NURSE_GROUP_LABELS[group], grouped[clinic_id][group]) for group in NURSE_TASKS
+            (group, NURSE_TASK_LABELS[group], due[clinic_id][group]) for group in NURSE_TASKS
         ]
-        section.has_more = len(rows) > limit
+        section.has_more = has_more
 
 
 def _fill_admin(sections: list[Section], *, today: dt.date) -> None:

@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from patients.models import Clinic, Membership, Patient, Role
-from patients.services import patient_import_case
+from therapy.case_records import patient_import_case
 from therapy.engine import case as c
 
 DEMO_STAFF = [

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from monitoring.models import DxaScan, LabResult, Reassessment
 from patients.models import (
@@ -22,6 +22,23 @@ from patients.models import (
 from therapy.models import Dose, TherapyCourse
 
 _CHANGE_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
+
+#: A patient's courses with their doses in date order, as the therapy timeline lists them.
+_COURSES = (
+    "therapy_courses",
+    Prefetch("therapy_courses__doses", queryset=Dose.objects.order_by("date")),
+)
+#: Every record the patient page lists (the risk profile comes with the patient itself).
+_PAGE_RECORDS = (
+    "cardiovascular_events",
+    "immunosuppressants",
+    "glucocorticoid_exposures",
+    "fractures",
+    *_COURSES,
+    "dxa_scans",
+    "lab_results",
+    "reassessments",
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +63,19 @@ def patient_search(
     if clinic:
         queryset = queryset.filter(clinic__slug=clinic)
     return queryset.select_related("clinic").order_by("name", "pk")
+
+
+def patient_with_records(*, pk: int) -> Patient:
+    """The patient with every record the patient page lists, in a fixed number of queries.
+    (What the engine reads comes from `therapy.case_records`, not from these instances.)"""
+    return (
+        Patient.objects.select_related("risk_profile").prefetch_related(*_PAGE_RECORDS).get(pk=pk)
+    )
+
+
+def patient_with_courses(*, pk: int) -> Patient:
+    """The patient with their therapy courses and doses (the printable summary's timeline)."""
+    return Patient.objects.prefetch_related(*_COURSES).get(pk=pk)
 
 
 def _history_sources(

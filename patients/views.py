@@ -38,14 +38,15 @@ from patients.models import (
     GlucocorticoidExposure,
     Immunosuppressant,
     Membership,
-    Patient,
     RiskProfile,
 )
 from patients.permissions import MATRIX, Action
-from patients.selectors import patient_changes, patient_search
+from patients.presenters import risk_factor_facts
+from patients.selectors import patient_changes, patient_search, patient_with_records
 from patients.services import patient_create, record_save
+from therapy.case_records import case_for_patient
 from therapy.presenters import case_panel
-from therapy.selectors import alert_counts, case_from_patient, patients_with_history
+from therapy.selectors import alert_counts
 
 PAGE_SIZE = 25
 
@@ -136,7 +137,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can": {a.value: access.can(a) for a in Action},
     }
     if access.can(Action.VIEW_CLINICAL):
-        patient = patients_with_history(Patient.objects.filter(pk=pk)).get()
+        patient = patient_with_records(pk=pk)
         try:
             profile = patient.risk_profile
         except RiskProfile.DoesNotExist:
@@ -144,10 +145,10 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         courses = list(patient.therapy_courses.all())
         today = timezone.localdate()
         context.update(
-            panel=case_panel(case_from_patient(patient, as_of=today)),
+            panel=case_panel(case_for_patient(pk, as_of=today)),
             decisions=patient.decisions.select_related("decided_by")[:20],
             patient=patient,
-            profile=profile,
+            risk_factors=risk_factor_facts(profile),
             courses=courses,
             timeline=therapy_timeline(courses),
             bmd_trend=bmd_trend(scans=patient.dxa_scans.all(), courses=courses, as_of=today),

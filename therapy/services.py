@@ -11,6 +11,7 @@ from django.db import transaction
 
 from patients.models import Patient
 from patients.services import record_save
+from therapy.case_records import case_for_patient
 from therapy.engine import (
     Assessment,
     AvoidSeverity,
@@ -22,7 +23,6 @@ from therapy.engine.case import Case
 from therapy.evaluation import case_evaluate, stored_case_evaluate
 from therapy.exceptions import RecordNotEvaluable
 from therapy.models import RecommendationRecord, TherapyCourse
-from therapy.selectors import case_from_patient, patients_with_history
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,7 @@ class Evaluation:
 def patient_evaluate(patient: Patient, *, as_of: dt.date) -> Evaluation:
     """The engine's assessment of one patient's record on `as_of` (a fixed number of queries);
     `RecordNotEvaluable` when the record holds values outside the engine's limits."""
-    loaded = patients_with_history(Patient.objects.filter(pk=patient.pk)).get()
-    case = case_from_patient(loaded, as_of=as_of)
+    case = case_for_patient(patient.pk, as_of=as_of)
     return Evaluation(case=case, assessment=case_evaluate(case))
 
 

@@ -13,4 +13,10 @@ urlpatterns = [
         name="decision-detail",
     ),
     *[pattern for kind in views.RECORD_KINDS for pattern in record_urls(kind)],
+    # The patient page's one-step entry of a dose given in an injected course.
+    path(
+        "patients/<int:patient_pk>/courses/<int:course_pk>/dose-given/",
+        views.dose_given,
+        name="dose-given",
+    ),
 ]

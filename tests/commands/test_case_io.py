@@ -171,14 +171,14 @@ def test_seed_demo_creates_every_role_and_is_idempotent(db):
 def test_seed_demo_patients_are_varied_and_all_valid_for_the_engine(db):
     from django.utils import timezone
 
+    from therapy.case_records import cases_for_patients
     from therapy.engine import evaluate
-    from therapy.selectors import case_from_patient, patients_with_history
 
     _run("seed_demo", "--patients", "28", "--password", "demo-password-123")
-    demo = Patient.objects.filter(clinic__slug="demo")
+    demo = list(Patient.objects.filter(clinic__slug="demo").values_list("pk", flat=True))
     pathways, alerts = set(), set()
-    for patient in patients_with_history(demo):
-        assessment = evaluate(case_from_patient(patient, as_of=timezone.localdate()))
+    for _, _, case in cases_for_patients(demo, as_of=timezone.localdate()):
+        assessment = evaluate(case)
         pathways.add(assessment.pathway.value)
         alerts.update(alert.code.value for alert in assessment.alerts)
     assert len(pathways) >= 5

@@ -10,8 +10,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from monitoring.scan import reminders_scan
-from patients.services import patient_import_case
 from tests.e2e.conftest import check_accessibility, screenshot
+from therapy.case_records import patient_import_case
 from therapy.engine import parse_case
 
 CASES = Path(__file__).resolve().parents[1] / "cases"

@@ -11,8 +11,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from monitoring.models import DxaScan
-from patients.services import patient_import_case
 from tests.e2e.conftest import check_accessibility, screenshot
+from therapy.case_records import patient_import_case
 from therapy.engine import parse_case
 from therapy.models import Dose
 

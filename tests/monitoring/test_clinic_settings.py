@@ -13,7 +13,15 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from monitoring import worklist
+from monitoring.reminder_settings import (
+    NIGHTLY_SCAN_TASK_NAME,
+    can_change_scan_time,
+    clinic_reminder_settings_update,
+    nightly_scan_task,
+    normalise_emails,
+    reminder_scan_schedule_update,
+    scan_time,
+)
 from patients.models import Clinic, Membership, Role
 from tests import factories
 
@@ -21,11 +29,11 @@ from tests import factories
 @pytest.fixture
 def nightly_scan(db):
     """The schedule engineer A's migration creates (made here when the migration is absent)."""
-    task = PeriodicTask.objects.filter(name=worklist.NIGHTLY_SCAN_TASK_NAME).first()
+    task = PeriodicTask.objects.filter(name=NIGHTLY_SCAN_TASK_NAME).first()
     if task is None:
         crontab = CrontabSchedule.objects.create(minute="30", hour="2", timezone=settings.TIME_ZONE)
         task = PeriodicTask.objects.create(
-            name=worklist.NIGHTLY_SCAN_TASK_NAME,
+            name=NIGHTLY_SCAN_TASK_NAME,
             task="monitoring.tasks.scan_reminders_task",
             crontab=crontab,
         )
@@ -124,7 +132,7 @@ def test_the_lead_time_is_0_to_365_days(days, accepted, clinic, clinic_admin, ur
     ],
 )
 def test_recipients_are_normalised_to_one_comma_separated_line(text, saved):
-    assert worklist.normalise_emails(text) == saved
+    assert normalise_emails(text) == saved
 
 
 @pytest.mark.parametrize(
@@ -146,7 +154,7 @@ def test_an_invalid_recipient_is_refused_and_named_beside_the_field(
 
 def test_the_service_validates_like_the_form(clinic, clinic_admin):
     with pytest.raises(ValidationError):
-        worklist.clinic_reminder_settings_update(
+        clinic_reminder_settings_update(
             clinic=clinic, lead_days=400, notification_emails="", actor=clinic_admin
         )
 
@@ -184,7 +192,7 @@ def test_moving_the_scan_leaves_other_schedules_on_the_old_crontab_alone(
         name="Something else", task="x.y", crontab=nightly_scan.crontab
     )
 
-    worklist.reminder_scan_schedule_update(hour=23, minute=59, actor=clinic_admin)
+    reminder_scan_schedule_update(hour=23, minute=59, actor=clinic_admin)
 
     other.refresh_from_db()
     assert (other.crontab.hour, other.crontab.minute) == ("2", "30")
@@ -232,15 +240,15 @@ def test_the_service_refuses_a_scan_time_change_from_an_admin_of_some_clinics(
     nightly_scan, admin_here_only
 ):
     with pytest.raises(ValidationError, match="admin of every clinic"):
-        worklist.reminder_scan_schedule_update(hour=4, minute=5, actor=admin_here_only)
+        reminder_scan_schedule_update(hour=4, minute=5, actor=admin_here_only)
 
 
 def test_a_superuser_may_move_the_scan(nightly_scan, other_clinic):
     root = factories.UserFactory(username="root", is_superuser=True)
 
-    worklist.reminder_scan_schedule_update(hour=1, minute=0, actor=root)
+    reminder_scan_schedule_update(hour=1, minute=0, actor=root)
 
-    assert worklist.scan_time(worklist.nightly_scan_task()) == (1, 0)
+    assert scan_time(nightly_scan_task()) == (1, 0)
 
 
 def test_an_admin_of_two_clinics_when_both_exist_may_move_the_scan(
@@ -248,11 +256,11 @@ def test_an_admin_of_two_clinics_when_both_exist_may_move_the_scan(
 ):
     Membership.objects.create(user=clinic_admin, clinic=other_clinic, role=Role.CLINIC_ADMIN)
 
-    assert worklist.can_change_scan_time(clinic_admin)
+    assert can_change_scan_time(clinic_admin)
 
 
 def test_without_the_schedule_the_page_says_to_run_the_migrations(clinic_admin, url, client_for):
-    PeriodicTask.objects.filter(name=worklist.NIGHTLY_SCAN_TASK_NAME).delete()
+    PeriodicTask.objects.filter(name=NIGHTLY_SCAN_TASK_NAME).delete()
 
     html = client_for(clinic_admin).get(url).content.decode()
 

@@ -280,7 +280,7 @@ def _course(patient, drug: str, start: str, end: str | None = None) -> TherapyCo
 
 
 def _dose_url(patient, course) -> str:
-    return reverse("monitoring:dose-given", args=[patient.pk, course.pk])
+    return reverse("therapy:dose-given", args=[patient.pk, course.pk])
 
 
 @time_machine.travel(LONDON_NOON, tick=False)

@@ -12,20 +12,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from monitoring import scan as scan_module
-from monitoring.models import DxaScan, LabResult, Reassessment, Reminder, ReminderStatus, ScanRun
-from monitoring.scan import cases_for_patients, reminders_scan
+from monitoring.models import DxaScan, Reassessment, Reminder, ReminderStatus, ScanRun
+from monitoring.scan import reminders_scan
 from patients.models import (
-    CardiovascularEvent,
     Clinic,
-    Fracture,
-    GlucocorticoidExposure,
-    Immunosuppressant,
     Patient,
     RiskProfile,
 )
 from tests import factories
 from therapy.models import Dose, TherapyCourse
-from therapy.selectors import case_from_patient, patients_with_history
 
 LONDON = ZoneInfo("Europe/London")
 DENOSUMAB_DOSES = (dt.date(2025, 1, 10), dt.date(2025, 7, 10), dt.date(2026, 1, 10))
@@ -717,91 +712,6 @@ def test_a_batch_costs_the_same_number_of_queries_however_many_patients_it_holds
             summary = scan()
 
     assert len(summary.moved) == 2 * patients  # NEXT_DOSE and DENOSUMAB_OVERDUE of each
-
-
-# --- reading the histories ------------------------------------------------------------------------
-
-
-def _every_kind_of_history(clinic: Clinic) -> None:
-    """A long history, one with a row of every kind (some out of order), one without a risk
-    profile, one with nothing."""
-    long = factories.PatientFactory(clinic=clinic)
-    factories.add_long_history(long, years=12, start=dt.date(2012, 3, 5))
-    varied = factories.PatientFactory(clinic=clinic, sex="male", birth_date=dt.date(1951, 2, 3))
-    RiskProfile.objects.filter(patient=varied).update(
-        has_oral_bisphosphonate_intolerance=True,
-        creatinine_clearance_ml_min=28.5,
-        is_organ_transplant_recipient=True,
-        has_hypocalcemia=True,
-        frax_hip_pct=4.2,
-        alcohol_drinks_per_day=3,
-    )
-    CardiovascularEvent.objects.create(patient=varied, kind="stroke", date=dt.date(2025, 4, 1))
-    CardiovascularEvent.objects.create(
-        patient=varied, kind="myocardial_infarction", date=dt.date(2024, 4, 1)
-    )
-    Immunosuppressant.objects.create(patient=varied, name="tacrolimus")
-    Immunosuppressant.objects.create(patient=varied, name="mycophenolate")
-    GlucocorticoidExposure.objects.create(
-        patient=varied,
-        prednisone_mg_per_day=7.5,
-        start=dt.date(2024, 1, 1),
-        end=dt.date(2024, 6, 1),
-    )
-    Fracture.objects.create(
-        patient=varied, date=dt.date(2025, 5, 1), site="hip", is_fragility=False
-    )
-    course = TherapyCourse.objects.create(
-        patient=varied,
-        drug="romosozumab",
-        start=dt.date(2025, 1, 1),
-        end=dt.date(2025, 6, 1),
-        stop_reason="intolerance",
-    )
-    for month in (3, 1, 2):  # recorded out of order
-        Dose.objects.create(course=course, date=dt.date(2025, month, 1))
-    TherapyCourse.objects.create(patient=varied, drug="denosumab", start=dt.date(2025, 6, 2))
-    DxaScan.objects.create(
-        patient=varied, date=dt.date(2025, 2, 1), total_hip_t_score=-2.9, total_hip_lsc_pct=4.1
-    )
-    DxaScan.objects.create(
-        patient=varied,
-        date=dt.date(2024, 2, 1),
-        femoral_neck_bmd_g_cm2=0.61,
-        lumbar_spine_bmd_g_cm2=0.79,
-        lumbar_spine_t_score=-2.7,
-    )
-    LabResult.objects.create(patient=varied, date=dt.date(2025, 3, 1), test="p1np", value=41)
-    LabResult.objects.create(
-        patient=varied, date=dt.date(2025, 3, 1), test="ctx", value=0.3, unit="ng/mL"
-    )
-    Patient.objects.create(
-        clinic=clinic,
-        mrn="NO-PROFILE",
-        name="No Profile",
-        birth_date=dt.date(1940, 1, 1),
-        sex="female",
-    )
-    factories.PatientFactory(clinic=clinic)
-
-
-@pytest.mark.django_db
-def test_the_scan_builds_the_same_cases_as_the_patient_pages(clinic, other_clinic):
-    _every_kind_of_history(clinic)
-    _every_kind_of_history(other_clinic)
-    as_of = dt.date(2026, 11, 25)
-    expected = {
-        p.pk: (p.clinic_id, case_from_patient(p, as_of=as_of))
-        for p in patients_with_history(Patient.objects.all())
-    }
-    ids = sorted(expected)
-
-    assert {
-        pk: (clinic_id, case) for pk, clinic_id, case in cases_for_patients(ids, as_of=as_of)
-    } == expected
-    some = [ids[0], ids[-1]]  # far apart: read by id, not as a range
-    assert [pk for pk, _, _ in cases_for_patients(some, as_of=as_of)] == some
-    assert cases_for_patients(some, as_of=as_of)[1][2] == expected[ids[-1]][1]
 
 
 # --- several processes --------------------------------------------------------------------------

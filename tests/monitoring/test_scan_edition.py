@@ -9,9 +9,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from monitoring.models import DxaScan, Reassessment, Reminder, ReminderStatus
+from monitoring.models import DxaScan, LabResult, Reassessment, Reminder, ReminderStatus
 from monitoring.scan import EDITION_REASON, reminders_scan
 from tests import factories
+from tests.planting import plant
 from therapy.engine import ENGINE_VERSION
 from therapy.models import Dose, TherapyCourse
 
@@ -90,3 +91,25 @@ def test_new_reminders_are_stamped_with_the_engine_version(clinic):
     _scan()
     versions = set(Reminder.objects.values_list("engine_version", flat=True))
     assert versions == {ENGINE_VERSION}
+
+
+def test_a_record_the_engine_cannot_evaluate_skips_that_patient_not_the_batch(clinic, caplog):
+    healthy = _switched_on_one_day(clinic)
+    broken = factories.PatientFactory(clinic=clinic)
+    course = TherapyCourse.objects.create(
+        patient=broken, drug="zoledronic_acid", start=dt.date(2026, 1, 1)
+    )
+    LabResult.objects.create(patient=broken, date=dt.date(2026, 3, 1), test="ctx", value=0.4)
+    kept = Reminder.objects.create(
+        patient=broken, kind="DXA_FOLLOW_UP", due=AS_OF, engine_version=ENGINE_VERSION
+    )
+    plant(course, start=dt.date(1, 1, 1))  # old data: the marker windows overflow the calendar
+
+    summary = _scan()
+
+    assert summary.skipped == [broken.pk]
+    assert Reminder.objects.filter(patient=healthy, status="open").exists()
+    kept.refresh_from_db()
+    assert kept.status == ReminderStatus.OPEN  # left as it was, not resolved
+    assert not Reminder.objects.filter(patient=broken).exclude(pk=kept.pk).exists()
+    assert "Zoledronic acid course from 0001-01-01" in caplog.text

@@ -20,12 +20,14 @@ from django.db import OperationalError
 from django_celery_beat.models import PeriodicTask
 
 from config.celery import app as celery_app
+from monitoring import scan as scan_module
 from monitoring import tasks
 from monitoring.models import DxaScan, Reminder, ScanRun
 from monitoring.tasks import enqueue_patient_rescan, rescan_patient_task, scan_reminders_task
 from patients.models import Membership, Role
-from patients.services import patient_import_case, record_delete, record_save
+from patients.services import record_delete, record_save
 from tests import factories
+from therapy.case_records import patient_import_case
 from therapy.engine import parse_case
 from therapy.models import Dose, TherapyCourse
 
@@ -239,7 +241,7 @@ def test_the_nightly_task_takes_the_date_to_scan_as_text(clinic):
 @pytest.mark.django_db
 def test_a_task_whose_database_is_briefly_away_is_retried(clinic, monkeypatch):
     calls = []
-    real_scan = tasks.reminders_scan
+    real_scan = scan_module.reminders_scan
 
     def database_away_once(**kwargs):
         calls.append(1)
@@ -247,7 +249,7 @@ def test_a_task_whose_database_is_briefly_away_is_retried(clinic, monkeypatch):
             raise OperationalError("server closed the connection unexpectedly")
         return real_scan(**kwargs)
 
-    monkeypatch.setattr(tasks, "reminders_scan", database_away_once)
+    monkeypatch.setattr(scan_module, "reminders_scan", database_away_once)
 
     result = scan_reminders_task.apply(kwargs={"as_of": "2026-07-01"})
 

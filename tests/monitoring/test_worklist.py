@@ -17,8 +17,15 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from monitoring import worklist
 from monitoring.models import Reminder, ReminderStatus
+from monitoring.reminder_selectors import WorklistFilters, reminders_in, worklist_counts
+from monitoring.reminder_services import (
+    reminder_assign,
+    reminder_dismiss,
+    reminder_done,
+    reminder_reopen,
+    reminder_snooze,
+)
 from monitoring.scan import reminders_scan
 from patients.models import Clinic, Membership, Patient, Role
 from tests import factories
@@ -335,9 +342,7 @@ def test_counts_per_status_follow_every_filter_but_the_status(
 
 def test_the_counts_are_one_aggregate_query(assorted, clinic, django_assert_num_queries):
     with django_assert_num_queries(1):
-        counts = worklist.worklist_counts(
-            worklist.reminders_in([clinic]), filters=worklist.WorklistFilters(), today=TODAY
-        )
+        counts = worklist_counts(reminders_in([clinic]), filters=WorklistFilters(), today=TODAY)
 
     assert counts["open"] == 4
 
@@ -447,7 +452,7 @@ def test_a_reminder_cannot_be_assigned_to_someone_who_does_not_do_the_work_here(
     person = request.getfixturevalue(who)
 
     with pytest.raises(ValidationError) as refused:
-        worklist.reminder_assign(reminder=due_dose, assignee=person, actor=clinic_admin)
+        reminder_assign(reminder=due_dose, assignee=person, actor=clinic_admin)
 
     assert "is not a clinician or nurse of Hillside Bone Clinic" in str(refused.value)
     due_dose.refresh_from_db()
@@ -484,14 +489,12 @@ def test_assigning_nobody_unassigns(due_dose, clinic_admin, nurse, client_for):
 )
 def test_a_reminder_is_snoozed_only_to_a_day_after_today(until, accepted, due_dose, clinic_admin):
     if accepted:
-        worklist.reminder_snooze(reminder=due_dose, until=until, actor=clinic_admin, today=TODAY)
+        reminder_snooze(reminder=due_dose, until=until, actor=clinic_admin, today=TODAY)
         due_dose.refresh_from_db()
         assert (due_dose.status, due_dose.snoozed_until) == (ReminderStatus.SNOOZED, until)
     else:
         with pytest.raises(ValidationError, match="Snooze to a date after today"):
-            worklist.reminder_snooze(
-                reminder=due_dose, until=until, actor=clinic_admin, today=TODAY
-            )
+            reminder_snooze(reminder=due_dose, until=until, actor=clinic_admin, today=TODAY)
         due_dose.refresh_from_db()
         assert due_dose.status == ReminderStatus.OPEN
 
@@ -511,7 +514,7 @@ def test_snoozing_to_today_from_the_page_says_why_beside_the_date(
 def test_a_snoozed_reminder_is_overdue_again_once_its_snooze_has_passed(
     due_dose, clinic_admin, client_for, time_machine
 ):
-    worklist.reminder_snooze(reminder=due_dose, until=days(7), actor=clinic_admin, today=TODAY)
+    reminder_snooze(reminder=due_dose, until=days(7), actor=clinic_admin, today=TODAY)
     client = client_for(clinic_admin)
     assert client.get(reverse("reminders:list")).context["counts"]["overdue"] == 0
 
@@ -573,10 +576,10 @@ def test_dismissing_with_a_reason_keeps_the_reason(due_dose, clinic_admin, clien
 @pytest.mark.parametrize(
     "act",
     [
-        lambda r, u: worklist.reminder_assign(reminder=r, assignee=None, actor=u),
-        lambda r, u: worklist.reminder_snooze(reminder=r, until=days(9), actor=u, today=TODAY),
-        lambda r, u: worklist.reminder_done(reminder=r, actor=u, note="", now=NOW),
-        lambda r, u: worklist.reminder_dismiss(reminder=r, reason="x", actor=u, now=NOW),
+        lambda r, u: reminder_assign(reminder=r, assignee=None, actor=u),
+        lambda r, u: reminder_snooze(reminder=r, until=days(9), actor=u, today=TODAY),
+        lambda r, u: reminder_done(reminder=r, actor=u, note="", now=NOW),
+        lambda r, u: reminder_dismiss(reminder=r, reason="x", actor=u, now=NOW),
     ],
     ids=["assign", "snooze", "done", "dismiss"],
 )
@@ -620,7 +623,7 @@ def test_a_reminder_is_not_reopened_when_a_newer_one_for_the_item_is_active(pati
     reminder(patient, due=days(-3))
 
     with pytest.raises(ValidationError, match="newer reminder"):
-        worklist.reminder_reopen(reminder=old, actor=clinic_admin)
+        reminder_reopen(reminder=old, actor=clinic_admin)
 
 
 def test_an_htmx_action_answers_with_the_updated_row(due_dose, clinic_admin, client_for):
@@ -844,8 +847,8 @@ def test_what_the_admin_snoozed_or_dismissed_stays_so_when_the_scan_runs_again(
     dose = Reminder.objects.get(patient=patient, kind="NEXT_DOSE")
     dxa = Reminder.objects.get(patient=patient, kind="DXA_FOLLOW_UP")
 
-    worklist.reminder_snooze(reminder=dose, until=days(10), actor=clinic_admin, today=TODAY)
-    worklist.reminder_dismiss(reminder=dxa, reason="Scanned elsewhere", actor=clinic_admin, now=NOW)
+    reminder_snooze(reminder=dose, until=days(10), actor=clinic_admin, today=TODAY)
+    reminder_dismiss(reminder=dxa, reason="Scanned elsewhere", actor=clinic_admin, now=NOW)
     again = reminders_scan(as_of=TODAY, now=NOW)
 
     assert {c["kind"] for c in again.created} & {"NEXT_DOSE", "DXA_FOLLOW_UP"} == set()

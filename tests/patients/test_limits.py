@@ -113,7 +113,7 @@ def test_a_one_step_dose_dated_after_2199_is_refused_beside_the_date(patient, nu
     )
 
     response = client_for(nurse).post(
-        reverse("monitoring:dose-given", args=[patient.pk, course.pk]), {"date": "2200-01-01"}
+        reverse("therapy:dose-given", args=[patient.pk, course.pk]), {"date": "2200-01-01"}
     )
 
     assert response.status_code == 400

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import SESSION_KEY, get_user_model
+from django.db.models import BooleanField
 from django.urls import reverse
+from django.utils.html import escape
+from django.utils.text import capfirst
 
 from patients.models import Membership, Patient, RiskProfile, Role
 from tests import factories
+from therapy.case_records import RISK_FACTOR_COLUMNS
 
 
 def listed(response) -> list[str]:
@@ -90,6 +94,47 @@ def test_the_empty_state_offers_no_add_link_to_a_nurse(clinic, nurse, client_for
     html = response.content.decode()
     assert "No patient matches" in html
     assert "add the patient" not in html
+
+
+# --- the patient page's risk factors -----------------------------------------------------------
+
+
+def _label(column: str) -> str:
+    return capfirst(str(RiskProfile._meta.get_field(column).verbose_name))
+
+
+def test_the_patient_page_lists_every_risk_factor_the_engine_reads(patient, clinician, client_for):
+    profile = RiskProfile.objects.get(patient=patient)
+    yes_no, numbers = [], []
+    for column in RISK_FACTOR_COLUMNS.values():
+        if isinstance(RiskProfile._meta.get_field(column), BooleanField):
+            setattr(profile, column, True)
+            yes_no.append(_label(column))
+        else:
+            setattr(profile, column, 7.5)
+            numbers.append(_label(column))
+    profile.frax_hip_pct = None
+    profile.save()
+
+    response = client_for(clinician).get(reverse("patients:detail", args=[patient.pk]))
+
+    facts = response.context["risk_factors"]
+    assert facts.present == yes_no
+    assert [label for label, _ in facts.measures] == numbers
+    assert dict(facts.measures)[_label("frax_hip_pct")] is None
+    html = response.content.decode()
+    section = html[html.index('id="risk-factors"') : html.index('id="fractures"')]
+    for label in yes_no + numbers:
+        assert escape(label) in section
+    assert "not recorded" in section
+
+
+def test_the_patient_page_lists_no_yes_no_risk_factor_the_patient_does_not_have(
+    patient, clinician, client_for
+):
+    response = client_for(clinician).get(reverse("patients:detail", args=[patient.pk]))
+
+    assert response.context["risk_factors"].present == []
 
 
 # --- adding a patient -------------------------------------------------------------------------

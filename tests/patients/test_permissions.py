@@ -478,7 +478,7 @@ def test_a_clinic_admin_sees_demographics_only_on_the_patient_page(world, clinic
     assert "Your role shows demographics only" in html
     for clinical in ["DXA scans", "Therapy timeline", "Denosumab", "Fractures", "Change history"]:
         assert clinical not in html
-    assert "profile" not in response.context
+    assert "risk_factors" not in response.context
     assert "courses" not in response.context
 
 

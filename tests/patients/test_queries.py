@@ -4,9 +4,12 @@ Measured on SQLite (Django 5.2), signed in with the test client. Every count inc
 session read, the user read, the navigation's memberships and the session save that
 SESSION_SAVE_EVERY_REQUEST adds (SAVEPOINT, UPDATE, RELEASE: 3 statements).
 
+The engine's input is read by `therapy.case_records` (eleven queries for one patient or a
+page of them), apart from the records a page lists: one reader for the pages and the scan.
+
     page                                                   queries
-    /patients/  (6 or 60 patients, each with a history)      20
-    /patients/<id>/  clinician or nurse, 2 or 20 years       30
+    /patients/  (6 or 60 patients, each with a history)      21
+    /patients/<id>/  clinician or nurse, 2 or 20 years       41
     /patients/<id>/  clinic admin (demographics only)         7
     /patients/new/, /patients/<id>/edit/                      7
     /patients/<id>/risk-factors/                              8
@@ -38,8 +41,8 @@ from patients.models import (
 )
 from tests import factories
 
-LIST = 20
-DETAIL_CLINICAL = 30
+LIST = 21
+DETAIL_CLINICAL = 41
 DETAIL_DEMOGRAPHICS = 7
 YEARS = [pytest.param(2, id="2-years"), pytest.param(20, id="20-years")]
 

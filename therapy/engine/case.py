@@ -1,7 +1,7 @@
 """The engine's input: a patient's history as plain, frozen values (CASE_FORMAT.md, "Case").
 
 These types are the contract between the pure engine and everything around it: the ORM case
-builder (`therapy.selectors`), `import_case`/`export_case` and `evaluate_case` all speak them.
+builder (`therapy.case_records`), `import_case`/`export_case` and `evaluate_case` all speak them.
 Nothing here knows about Django, a clock or a database.
 """
 

@@ -11,8 +11,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from patients.models import Patient
+from therapy.case_records import case_for_patient
 from therapy.engine import case_to_json
-from therapy.selectors import case_from_patient, patients_with_history
 
 
 def _date(value: str) -> dt.date:
@@ -30,8 +30,8 @@ class Command(BaseCommand):
         parser.add_argument("--as-of", type=_date, help="evaluation date (default: today)")
 
     def handle(self, *args: Any, patient_id: int, as_of: dt.date | None, **options: Any) -> None:
-        patient = patients_with_history(Patient.objects.filter(pk=patient_id)).first()
-        if patient is None:
-            raise CommandError(f"patient_id: no patient {patient_id}", returncode=2)
-        case = case_from_patient(patient, as_of=as_of or timezone.localdate())
+        try:
+            case = case_for_patient(patient_id, as_of=as_of or timezone.localdate())
+        except Patient.DoesNotExist:
+            raise CommandError(f"patient_id: no patient {patient_id}", returncode=2) from None
         self.stdout.write(json.dumps(case_to_json(case), indent=2))

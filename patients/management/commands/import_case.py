@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from patients.exceptions import CaseImportError
 from patients.management.commands._io import fail, read_json
 from patients.models import Clinic
-from patients.services import patient_import_case
+from therapy.case_records import patient_import_case
 from therapy.engine import CaseError, parse_case
 
 

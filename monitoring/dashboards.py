@@ -1,0 +1,143 @@
+"""The reminders each role's dashboard shows (`patients.dashboards` lays them out per clinic).
+
+- clinician: patients with active critical reminders, with those critical reminders and a count
+  of all their active reminders;
+- nurse: the scans, labs and doses due within a horizon, overdue ones included;
+- clinic admin: counts of the active reminders per clinic, and the last full scan.
+
+Each read is one query (two for the clinician's, when anybody has a critical reminder), however
+many patients, reminders or clinics there are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+
+from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderStatus, ScanRun
+from monitoring.reminder_presenters import decorate
+from monitoring.reminder_selectors import action_date
+from patients.models import Patient
+from therapy.engine import MonitoringCode, Severity
+
+#: The monitoring items a nurse carries out, grouped as the nurse's dashboard shows them.
+NURSE_TASKS: dict[str, tuple[str, ...]] = {
+    "scans": (MonitoringCode.DXA_FOLLOW_UP.value,),
+    "labs": (MonitoringCode.BTM_BASELINE.value, MonitoringCode.BTM_3_MONTHS.value),
+    "doses": (MonitoringCode.NEXT_DOSE.value,),
+}
+NURSE_TASK_LABELS = {"scans": "DXA scans", "labs": "Bone-turnover labs", "doses": "Doses"}
+
+
+@dataclass
+class CriticalPatient:
+    patient: Patient
+    #: The patient's active critical reminders, decorated for the page.
+    reminders: list[Reminder]
+    #: All the patient's active reminders, critical or not.
+    active_count: int
+    #: One of the patient's active reminders is assigned to the user.
+    is_mine: bool
+
+
+def critical_patients(
+    *, user: AbstractBaseUser, clinic_ids: list[int], today: dt.date, limit: int
+) -> tuple[list[CriticalPatient], bool]:
+    """The patients of these clinics with an active critical reminder — first those with a
+    reminder assigned to `user`, then by their earliest critical due date — at most `limit`,
+    and whether there were more."""
+    active = Reminder.objects.filter(patient=OuterRef("pk"), status__in=ACTIVE_REMINDER_STATUSES)
+    critical = active.filter(severity=Severity.CRITICAL)
+    active_count = active.order_by().values("patient").annotate(n=Count("pk")).values("n")
+    patients = list(
+        Patient.objects.filter(clinic_id__in=clinic_ids)
+        .filter(Exists(critical))
+        .annotate(
+            is_mine=Exists(active.filter(assignee=user)),
+            first_due=Subquery(critical.order_by("due").values("due")[:1]),
+            active_count=Coalesce(Subquery(active_count), 0, output_field=IntegerField()),
+        )
+        .order_by("-is_mine", "first_due", "name", "pk")[: limit + 1]
+    )
+    if not patients:
+        return [], False
+    has_more = len(patients) > limit
+    patients = patients[:limit]
+    reminders: dict[int, list[Reminder]] = defaultdict(list)
+    rows = Reminder.objects.filter(
+        patient__in=[p.pk for p in patients],
+        status__in=ACTIVE_REMINDER_STATUSES,
+        severity=Severity.CRITICAL,
+    ).order_by("due", "pk")
+    for r in decorate(rows, today):
+        reminders[r.patient_id].append(r)
+    return [
+        CriticalPatient(
+            patient=p,
+            reminders=reminders[p.pk],
+            active_count=p.active_count,  # type: ignore[attr-defined]
+            is_mine=p.is_mine,  # type: ignore[attr-defined]
+        )
+        for p in patients
+    ], has_more
+
+
+def nurse_tasks_due(
+    *, clinic_ids: list[int], until: dt.date, today: dt.date, limit: int
+) -> tuple[dict[int, dict[str, list[Reminder]]], bool]:
+    """The active nurse tasks (`NURSE_TASKS`) of these clinics that need attention by `until`,
+    overdue ones included, earliest first: at most `limit`, by clinic and task group, decorated
+    for the page; and whether there were more."""
+    group_of = {kind: group for group, kinds in NURSE_TASKS.items() for kind in kinds}
+    rows = list(
+        Reminder.objects.filter(
+            patient__clinic_id__in=clinic_ids,
+            status__in=ACTIVE_REMINDER_STATUSES,
+            kind__in=list(group_of),
+        )
+        .annotate(action_on=action_date())
+        .filter(action_on__lte=until)
+        .select_related("patient")
+        .order_by("action_on", "due", "pk")[: limit + 1]
+    )
+    due = {clinic_id: {group: [] for group in NURSE_TASKS} for clinic_id in clinic_ids}
+    for r in decorate(rows[:limit], today):
+        due[r.patient.clinic_id][group_of[r.kind]].append(r)
+    return due, len(rows) > limit
+
+
+def reminder_counts_by_clinic(
+    clinic_ids: Iterable[int], *, today: dt.date, soon_days: int = 30
+) -> dict[int, dict[str, int]]:
+    """Active reminders per clinic: overdue, due within `soon_days`, open, snoozed, critical,
+    routine — in one grouped aggregate query."""
+    active = Q(status__in=ACTIVE_REMINDER_STATUSES)
+    rows = (
+        Reminder.objects.filter(patient__clinic_id__in=list(clinic_ids))
+        .filter(active)
+        .alias(action_on=action_date())
+        .values("patient__clinic_id")
+        .annotate(
+            overdue=Count("pk", filter=Q(action_on__lt=today)),
+            due_soon=Count(
+                "pk",
+                filter=Q(action_on__gte=today, action_on__lte=today + dt.timedelta(soon_days)),
+            ),
+            open=Count("pk", filter=Q(status=ReminderStatus.OPEN)),
+            snoozed=Count("pk", filter=Q(status=ReminderStatus.SNOOZED)),
+            critical=Count("pk", filter=Q(severity=Severity.CRITICAL)),
+            routine=Count("pk", filter=~Q(severity=Severity.CRITICAL)),
+        )
+        .order_by()
+    )
+    return {row.pop("patient__clinic_id"): row for row in rows}
+
+
+def last_scan_run() -> ScanRun | None:
+    return ScanRun.objects.order_by("-started_at", "-pk").first()

@@ -1,0 +1,110 @@
+"""The clinic's reminder settings (lead time, who is told of critical reminders) and the time of
+the nightly scan (one django-celery-beat schedule for every clinic)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+from monitoring.reminder_selectors import AnyUser
+from patients.models import Clinic, Membership, Role
+
+#: The django-celery-beat task that runs the scan every night (created by a migration).
+NIGHTLY_SCAN_TASK_NAME = "Nightly reminder scan"
+
+
+def normalise_emails(text: str) -> str:
+    """`a@x.org ,b@y.org,, ` → `a@x.org, b@y.org`; each address validated, duplicates dropped.
+    Raises a ValidationError naming every invalid address."""
+    seen: dict[str, str] = {}
+    bad: list[str] = []
+    for part in text.replace("\n", ",").replace(";", ",").split(","):
+        address = part.strip()
+        if not address:
+            continue
+        try:
+            validate_email(address)
+        except ValidationError:
+            bad.append(address)
+            continue
+        seen.setdefault(address.lower(), address)
+    if bad:
+        raise ValidationError(f"Not an e-mail address: {', '.join(bad)}.", code="invalid_email")
+    return ", ".join(seen.values())
+
+
+@transaction.atomic
+def clinic_reminder_settings_update(
+    *, clinic: Clinic, lead_days: int, notification_emails: str, actor: AbstractBaseUser | None
+) -> Clinic:
+    """Lead time and notification recipients of one clinic. (Clinic has no history table; the
+    change is not audited beyond this save.)"""
+    clinic.reminder_lead_days = lead_days
+    clinic.notification_emails = normalise_emails(notification_emails)
+    clinic.full_clean(exclude=["slug", "name"])
+    clinic.save(update_fields=["reminder_lead_days", "notification_emails"])
+    return clinic
+
+
+def nightly_scan_task() -> PeriodicTask | None:
+    return (
+        PeriodicTask.objects.filter(name=NIGHTLY_SCAN_TASK_NAME).select_related("crontab").first()
+    )
+
+
+def can_change_scan_time(user: AnyUser) -> bool:
+    """The scan's time is global (one beat for every clinic): only a superuser, or a user who
+    is clinic admin in every clinic, may move it."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:  # type: ignore[union-attr]
+        return True
+    admin_of = Membership.objects.filter(user=user, role=Role.CLINIC_ADMIN).values("clinic_id")
+    return Clinic.objects.exists() and not Clinic.objects.exclude(pk__in=admin_of).exists()
+
+
+@transaction.atomic
+def reminder_scan_schedule_update(
+    *, hour: int, minute: int, actor: AbstractBaseUser
+) -> PeriodicTask:
+    """Run the nightly scan at hour:minute (the server's time zone) from now on. The task points
+    to a crontab of its own, so no other schedule sharing the old crontab moves with it."""
+    if not can_change_scan_time(actor):
+        raise ValidationError(
+            "Only an admin of every clinic may change the time of the nightly scan.",
+            code="not_allowed",
+        )
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise ValidationError("Choose an hour 0–23 and a minute 0–59.", code="bad_time")
+    task = PeriodicTask.objects.select_for_update().filter(name=NIGHTLY_SCAN_TASK_NAME).first()
+    if task is None:
+        raise ValidationError(
+            "The nightly scan is not scheduled on this server (run the migrations).",
+            code="no_task",
+        )
+    timezone_name = task.crontab.timezone if task.crontab else None
+    crontab, _ = CrontabSchedule.objects.get_or_create(
+        minute=str(minute),
+        hour=str(hour),
+        day_of_week="*",
+        day_of_month="*",
+        month_of_year="*",
+        timezone=timezone_name or settings.TIME_ZONE,
+    )
+    task.crontab = crontab
+    task.save()  # django-celery-beat's signals tell the beat to reload its schedule
+    return task
+
+
+def scan_time(task: PeriodicTask | None) -> tuple[int, int] | None:
+    """(hour, minute) of the nightly scan, or None when its crontab is not a plain daily time."""
+    if task is None or task.crontab is None:
+        return None
+    try:
+        return int(task.crontab.hour), int(task.crontab.minute)
+    except ValueError:
+        return None

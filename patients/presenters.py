@@ -1,0 +1,38 @@
+"""What the patient page shows of a patient's risk factors, worked out from the model and the
+records-to-Case mapping rather than written out in the template, so that a new risk factor
+appears on the page without anyone editing it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import models
+from django.utils.text import capfirst
+
+from patients.models import RiskProfile
+from therapy.case_records import RISK_FACTOR_COLUMNS
+
+
+@dataclass(frozen=True)
+class RiskFactorFacts:
+    #: The yes/no risk factors the patient has, as labels.
+    present: list[str]
+    #: The risk factors that are a number: (label with its unit, value or None if not recorded).
+    measures: list[tuple[str, float | None]]
+
+
+def risk_factor_facts(profile: RiskProfile) -> RiskFactorFacts:
+    """The risk factors of the patient's `RiskProfile` that the engine reads, in the engine's
+    order, labelled with the model's verbose names."""
+    present: list[str] = []
+    measures: list[tuple[str, float | None]] = []
+    for column in RISK_FACTOR_COLUMNS.values():
+        field = RiskProfile._meta.get_field(column)
+        label = capfirst(str(field.verbose_name))
+        value = getattr(profile, column)
+        if isinstance(field, models.BooleanField):
+            if value:
+                present.append(label)
+        else:
+            measures.append((label, value))
+    return RiskFactorFacts(present=present, measures=measures)

@@ -1,0 +1,384 @@
+"""The one mapping between the database and the engine's `Case` (DESIGN.md, "The one rule of
+the architecture").
+
+Records → Case
+    `cases_for_patients` reads a batch of patients (the reminder scan); `case_for_patient` is
+    the same reader on one patient (the patient page, the printable summary, decisions,
+    `export_case`, the patient list's alert counts). One reader, so what a clinician reads and
+    what the nightly scan reminds of cannot drift apart.
+Case → records
+    `patient_import_case` writes a case as a new patient (`import_case`, `seed_demo`).
+
+Which column holds which engine field is written once, in the tables below, and both
+directions read them. Adding a risk factor touches the model (and its migration), the form, the
+engine and `RISK_FACTOR_COLUMNS` — the patient page lists the risk factors from that table.
+
+Speed
+    Rows are read as plain tuples of the columns the engine needs, in eleven queries however
+    many patients and however long their histories: model instances and Django's per-instance
+    prefetch querysets cost three times the engine itself on long histories, and the nightly
+    scan spends its time here and in the engine. Engine records are built with positional
+    arguments (in the dataclasses' field order, which a test holds the tables to), measurably
+    faster over a long history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+
+from monitoring.models import DxaScan, LabResult, Reassessment
+from patients.exceptions import CaseImportError, ImportProblem
+from patients.models import (
+    CardiovascularEvent,
+    Clinic,
+    Fracture,
+    GlucocorticoidExposure,
+    Immunosuppressant,
+    Patient,
+    RiskProfile,
+)
+from patients.services import record_save
+from therapy.engine import case as c
+from therapy.models import Dose, TherapyCourse
+
+M = TypeVar("M", bound=models.Model)
+
+# --- which column holds which engine field (engine field ← column, in the engine's order) -------
+
+PATIENT_COLUMNS = {"sex": "sex", "birth_date": "birth_date", "name": "name", "mrn": "mrn"}
+#: The risk factors that are one yes/no or one number, on the patient's `RiskProfile` row. (The
+#: others are rows of their own: cardiovascular events, immunosuppressants, glucocorticoids.)
+RISK_FACTOR_COLUMNS = {
+    "oral_bisphosphonate_intolerance": "has_oral_bisphosphonate_intolerance",
+    "oral_bisphosphonate_contraindication": "has_oral_bisphosphonate_contraindication",
+    "creatinine_clearance_ml_min": "creatinine_clearance_ml_min",
+    "organ_transplant": "is_organ_transplant_recipient",
+    "cancer_treatment_bone_loss": "has_cancer_treatment_bone_loss",
+    "skeletal_radiation": "had_skeletal_radiation",
+    "bone_metastases": "has_bone_metastases",
+    "pagets_disease": "has_pagets_disease",
+    "unexplained_elevated_alp": "has_unexplained_elevated_alp",
+    "open_epiphyses": "has_open_epiphyses",
+    "hypercalcemia": "has_hypercalcemia",
+    "hypocalcemia": "has_hypocalcemia",
+    "high_fall_risk": "has_high_fall_risk",
+    "frax_major_osteoporotic_pct": "frax_major_osteoporotic_pct",
+    "frax_hip_pct": "frax_hip_pct",
+    "current_smoker": "is_current_smoker",
+    "alcohol_drinks_per_day": "alcohol_drinks_per_day",
+}
+CARDIOVASCULAR_EVENT_COLUMNS = {"kind": "kind", "date": "date"}
+IMMUNOSUPPRESSANT_COLUMN = "name"
+GLUCOCORTICOID_COLUMNS = {
+    "prednisone_mg_per_day": "prednisone_mg_per_day",
+    "start": "start",
+    "end": "end",
+}
+FRACTURE_COLUMNS = {"date": "date", "site": "site", "fragility": "is_fragility"}
+#: A course's doses are `Dose` rows of their own, in date order.
+THERAPY_COURSE_COLUMNS = {
+    "drug": "drug",
+    "start": "start",
+    "end": "end",
+    "stop_reason": "stop_reason",
+}
+#: A scan's own fields; its readings are stored per site, below.
+DXA_SCAN_COLUMNS = {"date": "date", "scanner": "scanner"}
+#: The measures of a `SiteReading`, each stored per site as the column `<site>_<measure>`.
+DXA_MEASURES = ("bmd_g_cm2", "t_score", "lsc_pct")
+#: (site, measure) ← DxaScan column: the sites in `DxaSite` order, each site's measures in order.
+DXA_READING_COLUMNS = {
+    (site, measure): f"{site}_{measure}" for site in c.DxaSite for measure in DXA_MEASURES
+}
+LAB_COLUMNS = {"date": "date", "test": "test", "value": "value", "unit": "unit"}
+REASSESSMENT_COLUMN = "date"
+
+
+# --- records → Case -----------------------------------------------------------------------------
+
+
+def _member(enum: type) -> dict[str, Any]:
+    return {member.value: member for member in enum}
+
+
+_SEX, _CV_KIND, _SITE = _member(c.Sex), _member(c.CardiovascularEventKind), _member(c.FractureSite)
+_DRUG, _STOP, _TEST = _member(c.Drug), _member(c.StopReason), _member(c.LabTest)
+#: A patient without a risk profile row reads as one with every default.
+_NO_RISK_PROFILE = tuple(
+    RiskProfile._meta.get_field(column).get_default() for column in RISK_FACTOR_COLUMNS.values()
+)
+#: Where each site's readings start in a DXA row (after its own fields).
+_SITE_OFFSETS = tuple(
+    (site, len(DXA_SCAN_COLUMNS) + len(DXA_MEASURES) * index)
+    for index, site in enumerate(c.DxaSite)
+)
+_MEASURE_COUNT = len(DXA_MEASURES)
+
+
+def of_patients(ids: list[int], field: str = "patient_id") -> Q:
+    """Rows of these patients (`ids` sorted). A run of consecutive patients (a batch of the full
+    scan: every patient between the first and the last pk) is read as a range — an index range
+    scan without a 500-item IN list to build, send and parse; callers drop the rows of patients
+    outside `ids` (created while the batch ran)."""
+    if len(ids) > 1 and ids[-1] - ids[0] + 1 <= 2 * len(ids):
+        return Q(**{f"{field}__gte": ids[0], f"{field}__lte": ids[-1]})
+    return Q(**{f"{field}__in": ids})
+
+
+def _grouped(model: type[models.Model], ids: list[int], *fields: str) -> dict[int, list[tuple]]:
+    """(*fields, patient id) of the patients' rows of `model`, by patient, each patient's rows
+    in the model's own order (the order the patient pages list them in)."""
+    rows: dict[int, list[tuple]] = {pk: [] for pk in ids}
+    for row in (
+        model._default_manager.filter(of_patients(ids))
+        .order_by("patient_id", *model._meta.ordering)
+        .values_list(*fields, "patient_id")
+    ):
+        if row[-1] in rows:
+            rows[row[-1]].append(row)
+    return rows
+
+
+def _dxa_scan(row: tuple) -> c.DxaScan:
+    """A DxaScan from (date, scanner, then each site's measures in DxaSite order, …)."""
+    sites = []
+    for site, at in _SITE_OFFSETS:
+        reading = row[at : at + _MEASURE_COUNT]
+        bmd, t_score = reading[0], reading[1]
+        if bmd is not None or t_score is not None:  # a site without either was not measured
+            sites.append((site, c.SiteReading(*reading)))
+    return c.DxaScan(row[0], tuple(sites), row[1] or None)
+
+
+def cases_for_patients(ids: Iterable[int], *, as_of: dt.date) -> list[tuple[int, int, c.Case]]:
+    """(patient id, clinic id, case) for each patient of `ids` that exists, in pk order, read in
+    eleven queries whatever the number of patients or the length of their histories."""
+    ids = sorted(set(ids))
+    if not ids:
+        return []
+    risk = {
+        row[0]: row[1:]
+        for row in RiskProfile.objects.filter(of_patients(ids))
+        .order_by()
+        .values_list("patient_id", *RISK_FACTOR_COLUMNS.values())
+    }
+    cv = _grouped(CardiovascularEvent, ids, *CARDIOVASCULAR_EVENT_COLUMNS.values())
+    agents = _grouped(Immunosuppressant, ids, IMMUNOSUPPRESSANT_COLUMN)
+    steroids = _grouped(GlucocorticoidExposure, ids, *GLUCOCORTICOID_COLUMNS.values())
+    fractures = _grouped(Fracture, ids, *FRACTURE_COLUMNS.values())
+    courses = _grouped(TherapyCourse, ids, "pk", *THERAPY_COURSE_COLUMNS.values())
+    doses: dict[int, list[dt.date]] = defaultdict(list)
+    for course_id, day in (
+        Dose.objects.filter(of_patients(ids, "course__patient_id"))
+        .order_by("date")
+        .values_list("course_id", "date")
+    ):
+        doses[course_id].append(day)
+    scans = _grouped(DxaScan, ids, *DXA_SCAN_COLUMNS.values(), *DXA_READING_COLUMNS.values())
+    labs = _grouped(LabResult, ids, *LAB_COLUMNS.values())
+    reassessed = _grouped(Reassessment, ids, REASSESSMENT_COLUMN)
+
+    batch, cases = set(ids), []
+    for pk, clinic_id, sex, birth_date, name, mrn in (
+        Patient.objects.filter(of_patients(ids, "pk"))
+        .order_by("pk")
+        .values_list("pk", "clinic_id", *PATIENT_COLUMNS.values())
+    ):
+        if pk not in batch:  # created meanwhile inside the batch's range: the next scan's
+            continue
+        risk_factors = c.RiskFactors(
+            **dict(zip(RISK_FACTOR_COLUMNS, risk.get(pk, _NO_RISK_PROFILE), strict=True)),
+            cardiovascular_events=tuple(
+                [c.CardiovascularEvent(_CV_KIND[kind], day) for kind, day, _ in cv[pk]]
+            ),
+            immunosuppressants=tuple([agent for agent, _ in agents[pk]]),
+            glucocorticoids=tuple(
+                [c.GlucocorticoidExposure(mg, start, end) for mg, start, end, _ in steroids[pk]]
+            ),
+        )
+        case = c.Case(
+            as_of=as_of,
+            patient=c.Patient(_SEX[sex], birth_date, name, mrn),
+            risk_factors=risk_factors,
+            fractures=tuple(
+                [c.Fracture(day, _SITE[site], frag) for day, site, frag, _ in fractures[pk]]
+            ),
+            therapies=tuple(
+                [
+                    c.TherapyCourse(
+                        _DRUG[drug], start, end, _STOP[stop] if stop else None, tuple(doses[course])
+                    )
+                    for course, drug, start, end, stop, _ in courses[pk]
+                ]
+            ),
+            dxa=tuple([_dxa_scan(row) for row in scans[pk]]),
+            labs=tuple(
+                [
+                    c.LabResult(day, _TEST[test], value, unit or None)
+                    for day, test, value, unit, _ in labs[pk]
+                ]
+            ),
+            reassessments=tuple([day for day, _ in reassessed[pk]]),
+        )
+        cases.append((pk, clinic_id, case))
+    return cases
+
+
+def case_for_patient(patient_id: int, *, as_of: dt.date) -> c.Case:
+    """The engine's view of one patient: `cases_for_patients` on that patient alone (eleven
+    queries, however long the history). Raises `Patient.DoesNotExist` for an unknown id."""
+    found = cases_for_patients([patient_id], as_of=as_of)
+    if not found:
+        raise Patient.DoesNotExist(f"No patient {patient_id}.")
+    return found[0][2]
+
+
+# --- Case → records -----------------------------------------------------------------------------
+
+
+def _record(model: type[M], value: Any, columns: dict[str, str], **extra: Any) -> M:
+    """A row of `model` holding the engine record `value`, each field in its column. An absent
+    value (None) in a text column is stored blank, the way forms store it."""
+    fields: dict[str, Any] = {}
+    for name, column in columns.items():
+        stored = getattr(value, name)
+        if stored is None and isinstance(model._meta.get_field(column), models.CharField):
+            stored = ""
+        fields[column] = stored
+    return model(**fields, **extra)
+
+
+def _problems(path: str, error: ValidationError) -> list[ImportProblem]:
+    if hasattr(error, "error_dict"):
+        return [
+            ImportProblem(f"{path}.{field}" if field != "__all__" else path, message)
+            for field, messages in error.message_dict.items()
+            for message in messages
+        ]
+    return [ImportProblem(path, message) for message in error.messages]
+
+
+class _Importer:
+    """Writes one parsed case; collects every problem with the JSON path it comes from."""
+
+    def __init__(self, actor: AbstractBaseUser | None) -> None:
+        self.actor = actor
+        self.problems: list[ImportProblem] = []
+
+    def save(self, path: str, instance: M) -> M | None:
+        try:
+            with transaction.atomic():
+                return record_save(instance=instance, actor=self.actor)
+        except ValidationError as error:
+            self.problems.extend(_problems(path, error))
+        except IntegrityError as error:
+            self.problems.append(ImportProblem(path, f"conflicts with another row ({error})"))
+        return None
+
+    def save_each(
+        self,
+        path: str,
+        values: Iterable[Any],
+        model: type[models.Model],
+        columns: dict[str, str],
+        **extra: Any,
+    ) -> None:
+        """One row of `model` per engine record of `values`, found at `path[i]` in the JSON."""
+        for i, value in enumerate(values):
+            self.save(f"{path}[{i}]", _record(model, value, columns, **extra))
+
+
+@transaction.atomic
+def patient_import_case(
+    *,
+    clinic: Clinic,
+    case: c.Case,
+    mrn: str | None = None,
+    actor: AbstractBaseUser | None = None,
+) -> Patient:
+    """Create one patient with the whole history of `case`. All or nothing: on any problem
+    nothing is written and `CaseImportError` lists every problem with its JSON path."""
+    importer = _Importer(actor)
+    p = case.patient
+    mrn = mrn or p.mrn
+    head: list[ImportProblem] = []
+    if not mrn:
+        head.append(ImportProblem("patient.mrn", "required to import (or pass --mrn)"))
+    if p.sex is None:
+        head.append(ImportProblem("patient.sex", "required to import"))
+    if p.birth_date is None:
+        head.append(ImportProblem("patient.birth_date", "required to import"))
+    if mrn and Patient.objects.filter(clinic=clinic, mrn=mrn).exists():
+        head.append(ImportProblem("patient.mrn", f"{mrn} already exists in clinic {clinic.slug}"))
+    if head or not (mrn and p.sex and p.birth_date):
+        raise CaseImportError(head)
+
+    patient = importer.save(
+        "patient",
+        Patient(
+            clinic=clinic,
+            mrn=mrn,
+            name=p.name or f"Patient {mrn}",
+            birth_date=p.birth_date,
+            sex=p.sex,
+        ),
+    )
+    if patient is None:
+        raise CaseImportError(importer.problems)
+
+    rf = case.risk_factors
+    importer.save("risk_factors", _record(RiskProfile, rf, RISK_FACTOR_COLUMNS, patient=patient))
+    importer.save_each(
+        "risk_factors.cardiovascular_events",
+        rf.cardiovascular_events,
+        CardiovascularEvent,
+        CARDIOVASCULAR_EVENT_COLUMNS,
+        patient=patient,
+    )
+    for i, agent in enumerate(rf.immunosuppressants):
+        importer.save(
+            f"risk_factors.immunosuppressants[{i}]",
+            Immunosuppressant(patient=patient, **{IMMUNOSUPPRESSANT_COLUMN: agent}),
+        )
+    importer.save_each(
+        "risk_factors.glucocorticoids",
+        rf.glucocorticoids,
+        GlucocorticoidExposure,
+        GLUCOCORTICOID_COLUMNS,
+        patient=patient,
+    )
+    importer.save_each("fractures", case.fractures, Fracture, FRACTURE_COLUMNS, patient=patient)
+    for i, therapy in enumerate(case.therapies):
+        course = importer.save(
+            f"therapies[{i}]",
+            _record(TherapyCourse, therapy, THERAPY_COURSE_COLUMNS, patient=patient),
+        )
+        if course is not None:
+            for j, dose_date in enumerate(therapy.doses):
+                importer.save(f"therapies[{i}].doses[{j}]", Dose(course=course, date=dose_date))
+    for i, scan in enumerate(case.dxa):
+        readings = {
+            DXA_READING_COLUMNS[(site, measure)]: getattr(reading, measure)
+            for site, reading in scan.sites
+            for measure in DXA_MEASURES
+        }
+        importer.save(
+            f"dxa[{i}]", _record(DxaScan, scan, DXA_SCAN_COLUMNS, patient=patient, **readings)
+        )
+    importer.save_each("labs", case.labs, LabResult, LAB_COLUMNS, patient=patient)
+    for i, day in enumerate(case.reassessments):
+        importer.save(
+            f"reassessments[{i}]", Reassessment(patient=patient, **{REASSESSMENT_COLUMN: day})
+        )
+
+    if importer.problems:
+        raise CaseImportError(importer.problems)
+    return patient
