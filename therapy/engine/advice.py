@@ -77,22 +77,22 @@ _EVERY_PATIENT = (
     (exercise, Lifestyle.EXERCISE, RuleId.LIF_1),
     (fall_prevention, Lifestyle.FALL_PREVENTION, RuleId.LIF_2),
 )
+#: What every patient is told: the rules above hold for everyone, so this is decided once.
+_ALWAYS = tuple(
+    (item, Rationale(rule, f"{ADVICE[item]}, for every patient."))
+    for applies, item, rule in _EVERY_PATIENT
+    if applies()
+)
+_ALWAYS_SUPPLEMENTS = tuple(item for item, _ in _ALWAYS if isinstance(item, Supplement))
+_ALWAYS_LIFESTYLE = tuple(item for item, _ in _ALWAYS if isinstance(item, Lifestyle))
+_ALWAYS_RATIONALE = tuple(rationale for _, rationale in _ALWAYS)
 _SMOKING = Rationale(RuleId.LIF_3, "Current smoker: stop smoking.")
 
 
 def assess_advice(history: History) -> AdviceFindings:
     """§8: supplementation and lifestyle advice, one sentence per item that applies."""
-    supplementation: list[Supplement] = []
-    lifestyle: list[Lifestyle] = []
-    rationale: list[Rationale] = []
-    for applies, item, rule in _EVERY_PATIENT:
-        if not applies():
-            continue
-        if isinstance(item, Supplement):
-            supplementation.append(item)
-        else:
-            lifestyle.append(item)
-        rationale.append(Rationale(rule, f"{ADVICE[item]}, for every patient."))
+    lifestyle = list(_ALWAYS_LIFESTYLE)
+    rationale = list(_ALWAYS_RATIONALE)
     risk = history.risk
     if smoking_cessation(history):
         lifestyle.append(Lifestyle.SMOKING_CESSATION)
@@ -106,4 +106,4 @@ def assess_advice(history: History) -> AdviceFindings:
                 f"{number(ALCOHOL_MAX_DRINKS_PER_DAY)}: {ADVICE[Lifestyle.ALCOHOL_LIMIT].lower()}.",
             )
         )
-    return AdviceFindings(tuple(supplementation), tuple(lifestyle), tuple(rationale))
+    return AdviceFindings(_ALWAYS_SUPPLEMENTS, tuple(lifestyle), tuple(rationale))

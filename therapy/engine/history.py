@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from operator import attrgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from therapy.engine.case import (
     CardiovascularEvent,
@@ -42,6 +42,7 @@ from therapy.engine.catalogue import OSTEOPOROSIS_THERAPIES, PTH_ANALOGUES
 from therapy.engine.dates import days_to_months, exposure_days
 
 _ONE_DAY = dt.timedelta(days=1)
+T = TypeVar("T")
 
 
 class Course(NamedTuple):
@@ -188,6 +189,15 @@ def _scan_key(scan: DxaScan) -> tuple[dt.date, str, str]:
     return (scan.date, scan.scanner or "", repr(scan.sites))
 
 
+def _in_order(items: list[T], key: Callable[[T], Any]) -> list[T]:
+    """`items` by date; entries of one day in the fixed order of `key`, whatever order the case
+    listed them in (the full key is built only when two entries share a day)."""
+    items.sort(key=_BY_DATE)
+    if len({item.date for item in items}) < len(items):  # type: ignore[attr-defined]
+        items.sort(key=key)
+    return items
+
+
 def history_of(case: Case, as_of: dt.date) -> History:
     """Index `case` on `as_of`."""
     started = []
@@ -221,18 +231,16 @@ def history_of(case: Case, as_of: dt.date) -> History:
             last_denosumab_dose = denosumab_courses[-1].start
 
     labs: dict[LabTest, list[LabResult]] = {}
-    for lab in sorted([lab for lab in case.labs if lab.date <= as_of], key=_LAB_KEY):
+    # By date only: every rule reads same-day values of a test as a set (lowest, highest, any).
+    for lab in sorted([lab for lab in case.labs if lab.date <= as_of], key=_BY_DATE):
         labs.setdefault(lab.test, []).append(lab)
 
     risk = case.risk_factors
     fractures = tuple(
-        sorted([f for f in case.fractures if f.fragility and f.date <= as_of], key=_FRACTURE_KEY)
+        _in_order([f for f in case.fractures if f.fragility and f.date <= as_of], _FRACTURE_KEY)
     )
     events = [e for e in risk.cardiovascular_events if e.date <= as_of]
-    scans = [scan for scan in case.dxa if scan.date <= as_of]
-    scans.sort(key=_BY_DATE)
-    if len({scan.date for scan in scans}) < len(scans):  # same-day scans: a fixed order
-        scans.sort(key=_scan_key)
+    scans = _in_order([scan for scan in case.dxa if scan.date <= as_of], _scan_key)
     active = tuple([course for course in courses if course.is_active_on(as_of)])
     return History(
         as_of=as_of,
@@ -243,7 +251,7 @@ def history_of(case: Case, as_of: dt.date) -> History:
         courses=tuple(courses),
         active=active,
         active_drugs=frozenset([course.drug for course in active]),
-        cardiovascular_events=tuple(sorted(events, key=_EVENT_KEY)),
+        cardiovascular_events=tuple(_in_order(events, _EVENT_KEY)),
         glucocorticoids=tuple(
             sorted([g for g in risk.glucocorticoids if g.start <= as_of], key=_exposure_key)
         ),
@@ -259,6 +267,5 @@ def history_of(case: Case, as_of: dt.date) -> History:
 
 _ROMOSOZUMAB, _DENOSUMAB = Drug.ROMOSOZUMAB, Drug.DENOSUMAB
 _BY_DATE = attrgetter("date")
-_LAB_KEY = attrgetter("date", "test", "value")
 _FRACTURE_KEY = attrgetter("date", "site")
 _EVENT_KEY = attrgetter("date", "kind")
