@@ -29,7 +29,10 @@ seed: var/.seeded
 run: export DJANGO_DEBUG ?= 1
 run: export OSSA_PORT := $(PORT)
 run: migrate var/.seeded
+	@# Tonight's scan, now: the first sign-in sees a full worklist, not one filling over minutes.
+	@$(BIN)/python manage.py scan_reminders > var/last_scan.json
 	@echo ""
+	@echo "  Reminders up to date (scan summary in var/last_scan.json)"
 	@echo "  Ossa is starting on http://127.0.0.1:$(PORT)/"
 	@echo "  Sign in as clinician, nurse or admin (clinic 'demo'), other_clinician (clinic 'other')"
 	@echo "  Password: $$(cat var/demo_password 2>/dev/null || echo 'as set with seed_demo --password')"

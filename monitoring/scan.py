@@ -468,9 +468,15 @@ def _batches(patient_ids: list[int] | None, batch_size: int) -> Iterator[_Batch]
 
 
 def _scan_batch(
-    batch: _Batch, *, as_of: dt.date, now: dt.datetime, lead_days: dict[int, int]
+    batch: _Batch,
+    *,
+    as_of: dt.date,
+    now: dt.datetime,
+    lead_days: dict[int, int],
+    dry_run: bool = False,
 ) -> ScanSummary:
-    """One transaction: lock the batch's patients, evaluate them, reconcile their reminders."""
+    """One transaction: lock the batch's patients, evaluate them, reconcile their reminders
+    (with `dry_run`, only say what would change: nothing is written, nothing is sent)."""
     with transaction.atomic():
         ids = list(
             batch.patients()
@@ -506,6 +512,8 @@ def _scan_batch(
         ]
         summary = ScanSummary(as_of=as_of, patients=len(ids), skipped=sorted(skipped))
         plan = _plan_batch(wanted, rows, as_of=as_of, now=now, summary=summary)
+        if dry_run:
+            return summary
         _write(plan, now=now)
         transaction.on_commit(
             partial(reminders_notify_pending, patient_ids=ids, now=now), robust=True
@@ -574,6 +582,7 @@ def reminders_scan(
     workers: int = 1,
     details: bool = True,
     progress: Callable[[ScanSummary], None] | None = None,
+    dry_run: bool = False,
 ) -> ScanSummary:
     """Bring every patient's reminders (or only those of `patient_ids`) in line with the engine
     on `as_of`. A full scan is recorded as a `ScanRun` (running → succeeded or failed); a
@@ -582,12 +591,13 @@ def reminders_scan(
     `workers` > 1 scans batches in that many forked processes at once on PostgreSQL (each batch
     is its own transaction either way; not inside a transaction). `details=False` keeps
     only the counts (the nightly task: memory stays bounded however many reminders change);
-    `progress` is called with the running totals after each batch."""
+    `progress` is called with the running totals after each batch. `dry_run` computes the same
+    summary and writes nothing (no reminder, no `ScanRun`) and sends nothing."""
     if batch_size < 1 or workers < 1:
         raise ValueError("batch_size and workers must be at least 1")
     ids = sorted(set(patient_ids)) if patient_ids is not None else None
     run = None
-    if ids is None:
+    if ids is None and not dry_run:
         ScanRun.objects.filter(
             status=ScanRun.Status.RUNNING, started_at__lt=now - INTERRUPTED_AFTER
         ).update(status=ScanRun.Status.FAILED, error=INTERRUPTED)
@@ -597,7 +607,12 @@ def reminders_scan(
     number = 0
     try:
         for batch in _results(
-            _batches(ids, batch_size), workers=workers, as_of=as_of, now=now, lead_days=lead_days
+            _batches(ids, batch_size),
+            workers=workers,
+            as_of=as_of,
+            now=now,
+            lead_days=lead_days,
+            dry_run=dry_run,
         ):
             if not batch.patients:
                 continue

@@ -143,3 +143,29 @@ def test_a_bad_date_exits_with_status_2_and_says_why_on_stderr():
     assert result.returncode == 2
     assert result.stdout == ""
     assert "'2026-02-30' is not a date (YYYY-MM-DD)" in result.stderr
+
+
+@pytest.mark.django_db
+def test_a_dry_run_prints_the_same_summary_and_writes_and_sends_nothing(overdue, mailoutbox):
+    dry = run("--as-of", "2026-03-01", "--dry-run")
+    assert dry["dry_run"] is True
+    assert not Reminder.objects.exists()
+    assert not ScanRun.objects.exists()
+    assert mailoutbox == []
+
+    real = run("--as-of", "2026-03-01")
+    assert "dry_run" not in real
+    assert {k: v for k, v in dry.items() if k != "dry_run"} == real
+    assert Reminder.objects.count() == len(real["created"]) > 0
+
+
+@pytest.mark.django_db
+def test_a_future_as_of_is_refused_unless_it_is_a_dry_run(overdue):
+    with time_machine.travel(dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC), tick=False):
+        with pytest.raises(CommandError, match="after today") as refused:
+            run("--as-of", "2026-03-02")
+        assert refused.value.returncode == 2
+        assert not Reminder.objects.exists() and not ScanRun.objects.exists()
+        assert run("--as-of", "2026-09-01", "--dry-run")["created"]
+        assert not Reminder.objects.exists()
+        assert run("--as-of", "2026-03-01")["created"]  # today is not the future

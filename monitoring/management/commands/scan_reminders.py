@@ -1,8 +1,12 @@
-"""scan_reminders [--as-of YYYY-MM-DD] [--batch-size N] [--workers N]: the nightly scan, now.
+"""scan_reminders [--as-of YYYY-MM-DD] [--dry-run] [--batch-size N] [--workers N]: the nightly
+scan, now.
 
 Prints the scan's summary as JSON: `{"as_of", "patients", "created": [{"patient", "kind", "drug",
-"due"}], "moved": [… "from"], "resolved": […], "snooze_ended": […], "unchanged": N}`. A bad
-argument exits with status 2 and a message on stderr.
+"due"}], "moved": [… "from"], "resolved": […], "snooze_ended": […], "unchanged": N,
+"skipped": [patient ids]}` (with `--dry-run`, also `"dry_run": true`). `--dry-run` computes the
+same summary and writes and sends nothing. A future `--as-of` would write reminders and send
+e-mail for a day that has not come: it is refused unless `--dry-run` is given. A bad argument
+exits with status 2 and a message on stderr.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import json
 import re
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from monitoring.scan import reminders_scan
@@ -48,6 +52,11 @@ class Command(BaseCommand):
             "--as-of", type=_date, help="evaluation date, YYYY-MM-DD (default: today)"
         )
         parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="print what would change; write nothing, send nothing",
+        )
+        parser.add_argument(
             "--batch-size", type=_positive, default=500, help="patients per transaction"
         )
         parser.add_argument(
@@ -58,12 +67,29 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *args: Any, as_of: dt.date | None, batch_size: int, workers: int, **options: Any
+        self,
+        *args: Any,
+        as_of: dt.date | None,
+        dry_run: bool,
+        batch_size: int,
+        workers: int,
+        **options: Any,
     ) -> None:
+        today = timezone.localdate()
+        if as_of is not None and as_of > today and not dry_run:
+            raise CommandError(
+                f"--as-of: {as_of} is after today ({today}); a scan of a future day would write "
+                "reminders and send e-mail for it. Add --dry-run to see what it would do.",
+                returncode=2,
+            )
         summary = reminders_scan(
-            as_of=as_of or timezone.localdate(),
+            as_of=as_of or today,
             now=timezone.now(),
             batch_size=batch_size,
             workers=workers,
+            dry_run=dry_run,
         )
-        self.stdout.write(json.dumps(summary.as_json(), indent=2))
+        output = summary.as_json()
+        if dry_run:
+            output["dry_run"] = True
+        self.stdout.write(json.dumps(output, indent=2))
