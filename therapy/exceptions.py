@@ -17,7 +17,7 @@ class CoursesWouldOverlap(Exception):
     """A decision would leave a course of another drug open beside the course it starts.
 
     Nothing is written: the clinician is asked to confirm (or to stop the other course first).
-    `courses` describes each overlapping course in words ("Denosumab 2021-05-03 – ongoing")."""
+    `courses` describes each overlapping course in words ("Denosumab since 2021-05-03")."""
 
     def __init__(self, courses: list[str]) -> None:
         super().__init__("; ".join(courses))

@@ -76,6 +76,13 @@ def _capitalized(drug: str) -> str:
     return catalogue.name(drug).capitalize()
 
 
+def _course_words(course: TherapyCourse) -> str:
+    """ "Denosumab since 2024-06-12", "Raloxifene 2025-01-01 to 2027-01-01"."""
+    if course.end is None:
+        return f"{_capitalized(course.drug)} since {course.start:%Y-%m-%d}"
+    return f"{_capitalized(course.drug)} {course.start:%Y-%m-%d} to {course.end:%Y-%m-%d}"
+
+
 def _beside(
     error: ValidationError, fields: dict[str, str], default: str, prefix: str = ""
 ) -> ValidationError:
@@ -135,7 +142,12 @@ def decision_record(
     locks it), so two decisions for one patient — a double click — run one after the other, and
     the second is judged on the record the first left.
     """
-    list(Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).values_list("pk"))
+    list(
+        Patient.objects.select_for_update(no_key=True)
+        .filter(pk=patient.pk)
+        .values_list("pk")
+        .order_by()
+    )
     evaluation = patient_evaluate(patient, as_of=as_of)
     assessment = evaluation.assessment
     reason = reason.strip()
@@ -247,7 +259,7 @@ def decision_record(
             .filter(Q(end__isnull=True) | Q(end__gt=new_start))
         )
         if not allow_overlap and overlapping:
-            raise CoursesWouldOverlap([str(other) for other in overlapping])
+            raise CoursesWouldOverlap([_course_words(other) for other in overlapping])
 
     record = record_save(
         instance=RecommendationRecord(

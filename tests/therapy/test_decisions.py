@@ -7,12 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -86,11 +88,10 @@ def _switch(patient: Patient, **changes) -> dict:
         "start_course": "on",
         "start_date": "2026-11-25",
         "first_dose_given": "yes",
-        "stop_courses": [_denosumab(patient).pk],
         "stop_date": "2026-11-24",
         "stop_reason": "completed",
         **changes,
-    }
+    } | ({} if "stop_courses" in changes else {"stop_courses": [_denosumab(patient).pk]})
 
 
 @pytest.fixture(autouse=True)
@@ -513,6 +514,27 @@ def test_the_success_message_says_what_was_done(client_for, clinician, on_denosu
     )
 
 
+def test_the_decision_page_and_the_patient_page_say_what_the_decision_did(
+    client_for, clinician, on_denosumab
+):
+    client = client_for(clinician)
+    client.post(_url(on_denosumab), _switch(on_denosumab))
+    record = RecommendationRecord.objects.get()
+
+    detail = client.get(reverse("therapy:decision-detail", args=[on_denosumab.pk, record.pk]))
+    patient_page = client.get(reverse("patients:detail", args=[on_denosumab.pk]))
+
+    changes = detail.content.decode()
+    assert "decided: <strong>Zoledronic acid (not a ranked option)</strong>" in changes
+    assert "Reason: Planned end of denosumab: bisphosphonate follow-on" in changes
+    assert "Denosumab (SC, 6-monthly) stopped: last day 2026-11-24 (completed)." in changes
+    assert (
+        "Zoledronic acid (IV, yearly) started on 2026-11-25, first dose given on 2026-11-25."
+        in changes
+    )
+    assert "Zoledronic acid (not a ranked option)" in patient_page.content.decode()
+
+
 @pytest.mark.parametrize("drug", ["denosumab", "zoledronic_acid", "romosozumab"])
 def test_starting_an_injected_drug_asks_whether_the_first_dose_was_given(
     client_for, clinician, patient, drug
@@ -635,7 +657,7 @@ def test_a_start_beside_an_open_course_of_another_drug_asks_first_and_keeps_what
     html = response.content.decode()
     assert 'data-testid="overlap-warning"' in html
     warning = field_error_html(html, "confirm_overlap")
-    assert "Denosumab (SC, 6-monthly) 2024-06-12 – ongoing would stay open" in warning
+    assert "Denosumab since 2024-06-12 would stay open beside the new course" in warning
     # Nothing was written, and the form holds every answer for the second click.
     assert not TherapyCourse.objects.filter(drug="zoledronic_acid").exists()
     assert not Dose.objects.filter(course__drug="zoledronic_acid").exists()
@@ -804,3 +826,87 @@ def test_the_decision_page_costs_the_same_queries_for_2_or_20_years_of_history(
         response = client.get(_url(patient))
 
     assert response.status_code == 200
+
+
+#: POST of a switch with its first dose: the page's reads, then the service's own (lock, engine
+#: input, open courses), the stop, the start, the dose and the decision — each validated, saved
+#: with its audit row in a savepoint — and the success message's list of stopped courses.
+SWITCH = 81
+
+
+@pytest.mark.parametrize("years", [2, 20])
+def test_recording_a_switch_costs_the_same_queries_for_2_or_20_years_of_history(
+    years, clinic, clinician, client_for, django_assert_num_queries
+):
+    patient = factories.PatientFactory(clinic=clinic)
+    factories.add_long_history(patient, years=years)
+    denosumab = TherapyCourse.objects.create(
+        patient=patient, drug="denosumab", start=dt.date(2026, 1, 5)
+    )
+    Dose.objects.create(course=denosumab, date=dt.date(2026, 1, 5))
+    client = client_for(clinician)
+
+    with django_assert_num_queries(SWITCH):
+        response = client.post(_url(patient), _switch(patient, stop_courses=[denosumab.pk]))
+
+    assert response.status_code == 302
+
+
+# --- two decisions at once ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_decisions_at_once_for_one_patient_run_one_after_the_other(
+    require_postgres, clinician, on_denosumab, monkeypatch
+):
+    """A double click: both start zoledronic acid. The first waits half-way (its course written,
+    not committed) while the second arrives; the second must see the first's course and be
+    refused, not write a second one."""
+    from therapy import services
+
+    half_way = threading.Event()
+    save = services.record_save
+
+    def slow_save(*, instance, actor):
+        if isinstance(instance, RecommendationRecord) and not half_way.is_set():
+            half_way.set()
+            time.sleep(0.5)
+        return save(instance=instance, actor=actor)
+
+    monkeypatch.setattr(services, "record_save", slow_save)
+    outcomes: list[object] = []
+
+    def decide() -> None:
+        try:
+            outcomes.append(
+                decision_record(
+                    patient=on_denosumab,
+                    actor=clinician,
+                    as_of=TODAY,
+                    kind=DecisionKind.OTHER_DRUG,
+                    chosen_drug="zoledronic_acid",
+                    reason="Switch",
+                    start_date=TODAY,
+                    first_dose_given=False,
+                    allow_overlap=True,
+                )
+            )
+        except ValidationError as error:
+            outcomes.append(error)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=decide)
+    first.start()
+    assert half_way.wait(10)
+    second = threading.Thread(target=decide)
+    second.start()
+    first.join(10)
+    second.join(10)
+
+    recorded = [o for o in outcomes if isinstance(o, RecommendationRecord)]
+    refused = [o for o in outcomes if isinstance(o, ValidationError)]
+    assert (len(recorded), len(refused)) == (1, 1)
+    assert "start_date" in refused[0].error_dict
+    assert TherapyCourse.objects.filter(drug="zoledronic_acid").count() == 1
+    assert RecommendationRecord.objects.count() == 1
