@@ -1,6 +1,7 @@
-"""A clinician switches a patient from denosumab to zoledronic acid on one day, in one decision.
+"""A clinician records a decision that changes the therapy, in one step: a same-day switch from
+denosumab to zoledronic acid, and a first start with its first infusion.
 
-The danger this journey guards: stopping denosumab without its follow-on causes rapid bone loss,
+The danger the switch guards: stopping denosumab without its follow-on causes rapid bone loss,
 so the app raises critical alerts and e-mails them. A correct switch — denosumab stopped the day
 before, zoledronic acid started today with its first infusion — must raise none and send none.
 """
@@ -8,6 +9,8 @@ before, zoledronic acid started today with its first infusion — must raise non
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 
 import pytest
 from django.core import mail
@@ -22,6 +25,8 @@ from therapy.case_records import patient_import_case
 from therapy.engine import parse_case
 from therapy.engine.dates import add_months
 from therapy.models import RecommendationRecord, TherapyCourse
+
+CASES = Path(__file__).resolve().parents[1] / "cases"
 
 
 @pytest.fixture
@@ -135,3 +140,33 @@ def test_a_same_day_switch_from_denosumab_to_zoledronic_acid_leaves_no_critical_
     record = RecommendationRecord.objects.get(patient=on_denosumab)
     assert record.first_dose is not None and record.first_dose.date == today
     assert list(record.stopped_courses.values_list("end", flat=True)) == [yesterday]
+
+
+def test_a_first_start_of_zoledronic_acid_records_the_infusion_given_today(page_for, demo_clinic):
+    clinic, people = demo_clinic
+    data = json.loads((CASES / "v07_transplant_on_steroids.json").read_text())["case"]
+    data["patient"].update(name="Joan Whitfield", mrn="H-0007")
+    patient = patient_import_case(clinic=clinic, case=parse_case(data))
+    today = timezone.localdate()
+    page = page_for(people["clinician"])
+
+    page.goto(f"/patients/{patient.pk}/")
+    expect(page.get_by_test_id("headline")).to_contain_text("Start zoledronic acid")
+    page.get_by_role("link", name="Record decision").click()
+    expect(page.get_by_label("Last day of the stopped course")).to_have_count(0)  # none open
+    page.get_by_label("1. Zoledronic acid (antiresorptive)").check()
+    dose_given = page.get_by_label("Yes: record the dose")
+    expect(dose_given).to_be_hidden()  # asked once the course starts
+    page.get_by_label("Start the course").check()
+    dose_given.check()
+    page.get_by_role("button", name="Record decision").click()
+
+    expect(page.get_by_role("status").filter(has_text="Decision recorded")).to_contain_text(
+        f"zoledronic acid started on {today:%Y-%m-%d}, first dose recorded."
+    )
+    expect(page.get_by_test_id("headline")).to_contain_text("Continue zoledronic acid")
+    next_infusion = add_months(today, 12)
+    expect(page.get_by_test_id("monitoring")).to_contain_text(f"{next_infusion:%Y-%m-%d}")
+    course = TherapyCourse.objects.get(patient=patient, drug="zoledronic_acid")
+    assert list(course.doses.values_list("date", flat=True)) == [today]
+    assert RecommendationRecord.objects.get(patient=patient).chosen_rank == 1
