@@ -33,6 +33,11 @@ def label(drug: str) -> str:
     return LABELS.get(drug, drug)  # type: ignore[call-overload]  # StrEnum keys hash as str
 
 
+def name(drug: str) -> str:
+    """The drug as a sentence names it: "zoledronic acid", "denosumab"."""
+    return str(drug).replace("_", " ")
+
+
 def is_injected(drug: str) -> bool:
     return drug in INJECTED_IN_CLINIC
 

@@ -11,3 +11,14 @@ class RecordNotEvaluable(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+
+
+class CoursesWouldOverlap(Exception):
+    """A decision would leave a course of another drug open beside the course it starts.
+
+    Nothing is written: the clinician is asked to confirm (or to stop the other course first).
+    `courses` describes each overlapping course in words ("Denosumab since 2021-05-03")."""
+
+    def __init__(self, courses: list[str]) -> None:
+        super().__init__("; ".join(courses))
+        self.courses = courses

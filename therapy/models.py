@@ -145,12 +145,27 @@ class Dose(models.Model):
                 )
 
 
+class DecisionKind(models.TextChoices):
+    """What a clinician decided on the engine's recommendation."""
+
+    CONTINUE = "continue", "Continue current therapy"
+    RANKED_OPTION = "ranked_option", "A ranked option"
+    OTHER_DRUG = "other_drug", "Another drug"
+    NO_TREATMENT = "no_treatment", "No treatment now"
+
+
+#: The decisions that need the clinician's reason.
+DECISIONS_NEEDING_A_REASON = (DecisionKind.OTHER_DRUG, DecisionKind.NO_TREATMENT)
+
+
 class RecommendationRecord(models.Model):
     """What the engine said about a patient, and what the clinician decided.
 
     The case as evaluated and the assessment are stored whole (JSON of CASE_FORMAT), with the
     engine version and the rules that fired, so a decision can be replayed and audited years
-    later exactly as the clinician saw it. Rows are written once and never edited.
+    later exactly as the clinician saw it; so is what the decision did to the record (the
+    courses it stopped, the course it started and that course's first dose). Rows are written
+    once and never edited.
     """
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="decisions")
@@ -163,29 +178,64 @@ class RecommendationRecord(models.Model):
     case = models.JSONField()
     assessment = models.JSONField()
     fired_rules = models.JSONField(default=list)
-    chosen_drug = models.CharField(max_length=30, choices=catalogue.DRUG_CHOICES)
-    #: The option's rank when a ranked option was accepted; None when another drug was chosen.
+    kind = models.CharField(max_length=20, choices=DecisionKind.choices)
+    #: The drug continued or chosen; empty for "no treatment now".
+    chosen_drug = models.CharField(
+        max_length=30, choices=catalogue.DRUG_CHOICES, blank=True, default=""
+    )
+    #: The option's rank when a ranked option was accepted; None for every other decision.
     chosen_rank = models.PositiveSmallIntegerField(null=True, blank=True)
     reason = models.TextField(blank=True, default="")
     started_course = models.ForeignKey(
         TherapyCourse, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    #: The started course's first dose, when it was given on the start date.
+    first_dose = models.ForeignKey(
+        Dose, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    stopped_courses = models.ManyToManyField(TherapyCourse, blank=True, related_name="+")
 
     class Meta:
         ordering = ["-decided_at", "-pk"]
         constraints = [
+            limits.choices_check(
+                "kind", [k.value for k in DecisionKind], name="decision_kind_known"
+            ),
             models.CheckConstraint(
-                condition=Q(chosen_rank__isnull=False) | ~Q(reason=""),
+                condition=~Q(kind__in=[k.value for k in DECISIONS_NEEDING_A_REASON])
+                | ~Q(reason=""),
                 name="decision_off_list_needs_reason",
-                violation_error_message=(
-                    "Choosing a drug that is not a ranked option needs a reason."
-                ),
+                violation_error_message="Another drug, or no treatment now, needs a reason.",
+            ),
+            # `decision_record` keeps these two; the database holds them for every other writer.
+            limits.DatabaseCheck(
+                condition=(Q(kind="ranked_option") & Q(chosen_rank__isnull=False))
+                | (~Q(kind="ranked_option") & Q(chosen_rank__isnull=True)),
+                name="decision_rank_of_a_ranked_option",
+            ),
+            limits.DatabaseCheck(
+                condition=(Q(kind="no_treatment") & Q(chosen_drug=""))
+                | (~Q(kind="no_treatment") & ~Q(chosen_drug="")),
+                name="decision_drug_unless_no_treatment",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"Decision for {self.get_chosen_drug_display()} on {self.as_of:%Y-%m-%d}"
+        return f"Decision of {self.as_of:%Y-%m-%d}: {self.description}"
 
     @property
     def is_ranked_option(self) -> bool:
         return self.chosen_rank is not None
+
+    @property
+    def description(self) -> str:
+        """The decision in words: "Continue denosumab", "Zoledronic acid (option 1)",
+        "Raloxifene (not a ranked option)", "No treatment now"."""
+        drug = catalogue.name(self.chosen_drug).capitalize()
+        if self.kind == DecisionKind.CONTINUE:
+            return f"Continue {catalogue.name(self.chosen_drug)}"
+        if self.kind == DecisionKind.RANKED_OPTION:
+            return f"{drug} (option {self.chosen_rank})"
+        if self.kind == DecisionKind.OTHER_DRUG:
+            return f"{drug} (not a ranked option)"
+        return "No treatment now"

@@ -5,17 +5,22 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from patients.access import patient_for_user
+from patients.access import PatientAccess, patient_for_user
 from patients.permissions import Action
 from patients.records import RecordKind, add_validation_error, patient_url
 from patients.services import record_save
 from therapy import catalogue
 from therapy.engine import ENGINE_VERSION
-from therapy.exceptions import RecordNotEvaluable
+from therapy.exceptions import CoursesWouldOverlap, RecordNotEvaluable
 from therapy.forms import DecisionForm, DoseForm, DoseGivenForm, TherapyCourseForm
 from therapy.models import Dose, RecommendationRecord, TherapyCourse
 from therapy.presenters import UnevaluatedPanel, recommendation_panel
-from therapy.services import decision_record, decision_review, patient_evaluate
+from therapy.services import (
+    decision_open_courses,
+    decision_record,
+    decision_review,
+    patient_evaluate,
+)
 
 THERAPY_COURSE = RecordKind(
     slug="course",
@@ -39,60 +44,92 @@ RECORD_KINDS = [THERAPY_COURSE, DOSE]
 
 
 def decision_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
-    """Record what was decided on the engine's recommendation (clinicians only)."""
+    """Record what was decided on the engine's recommendation, and do it: one service call, one
+    transaction (clinicians only)."""
     access = patient_for_user(request.user, patient_pk, Action.MANAGE_THERAPY)
     today = timezone.localdate()
     try:
         panel = recommendation_panel(patient_evaluate(access.patient, as_of=today).assessment)
     except RecordNotEvaluable as error:
-        # No decision on a record the engine refuses: the page says what to correct first.
-        return render(
-            request,
-            "therapy/decision_form.html",
-            {
-                "access": access,
-                "patient": access.patient,
-                "panel": UnevaluatedPanel(problems=error.problems),
-            },
-            status=400 if request.method == "POST" else 200,
-        )
+        return _decision_not_evaluable(request, access, error)
+    open_courses = decision_open_courses(access.patient, as_of=today)
     form = DecisionForm(
         request.POST or None,
         options=panel.options,
         contraindicated={e["drug"] for e in panel.avoid if e["severity"] == "contraindicated"},
+        open_courses=open_courses,
         today=today,
     )
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
             record = decision_record(
                 patient=access.patient,
                 actor=request.user,  # type: ignore[arg-type]
                 as_of=today,
-                chosen_drug=data["chosen_drug"],
-                reason=data["reason"],
-                start_course=data["start_course"],
-                start_date=data["start_date"],
+                **form.decision_arguments(),
             )
         except ValidationError as error:
-            add_validation_error(form, error)
+            form.add_refusal(error)
+        except CoursesWouldOverlap as overlap:
+            form.ask_to_confirm_overlap(overlap.courses)
+        except RecordNotEvaluable as error:  # the record changed since the page was opened
+            return _decision_not_evaluable(request, access, error)
         else:
-            started = " and the course was started" if record.started_course else ""
-            messages.success(request, f"Decision recorded{started}.")
+            messages.success(request, _decision_done(record))
             return redirect(patient_url(access, THERAPY_COURSE))
     return render(
         request,
         "therapy/decision_form.html",
-        {"access": access, "patient": access.patient, "form": form, "panel": panel},
+        {
+            "access": access,
+            "patient": access.patient,
+            "form": form,
+            "panel": panel,
+            "today": today,
+            "injected": sorted(drug.value for drug in catalogue.INJECTED_IN_CLINIC),
+        },
         status=400 if request.method == "POST" else 200,
     )
+
+
+def _decision_not_evaluable(
+    request: HttpRequest, access: PatientAccess, error: RecordNotEvaluable
+) -> HttpResponse:
+    """No decision on a record the engine refuses: the page says what to correct first."""
+    return render(
+        request,
+        "therapy/decision_form.html",
+        {
+            "access": access,
+            "patient": access.patient,
+            "panel": UnevaluatedPanel(problems=error.problems),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _decision_done(record: RecommendationRecord) -> str:
+    """ "Decision recorded: zoledronic acid started on 2026-11-25, first dose recorded;
+    denosumab stopped on 2026-11-24."""
+    done = []
+    if record.started_course is not None:
+        course = record.started_course
+        first = ", first dose recorded" if record.first_dose is not None else ""
+        done.append(f"{catalogue.name(course.drug)} started on {course.start:%Y-%m-%d}{first}")
+    done += [
+        f"{catalogue.name(c.drug)} stopped on {c.end:%Y-%m-%d}"
+        for c in record.stopped_courses.all()
+    ]
+    return f"Decision recorded: {'; '.join(done)}." if done else "Decision recorded."
 
 
 def decision_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
     """A stored decision, with the assessment replayed from its stored case."""
     access = patient_for_user(request.user, patient_pk, Action.VIEW_CLINICAL)
     record = get_object_or_404(
-        RecommendationRecord.objects.select_related("decided_by"), patient=access.patient, pk=pk
+        RecommendationRecord.objects.select_related("decided_by", "started_course", "first_dose"),
+        patient=access.patient,
+        pk=pk,
     )
     review = decision_review(record)
     return render(
@@ -102,6 +139,7 @@ def decision_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpRespo
             "access": access,
             "patient": access.patient,
             "record": record,
+            "stopped": record.stopped_courses.all(),
             "review": review,
             "panel": recommendation_panel(review.stored) if review.stored else None,
             "replay": recommendation_panel(review.replayed) if review.replayed else None,

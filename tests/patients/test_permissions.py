@@ -7,6 +7,7 @@
     risk factors, CV events, immunosuppr., GC  yes        403    403           404
     fractures, doses, DXA scans, labs          yes        yes    403           404
     therapy courses, reassessments             yes        403    403           404
+    record a decision                          yes        403    403           404
     clinic staff pages                         403        403    yes           404
 
 A GET that is allowed answers 200; a POST that is allowed redirects and changes the row; a
@@ -41,7 +42,7 @@ from patients.models import (
 )
 from patients.permissions import Action
 from tests import factories
-from therapy.models import Dose, TherapyCourse
+from therapy.models import Dose, RecommendationRecord, TherapyCourse
 
 CLINICIAN = frozenset({"clinician"})
 CLINICAL = frozenset({"clinician", "nurse"})
@@ -258,6 +259,13 @@ PATIENT_ENDPOINTS: list[Endpoint] = [
         _risk_profile,
     ),
     *_record_endpoints(),
+    Endpoint(
+        "therapy:decision-create",
+        _patient,
+        CLINICIAN,
+        lambda c: {"decision": "continue", "reason": "Injection booked for Friday"},
+        _count(RecommendationRecord),
+    ),
 ]
 
 

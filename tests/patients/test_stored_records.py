@@ -141,6 +141,7 @@ def _decision(world: World, user) -> RecommendationRecord:
         engine_version="1",
         case=case,
         assessment={},
+        kind="other_drug",
         chosen_drug="zoledronic_acid",
         reason="recorded before the limits",
     )
@@ -258,7 +259,7 @@ def test_the_decision_form_names_what_to_correct_and_offers_no_decision(
     html = response.content.decode()
     assert response.status_code == 200
     assert escape(FRACTURE_PROBLEM) in html
-    assert 'name="chosen_drug"' not in html
+    assert 'name="decision"' not in html
 
 
 def test_no_decision_is_recorded_on_a_record_the_engine_refuses(
@@ -266,7 +267,14 @@ def test_no_decision_is_recorded_on_a_record_the_engine_refuses(
 ):
     response = client_for(clinician).post(
         reverse("therapy:decision-create", args=[ancient_fracture.pk]),
-        {"chosen_drug": "zoledronic_acid", "reason": "x", "start_course": "on"},
+        {
+            "decision": "another",
+            "other_drug": "zoledronic_acid",
+            "reason": "x",
+            "start_course": "on",
+            "start_date": timezone.localdate().isoformat(),
+            "first_dose_given": "yes",
+        },
     )
 
     assert response.status_code == 400

@@ -307,10 +307,12 @@ REFUSALS = [
         "a decision starting a course before 1900",
         "therapy:decision-create",
         lambda p: {
-            "chosen_drug": "zoledronic_acid",
+            "decision": "another",
+            "other_drug": "zoledronic_acid",
             "reason": "Preferred by the patient",
             "start_course": "on",
             "start_date": "1899-12-31",
+            "first_dose_given": "yes",
         },
         "start_date",
         DATE_MESSAGE,
