@@ -53,6 +53,8 @@ LAYERS: dict[str, Layer] = {
     "config.env": INFRASTRUCTURE,
     "config.settings": INFRASTRUCTURE,
     "patients.apps": MODELS,
+    # dates known to the month or the year, which the fracture and course fields store
+    "patients.approximate_dates": MODELS,
     "patients.exceptions": MODELS,
     "patients.limits": MODELS,  # the plausibility limits the model fields validate with
     "patients.models": MODELS,
@@ -94,6 +96,7 @@ LAYERS: dict[str, Layer] = {
     "patients.admin": EDGES,
     "patients.context_processors": EDGES,
     "patients.forms": EDGES,
+    "patients.templatetags.approximate": EDGES,
     "patients.records": EDGES,  # the pages and URLs of a kind of record
     "patients.summary_views": EDGES,
     "patients.urls": EDGES,
