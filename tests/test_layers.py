@@ -67,6 +67,7 @@ LAYERS: dict[str, Layer] = {
     "monitoring.apps": MODELS,
     "monitoring.models": MODELS,
     "patients.access": ACCESS,
+    "patients.intake": ACCESS,  # a new patient's previous fractures and courses, in one save
     "patients.presenters": ACCESS,
     "patients.selectors": ACCESS,
     "patients.services": ACCESS,
@@ -96,6 +97,8 @@ LAYERS: dict[str, Layer] = {
     "patients.admin": EDGES,
     "patients.context_processors": EDGES,
     "patients.forms": EDGES,
+    "patients.intake_forms": EDGES,
+    "patients.intake_views": EDGES,
     "patients.templatetags.approximate": EDGES,
     "patients.records": EDGES,  # the pages and URLs of a kind of record
     "patients.summary_views": EDGES,
