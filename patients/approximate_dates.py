@@ -43,18 +43,15 @@ def parse(text: str) -> ApproximateDate:
     match = _PATTERN.match(text.strip())
     if not match:
         raise ValueError(f"Enter {FORMAT_HELP}.")
-    year, month, day = (int(part) if part else None for part in match.groups())
+    year, month, day = match.groups()
     precision = (
-        DatePrecision.YEAR
-        if month is None
-        else DatePrecision.MONTH
-        if day is None
-        else DatePrecision.DAY
+        DatePrecision.YEAR if not month else DatePrecision.MONTH if not day else DatePrecision.DAY
     )
     try:
-        return ApproximateDate(dt.date(year, month or 1, day or 1), precision)  # type: ignore[arg-type]
+        first = dt.date(int(year), int(month or 1), int(day or 1))
     except ValueError:
         raise ValueError(f"{text.strip()} is not a date of the calendar.") from None
+    return ApproximateDate(first, precision)
 
 
 def earliest_day(day: dt.date, precision: str) -> dt.date:
