@@ -9,6 +9,8 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
 
+from patients import approximate_dates
+from patients.approximate_dates import DatePrecision
 from patients.models import (
     CardiovascularEvent,
     Fracture,
@@ -38,6 +40,33 @@ class CrispyMixin:
         first = next(iter(self.fields.values()), None)  # type: ignore[attr-defined]
         if first is not None:
             first.widget.attrs.setdefault("autofocus", True)
+
+
+class ExactWhenRetyped:
+    """For the single-record forms of records the history intake may have dated approximately
+    (`patients.intake_forms`). Their date inputs hold full dates: a date left as it was keeps
+    its precision ("≈ 2016" stays), a date typed here is that exact day."""
+
+    #: form field → the model's precision field
+    precision_fields: dict[str, str] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, precision_field in self.precision_fields.items():
+            day = getattr(self.instance, name)  # type: ignore[attr-defined]
+            precision = getattr(self.instance, precision_field)  # type: ignore[attr-defined]
+            if day and precision != DatePrecision.DAY:
+                self.fields[name].help_text = (  # type: ignore[attr-defined]
+                    f"Recorded as {approximate_dates.shown(day, precision)} (known to the "
+                    f"{precision}); a date typed here is recorded as that exact day."
+                )
+
+    def clean(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().clean()  # type: ignore[misc]
+        for name, precision_field in self.precision_fields.items():
+            if name in self.changed_data:  # type: ignore[attr-defined]
+                setattr(self.instance, precision_field, DatePrecision.DAY)  # type: ignore[attr-defined]
+        return data
 
 
 def date_widgets(*names: str) -> dict[str, forms.Widget]:
@@ -95,7 +124,9 @@ class GlucocorticoidExposureForm(CrispyMixin, forms.ModelForm):
         widgets = date_widgets("start", "end")
 
 
-class FractureForm(CrispyMixin, forms.ModelForm):
+class FractureForm(ExactWhenRetyped, CrispyMixin, forms.ModelForm):
+    precision_fields = {"date": "date_precision"}
+
     class Meta:
         model = Fracture
         fields = ["date", "site", "is_fragility"]

@@ -10,9 +10,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Min, Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from patients import limits
+from patients import approximate_dates, limits
+from patients.approximate_dates import DatePrecision
 from patients.limits import RangeValidator, date_in_range, not_blank
 from patients.validators import (
     check_end_not_before_start,
@@ -125,6 +127,13 @@ class Patient(models.Model):
                         f"{earliest.isoformat()}, before this birth date."
                     }
                 )
+
+    @property
+    def first_visit(self) -> dt.date:
+        """The patient's first day at the clinic: the day the record was created here (today
+        for a record not saved yet). History from before it may carry approximate dates
+        (`patients.approximate_dates`)."""
+        return timezone.localdate(self.created_at) if self.created_at else timezone.localdate()
 
     def earliest_clinical_date(self) -> dt.date | None:
         """The first date of anything recorded about the patient (one query per record type)."""
@@ -338,7 +347,14 @@ class GlucocorticoidExposure(PatientRecord):
 
 class Fracture(PatientRecord):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="fractures")
+    #: The first day of the period when the date is known only to the month or the year.
     date = models.DateField(validators=[date_in_range, not_in_future])
+    date_precision = models.CharField(
+        "date known to the",
+        max_length=5,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+    )
     site = models.CharField(max_length=20, choices=_choices(FractureSite))
     is_fragility = models.BooleanField(
         "fragility fracture",
@@ -361,10 +377,30 @@ class Fracture(PatientRecord):
                 "site", [s.value for s in FractureSite], name="fracture_site_known"
             ),
             limits.date_range_check("date", name="fracture_date_range"),
+            limits.choices_check(
+                "date_precision", DatePrecision.values, name="fracture_date_precision_known"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_site_display()} fracture on {self.date:%Y-%m-%d}"
+        if self.date_precision == DatePrecision.DAY:
+            return f"{self.get_site_display()} fracture on {self.date:%Y-%m-%d}"
+        return f"{self.get_site_display()} fracture, {self.date_shown}"
+
+    @property
+    def date_shown(self) -> str:
+        """The date as people read it: "2017-05-14", or "≈ 2016" when known to the year."""
+        return approximate_dates.shown(self.date, self.date_precision)
+
+    def clean(self) -> None:
+        super().clean()
+        if self.date and self.patient_id:
+            approximate_dates.check_approximate(
+                self.date,
+                self.date_precision,
+                field="date",
+                first_visit=self.patient.first_visit,
+            )
 
 
 def _dated_records() -> list[tuple[type[PatientRecord], str]]:

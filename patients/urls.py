@@ -1,6 +1,6 @@
 from django.urls import path
 
-from patients import records, summary_views, views
+from patients import intake_views, records, summary_views, views
 
 app_name = "patients"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("patients/<int:pk>/edit/", views.patient_edit, name="edit"),
     path("patients/<int:pk>/summary/", summary_views.patient_summary, name="summary"),
     path("patients/<int:pk>/risk-factors/", views.risk_factors_edit, name="risk-factors"),
+    path("patients/<int:pk>/history/", intake_views.patient_intake, name="intake"),
     path("clinics/<slug:slug>/staff/", views.staff_list, name="staff"),
     path("clinics/<slug:slug>/staff/<int:pk>/", views.staff_update, name="staff-update"),
 ]

@@ -190,6 +190,13 @@ def patient_create_view(request: HttpRequest) -> HttpResponse:
                 records.add_validation_error(form, error)
             else:
                 messages.success(request, f"{patient.name} was added.")
+                # A new patient's previous history comes next (issue 9): one page for it.
+                if (
+                    clinics_for_user(request.user, Action.MANAGE_THERAPY)
+                    .filter(pk=clinic.pk)
+                    .exists()
+                ):
+                    return redirect("patients:intake", patient.pk)
                 return redirect("patients:detail", patient.pk)
     return render(
         request,

@@ -53,6 +53,8 @@ LAYERS: dict[str, Layer] = {
     "config.env": INFRASTRUCTURE,
     "config.settings": INFRASTRUCTURE,
     "patients.apps": MODELS,
+    # dates known to the month or the year, which the fracture and course fields store
+    "patients.approximate_dates": MODELS,
     "patients.exceptions": MODELS,
     "patients.limits": MODELS,  # the plausibility limits the model fields validate with
     "patients.models": MODELS,
@@ -65,6 +67,7 @@ LAYERS: dict[str, Layer] = {
     "monitoring.apps": MODELS,
     "monitoring.models": MODELS,
     "patients.access": ACCESS,
+    "patients.intake": ACCESS,  # a new patient's previous fractures and courses, in one save
     "patients.presenters": ACCESS,
     "patients.selectors": ACCESS,
     "patients.services": ACCESS,
@@ -94,6 +97,9 @@ LAYERS: dict[str, Layer] = {
     "patients.admin": EDGES,
     "patients.context_processors": EDGES,
     "patients.forms": EDGES,
+    "patients.intake_forms": EDGES,
+    "patients.intake_views": EDGES,
+    "patients.templatetags.approximate": EDGES,
     "patients.records": EDGES,  # the pages and URLs of a kind of record
     "patients.summary_views": EDGES,
     "patients.urls": EDGES,

@@ -9,6 +9,36 @@ Records → Case
 Case → records
     `patient_import_case` writes a case as a new patient (`import_case`, `seed_demo`).
 
+Approximate dates: the readings the engine sees
+    A fracture or a course from before the patient's first visit may have a date known only to
+    the month or the year (stored as the period's first day plus a precision,
+    `patients.approximate_dates`). The engine takes one day per date, so each is read here as
+    the day that is safer for the rules that read it, on the evaluation's `as_of`:
+
+    - a fracture: the LATEST day of its period, but not after as_of (nor before the period's
+      first day, so a fracture of a period still ahead of a past as_of stays ahead of it).
+      A recent fracture weighs most (VHR-1 counts those of the last 12 months, the 12-month
+      reassessment runs from the latest one), so it is never read as older than it may be.
+      Two fractures at one site that would read as the same day (≈ 2016 and ≈ 2016-12; or
+      ≈ 2026 and ≈ 2026-03 both capped to as_of) are kept apart by stepping the approximate
+      one back a day at a time within its own period: VHR-2 counts distinct (date, site)
+      pairs, and two fractures the clinician recorded must not count as one.
+    - a course start: the EARLIEST day of its period. The course is read as running as long as
+      it may have (PTH-analogue lifetime months, 24-month and 12-dose limits), and a course
+      without recorded doses counts its start as its last denosumab dose (RULES.md
+      conventions), so a follow-on falls due no later than it may really be due.
+    - a course end: the LATEST day of its period, but not after as_of (nor before the period's
+      first day), and never before a dose recorded in the course. Read as late as it may be,
+      the course covers every day it may have run: the lifetime PTH-analogue exposure is not
+      under-counted, an MI or stroke that may have happened on romosozumab is caught (ALR-8),
+      and a later course of another drug still cuts it short where they overlap
+      (supersession). For the denosumab-stop alerts (ALR-3, ALR-4) the end only decides
+      whether the course has ended (end ≤ as_of: the cap keeps an ended course ended); their
+      due date runs from the last denosumab dose, which is the course's earliest start when no
+      dose is recorded, so the follow-on is never read as due later than it may be. Capped at
+      as_of, a course whose end period contains as_of is active on as_of itself and ended from
+      the next day.
+
 Which column holds which engine field is written once, in the tables below, and both
 directions read them. Adding a risk factor touches the model (and its migration), the form, the
 engine and `RISK_FACTOR_COLUMNS` — the patient page lists the risk factors from that table.
@@ -35,6 +65,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 
 from monitoring.models import DxaScan, LabResult, Reassessment
+from patients.approximate_dates import DatePrecision, earliest_day, latest_day
 from patients.exceptions import CaseImportError, ImportProblem
 from patients.models import (
     CardiovascularEvent,
@@ -83,6 +114,8 @@ GLUCOCORTICOID_COLUMNS = {
     "end": "end",
 }
 FRACTURE_COLUMNS = {"date": "date", "site": "site", "fragility": "is_fragility"}
+#: How much of a fracture's date is known (the reading is `_fracture_days`').
+FRACTURE_PRECISION_COLUMN = "date_precision"
 #: A course's doses are `Dose` rows of their own, in date order.
 THERAPY_COURSE_COLUMNS = {
     "drug": "drug",
@@ -90,6 +123,9 @@ THERAPY_COURSE_COLUMNS = {
     "end": "end",
     "stop_reason": "stop_reason",
 }
+#: How much of a course's start and end is known (the readings are `_course_start_day`' and
+#: `_course_end_day`').
+THERAPY_COURSE_PRECISION_COLUMNS = {"start": "start_precision", "end": "end_precision"}
 #: A scan's own fields; its readings are stored per site, below.
 DXA_SCAN_COLUMNS = {"date": "date", "scanner": "scanner"}
 #: The measures of a `SiteReading`, each stored per site as the column `<site>_<measure>`.
@@ -158,6 +194,55 @@ def _dxa_scan(row: tuple) -> c.DxaScan:
     return c.DxaScan(row[0], tuple(sites), row[1] or None)
 
 
+# --- approximate dates: the readings of the module docstring -------------------------------------
+
+_DAY = DatePrecision.DAY.value
+_ONE_DAY = dt.timedelta(days=1)
+
+
+def _latest_not_after(day: dt.date, precision: str, as_of: dt.date) -> dt.date:
+    """The period's last day, but not after as_of, nor before the period's first day."""
+    return max(day, min(latest_day(day, precision), as_of))
+
+
+def _fracture_days(rows: list[tuple], as_of: dt.date) -> list[dt.date]:
+    """The day the engine reads for each fracture row (date, site, fragility, precision, …), in
+    the rows' order: the latest day of an approximate date's period, not after as_of; two of one
+    site that would read as one day are kept apart (module docstring)."""
+    days = [row[0] for row in rows]
+    approximate = [i for i, row in enumerate(rows) if row[3] != _DAY]
+    if not approximate:
+        return days
+    for i in approximate:
+        days[i] = _latest_not_after(rows[i][0], rows[i][3], as_of)
+    taken = {(days[i], rows[i][1]) for i in range(len(rows)) if rows[i][3] == _DAY}
+    # The finer periods first (a month keeps its last day before a year does), then by date.
+    by_precision = {DatePrecision.MONTH.value: 0, DatePrecision.YEAR.value: 1}
+    for i in sorted(approximate, key=lambda i: (by_precision[rows[i][3]], rows[i][0], i)):
+        first, site = rows[i][0], rows[i][1]
+        while (days[i], site) in taken and days[i] > first:
+            days[i] -= _ONE_DAY
+        taken.add((days[i], site))
+    return days
+
+
+def _course_end_day(
+    end: dt.date | None, precision: str, as_of: dt.date, doses: list[dt.date]
+) -> dt.date | None:
+    """A course's end as the engine reads it: the latest day of an approximate end's period,
+    not after as_of, and not before the course's last recorded dose (module docstring)."""
+    if end is None or precision == _DAY:
+        return end
+    day = _latest_not_after(end, precision, as_of)
+    return max(day, doses[-1]) if doses else day
+
+
+def _course_start_day(start: dt.date, precision: str) -> dt.date:
+    """A course's start as the engine reads it: the earliest day of its period (module
+    docstring)."""
+    return earliest_day(start, precision)
+
+
 def cases_for_patients(ids: Iterable[int], *, as_of: dt.date) -> list[tuple[int, int, c.Case]]:
     """(patient id, clinic id, case) for each patient of `ids` that exists, in pk order, read in
     eleven queries whatever the number of patients or the length of their histories."""
@@ -173,8 +258,14 @@ def cases_for_patients(ids: Iterable[int], *, as_of: dt.date) -> list[tuple[int,
     cv = _grouped(CardiovascularEvent, ids, *CARDIOVASCULAR_EVENT_COLUMNS.values())
     agents = _grouped(Immunosuppressant, ids, IMMUNOSUPPRESSANT_COLUMN)
     steroids = _grouped(GlucocorticoidExposure, ids, *GLUCOCORTICOID_COLUMNS.values())
-    fractures = _grouped(Fracture, ids, *FRACTURE_COLUMNS.values())
-    courses = _grouped(TherapyCourse, ids, "pk", *THERAPY_COURSE_COLUMNS.values())
+    fractures = _grouped(Fracture, ids, *FRACTURE_COLUMNS.values(), FRACTURE_PRECISION_COLUMN)
+    courses = _grouped(
+        TherapyCourse,
+        ids,
+        "pk",
+        *THERAPY_COURSE_COLUMNS.values(),
+        *THERAPY_COURSE_PRECISION_COLUMNS.values(),
+    )
     doses: dict[int, list[dt.date]] = defaultdict(list)
     for course_id, day in (
         Dose.objects.filter(of_patients(ids, "course__patient_id"))
@@ -209,14 +300,29 @@ def cases_for_patients(ids: Iterable[int], *, as_of: dt.date) -> list[tuple[int,
             patient=c.Patient(_SEX[sex], birth_date, name, mrn),
             risk_factors=risk_factors,
             fractures=tuple(
-                [c.Fracture(day, _SITE[site], frag) for day, site, frag, _ in fractures[pk]]
+                [
+                    c.Fracture(day, _SITE[row[1]], row[2])
+                    for row, day in zip(
+                        fractures[pk], _fracture_days(fractures[pk], as_of), strict=True
+                    )
+                ]
             ),
             therapies=tuple(
                 [
                     c.TherapyCourse(
-                        _DRUG[drug], start, end, _STOP[stop] if stop else None, tuple(doses[course])
+                        _DRUG[drug],
+                        start
+                        if start_precision == _DAY
+                        else _course_start_day(start, start_precision),
+                        end
+                        if end_precision == _DAY
+                        else _course_end_day(end, end_precision, as_of, doses[course]),
+                        _STOP[stop] if stop else None,
+                        tuple(doses[course]),
                     )
-                    for course, drug, start, end, stop, _ in courses[pk]
+                    for course, drug, start, end, stop, start_precision, end_precision, _ in (
+                        courses[pk]
+                    )
                 ]
             ),
             dxa=tuple([_dxa_scan(row) for row in scans[pk]]),

@@ -7,12 +7,14 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from patients.access import PatientAccess
-from patients.forms import CrispyMixin, DateInput, date_widgets
+from patients.forms import CrispyMixin, DateInput, ExactWhenRetyped, date_widgets
 from therapy import catalogue
 from therapy.models import DecisionKind, Dose, TherapyCourse
 
 
-class TherapyCourseForm(CrispyMixin, forms.ModelForm):
+class TherapyCourseForm(ExactWhenRetyped, CrispyMixin, forms.ModelForm):
+    precision_fields = {"start": "start_precision", "end": "end_precision"}
+
     class Meta:
         model = TherapyCourse
         fields = ["drug", "start", "end", "stop_reason"]

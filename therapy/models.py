@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from patients import limits
+from patients import approximate_dates, limits
+from patients.approximate_dates import DatePrecision
 from patients.limits import date_in_range
 from patients.models import Patient, PatientRecord, _choices
 from patients.validators import (
@@ -23,9 +26,22 @@ from therapy.engine.case import Drug, StopReason
 class TherapyCourse(PatientRecord):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="therapy_courses")
     drug = models.CharField(max_length=30, choices=catalogue.DRUG_CHOICES)
+    #: `start` and `end` hold the first day of the period when known only to the month or year.
     start = models.DateField(validators=[date_in_range, not_in_future])
+    start_precision = models.CharField(
+        "start known to the",
+        max_length=5,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+    )
     end = models.DateField(
         null=True, blank=True, validators=[date_in_range], help_text="Leave empty while ongoing."
+    )
+    end_precision = models.CharField(
+        "end known to the",
+        max_length=5,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
     )
     stop_reason = models.CharField(
         max_length=20, choices=_choices(StopReason), blank=True, default=""
@@ -50,31 +66,84 @@ class TherapyCourse(PatientRecord):
             ),
             limits.date_range_check("start", name="course_start_range"),
             limits.date_range_check("end", name="course_end_range", nullable=True),
+            limits.choices_check(
+                "start_precision", DatePrecision.values, name="course_start_precision_known"
+            ),
+            limits.choices_check(
+                "end_precision", DatePrecision.values, name="course_end_precision_known"
+            ),
         ]
 
     def __str__(self) -> str:
-        end = f"{self.end:%Y-%m-%d}" if self.end else "ongoing"
-        return f"{self.get_drug_display()} {self.start:%Y-%m-%d} – {end}"
+        return f"{self.get_drug_display()} {self.start_shown} – {self.end_shown or 'ongoing'}"
+
+    @property
+    def start_shown(self) -> str:
+        """The start as people read it: "2017-05-14", or "≈ 2016" when known to the year."""
+        return approximate_dates.shown(self.start, self.start_precision)
+
+    @property
+    def end_shown(self) -> str:
+        """The end as people read it ("" while ongoing)."""
+        return approximate_dates.shown(self.end, self.end_precision)
+
+    @property
+    def end_latest(self) -> dt.date | None:
+        """The last day the course may have run: the end's last day (None while ongoing)."""
+        return self.end and approximate_dates.latest_day(self.end, self.end_precision)
 
     @property
     def is_injected(self) -> bool:
         return catalogue.is_injected(self.drug)
 
+    def _check_dates(self) -> None:
+        first_visit = self.patient.first_visit if self.patient_id else None
+        if self.end is None and self.end_precision != DatePrecision.DAY:
+            raise ValidationError({"end": "An ongoing course has no end to be approximate."})
+        if first_visit:
+            for field in ("start", "end"):
+                approximate_dates.check_approximate(
+                    getattr(self, field),
+                    getattr(self, f"{field}_precision"),
+                    field=field,
+                    first_visit=first_visit,
+                )
+        end_latest = self.end_latest
+        if self.start and self.end and end_latest and self.end < self.start <= end_latest:
+            # Both are first days of their periods: "2015-06" to "2015" may be one course, but
+            # the end must then be known at least as well as the start.
+            raise ValidationError(
+                {
+                    "end": f"The end ({self.end_shown}) may fall before the start "
+                    f"({self.start_shown}); give the end as precisely as the start."
+                },
+                code="end_before_start",
+            )
+        check_end_not_before_start(self.start, self.end)
+
     def clean(self) -> None:
         super().clean()
-        check_end_not_before_start(self.start, self.end)
+        self._check_dates()
         if self.stop_reason and not self.end:
             raise ValidationError({"stop_reason": "A stop reason needs an end date."})
         if not (self.patient_id and self.drug and self.start):
             return
-        overlapping = (
-            TherapyCourse.objects.filter(patient_id=self.patient_id, drug=self.drug)
-            .exclude(pk=self.pk)
-            .filter(Q(end__isnull=True) | Q(end__gte=self.start))
-        )
+        # A course runs, at the widest, from its start's first day to its end's last day (the
+        # reading `therapy.case_records` gives the engine); the end is stored as a first day,
+        # so the database narrows by start only and the end is compared here.
+        overlapping = TherapyCourse.objects.filter(
+            patient_id=self.patient_id, drug=self.drug
+        ).exclude(pk=self.pk)
         if self.end:
-            overlapping = overlapping.filter(start__lte=self.end)
-        clash = overlapping.first()
+            overlapping = overlapping.filter(start__lte=self.end_latest)
+        clash = next(
+            (
+                other
+                for other in overlapping.order_by("start", "pk")
+                if other.end_latest is None or other.end_latest >= self.start
+            ),
+            None,
+        )
         if clash:
             raise ValidationError(
                 {
@@ -94,7 +163,7 @@ class TherapyCourse(PatientRecord):
                 )
             outside_course = Q(date__lt=self.start)
             if self.end:
-                outside_course |= Q(date__gt=self.end)
+                outside_course |= Q(date__gt=self.end_latest)
             outside = self.doses.filter(outside_course).first()
             if outside:
                 raise ValidationError(
@@ -131,7 +200,7 @@ class Dose(models.Model):
         if not (self.course_id and self.date):
             return
         course = self.course
-        if self.date < course.start or (course.end and self.date > course.end):
+        if self.date < course.start or (course.end and self.date > course.end_latest):
             raise ValidationError({"date": f"This date is outside the course ({course})."})
         limit = catalogue.max_doses(course.drug)
         if limit is not None:

@@ -142,12 +142,14 @@ def test_the_patient_page_lists_no_yes_no_risk_factor_the_patient_does_not_have(
 NEW = {"mrn": "H-777", "name": "Ada Newcomer", "birth_date": "1950-05-05", "sex": "female"}
 
 
-def test_a_clinician_adds_a_patient_and_lands_on_the_patient_page(clinic, clinician, client_for):
+def test_a_clinician_adds_a_patient_and_lands_on_the_previous_history_page(
+    clinic, clinician, client_for
+):
     response = client_for(clinician).post(reverse("patients:create"), {"clinic": "hillside", **NEW})
 
     patient = Patient.objects.get(clinic=clinic, mrn="H-777")
     assert response.status_code == 302
-    assert response["Location"] == reverse("patients:detail", args=[patient.pk])
+    assert response["Location"] == reverse("patients:intake", args=[patient.pk])
     assert RiskProfile.objects.filter(patient=patient).exists()
 
 

@@ -8,6 +8,7 @@
     fractures, doses, DXA scans, labs          yes        yes    403           404
     therapy courses, reassessments             yes        403    403           404
     record a decision                          yes        403    403           404
+    previous history (intake)                  yes        403    403           404
     clinic staff pages                         403        403    yes           404
 
 A GET that is allowed answers 200; a POST that is allowed redirects and changes the row; a
@@ -237,6 +238,27 @@ def _risk_profile(ctx: Ctx) -> Any:
     return model_to_dict(RiskProfile.objects.get(patient=ctx.world.patient))
 
 
+def _history(ctx: Ctx) -> Any:
+    patient = ctx.world.patient
+    return (patient.fractures.count(), patient.therapy_courses.count())
+
+
+def _intake(ctx: Ctx) -> dict[str, str]:
+    """One previous fracture and one previous course, known to the year."""
+    return {
+        "fractures-TOTAL_FORMS": "1",
+        "fractures-INITIAL_FORMS": "0",
+        "fractures-0-date": "2012",
+        "fractures-0-site": "hip",
+        "fractures-0-is_fragility": "on",
+        "courses-TOTAL_FORMS": "1",
+        "courses-INITIAL_FORMS": "0",
+        "courses-0-drug": "alendronate",
+        "courses-0-start": "2008",
+        "courses-0-end": "2012",
+    }
+
+
 PATIENT_ENDPOINTS: list[Endpoint] = [
     Endpoint("patients:detail", _patient, EVERY_ROLE),
     Endpoint(
@@ -258,6 +280,7 @@ PATIENT_ENDPOINTS: list[Endpoint] = [
         lambda c: {"has_high_fall_risk": "on", "alcohol_drinks_per_day": "1"},
         _risk_profile,
     ),
+    Endpoint("patients:intake", _patient, CLINICIAN, _intake, _history),
     *_record_endpoints(),
     Endpoint(
         "therapy:decision-create",
