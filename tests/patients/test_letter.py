@@ -11,11 +11,11 @@ from django.urls import reverse
 from monitoring.models import DxaScan
 from patients.models import Fracture, Patient
 from tests import factories
-from tests.planting import plant
 from tests.patients.test_summary import import_case, is_a4, pdf_page_sizes, visible_text
+from tests.planting import plant
 from therapy.models import Dose, TherapyCourse
 
-#: The summary's queries (test_summary.py) less nothing: the letter reads the same document.
+#: The letter reads the same document as the summary (test_summary.py): the same queries.
 LETTER_PDF_QUERIES = 24
 LETTER_QUERIES = LETTER_PDF_QUERIES + 1  # the navigation's memberships
 
