@@ -1,7 +1,7 @@
 """HTML documents as PDF (the printable summary, the letter to the GP), drawn by WeasyPrint.
 
 WeasyPrint installs from PyPI as pure Python, but draws text with Pango, a system library
-(Debian: libpango-1.0-0 and libpangoft2-1.0-0, already there wherever Chromium or a desktop is).
+(Debian: libpango-1.0-0 and libpangoft2-1.0-0; `.ci/run` installs them where they are missing).
 Without Pango `import weasyprint` fails: `pdf_unavailable_reason()` then says why, the pages offer
 no PDF and answer 503 for one, and the browser's print stylesheet still prints on A4.
 
