@@ -114,7 +114,7 @@ class CourseLine:
 
     @property
     def dose_noun(self) -> str:
-        return DOSE_NOUN.get(Drug(self.course.drug), "dose")
+        return DOSE_NOUN.get(self.course.drug, "dose")  # type: ignore[call-overload]  # StrEnum keys
 
 
 @dataclass(frozen=True)
@@ -173,6 +173,8 @@ class PatientDocument:
     labs: list[LabLine]
     decision: RecommendationRecord | None
     must_not_forget: list[Reminder] = field(default_factory=list)
+    #: The engine's warnings and notes (alerts that are not critical), worst first.
+    of_note: list[Reminder] = field(default_factory=list)
     next_dates: list[NextDate] = field(default_factory=list)
 
     @property
@@ -220,7 +222,9 @@ def _is_open(course: TherapyCourse, as_of: dt.date) -> bool:
     return course.start <= as_of and (course.end is None or course.end >= as_of)
 
 
-def _course_lines(courses: list[TherapyCourse], panel: Panel | UnevaluatedPanel, as_of: dt.date):
+def _course_lines(
+    courses: list[TherapyCourse], panel: Panel | UnevaluatedPanel, as_of: dt.date
+) -> list[CourseLine]:
     next_dose: dict[str, tuple[dt.date, bool]] = {}
     if isinstance(panel, Panel):
         for item in panel.assessment.monitoring:
@@ -236,7 +240,7 @@ def _course_lines(courses: list[TherapyCourse], panel: Panel | UnevaluatedPanel,
             CourseLine(
                 course=course,
                 name=drug_name(course.drug),
-                how_given=HOW_GIVEN.get(Drug(course.drug), ""),
+                how_given=HOW_GIVEN.get(course.drug, ""),  # type: ignore[call-overload]  # StrEnum keys
                 doses_given=len(doses),
                 last_dose=doses[-1].date if doses else None,
                 next_due=due,
@@ -315,6 +319,16 @@ def _drug_words(drug: Drug | DrugGroup | None) -> str:
     return drug_name(drug).lower()
 
 
+def _of_note(panel: Panel | UnevaluatedPanel) -> list[Reminder]:
+    if not isinstance(panel, Panel):
+        return []
+    return [
+        Reminder(alert["title"] or alert["label"], alert["due"])
+        for alert in panel.alerts
+        if alert["severity"] != Severity.CRITICAL
+    ]
+
+
 def _next_dates(panel: Panel | UnevaluatedPanel) -> list[NextDate]:
     """The engine's monitoring plan (§7), soonest first, named by its rules' titles."""
     if not isinstance(panel, Panel):
@@ -365,5 +379,6 @@ def patient_document(*, pk: int, as_of: dt.date) -> PatientDocument:
         .select_related("decided_by")
         .first(),
         must_not_forget=_must_not_forget(panel, current),
+        of_note=_of_note(panel),
         next_dates=_next_dates(panel),
     )

@@ -221,3 +221,19 @@ def test_the_letter_costs_the_same_queries_for_2_or_20_years_of_history(
         response = client.get(reverse(name, args=[patient.pk]))
 
     assert response.status_code == 200
+
+
+def test_the_engines_warnings_are_in_the_letter_and_the_summary_after_what_is_critical(
+    letterhead, clinician, client_for
+):
+    patient = import_case(letterhead, "v11_romosozumab_dose_11.json", "L-11")
+    client = client_for(clinician)
+
+    letter = letter_text(client, patient)
+    summary = visible_text(
+        client.get(reverse("patients:summary", args=[patient.pk])).content.decode()
+    )
+
+    for text in (letter, summary):
+        assert "Also of note Anabolic course ending: plan the antiresorptive" in text
+        assert "limited to 12 monthly doses" in text  # what romosozumab must never be without
