@@ -100,6 +100,7 @@ def test_the_printable_summary_prints_on_a4_with_the_dxa_labs_and_plan(
     for heading in ["DXA scans", "Latest labs", "Monitoring plan", "Latest decision"]:
         expect(page.get_by_role("heading", name=heading)).to_be_visible()
     expect(page.get_by_role("link", name="Letter to GP")).to_have_count(0)  # nurses sign none
+    assert check_accessibility(page) == []
 
     page.emulate_media(media="print")
     sizes = pdf_page_sizes(page.pdf(format="A4", prefer_css_page_size=True))
