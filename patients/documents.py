@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db.models import Prefetch
+from django.utils import timezone
 
 from monitoring.dxa import CREATININE_CLEARANCE, LAB_KIND_BY_CODE, SITE_LABELS
 from monitoring.models import DxaScan
@@ -188,6 +189,15 @@ class PatientDocument:
     @property
     def recently_stopped(self) -> list[CourseLine]:
         return [line for line in self.courses if line.is_recent_stop]
+
+    @property
+    def recent_decision(self) -> RecommendationRecord | None:
+        """The latest decision, if it was taken within RECENT_DAYS: the letter states it."""
+        decision = self.decision
+        recent = self.as_of - dt.timedelta(days=RECENT_DAYS)
+        if decision is None or timezone.localtime(decision.decided_at).date() < recent:
+            return None
+        return decision
 
     @property
     def is_evaluated(self) -> bool:

@@ -13,7 +13,7 @@ from patients.models import Fracture, Patient
 from tests import factories
 from tests.patients.test_summary import import_case, is_a4, pdf_page_sizes, visible_text
 from tests.planting import plant
-from therapy.models import Dose, TherapyCourse
+from therapy.models import Dose, RecommendationRecord, TherapyCourse
 
 #: The letter reads the same document as the summary (test_summary.py): the same queries.
 LETTER_PDF_QUERIES = 24
@@ -237,3 +237,25 @@ def test_the_engines_warnings_are_in_the_letter_and_the_summary_after_what_is_cr
     for text in (letter, summary):
         assert "Also of note Anabolic course ending: plan the antiresorptive" in text
         assert "limited to 12 monthly doses" in text  # what romosozumab must never be without
+
+
+def test_a_decision_of_the_last_year_is_stated_with_its_reason(
+    switched_today, clinician, client_for
+):
+    RecommendationRecord.objects.create(
+        patient=switched_today,
+        decided_by=clinician,
+        as_of=dt.date(2026, 12, 1),
+        engine_version="2",
+        case={},
+        assessment={},
+        chosen_drug="zoledronic_acid",
+        reason="Prefers a yearly infusion",
+    )
+
+    text = letter_text(client_for(clinician), switched_today)
+
+    assert (
+        "Decided on 1 December 2026: Zoledronic acid (IV, yearly). "
+        "Reason: Prefers a yearly infusion." in text
+    )
