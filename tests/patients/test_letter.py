@@ -249,6 +249,7 @@ def test_a_decision_of_the_last_year_is_stated_with_its_reason(
         engine_version="2",
         case={},
         assessment={},
+        kind="other_drug",
         chosen_drug="zoledronic_acid",
         reason="Prefers a yearly infusion",
     )
@@ -256,6 +257,6 @@ def test_a_decision_of_the_last_year_is_stated_with_its_reason(
     text = letter_text(client_for(clinician), switched_today)
 
     assert (
-        "Decided on 1 December 2026: Zoledronic acid (IV, yearly). "
+        "Decided on 1 December 2026: Zoledronic acid (not a ranked option). "
         "Reason: Prefers a yearly infusion." in text
     )

@@ -80,6 +80,7 @@ def patient_on_teriparatide(clinic, clinician) -> Patient:
         engine_version="2",
         case={},
         assessment={},
+        kind="ranked_option",
         chosen_drug="teriparatide",
         chosen_rank=1,
     )
@@ -136,7 +137,7 @@ def test_the_summary_holds_every_part_of_the_plan_in_words(
     assert "Calcium" in text and "2.3 mmol/L" in text  # the latest labs
     assert "Fracture-risk reassessment every 12 months" in text  # the monitoring plan
     assert "Calcium 1000–1200 mg/day" in text  # the advice
-    assert f"{clinician.get_full_name()}: Teriparatide (SC, daily) (ranked option 1)" in text
+    assert f"{clinician.get_full_name()}: Teriparatide (option 1)" in text  # the decision
 
 
 def test_a_patient_without_therapy_scans_labs_or_decisions_gets_a_summary_saying_so(
