@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 
 from django.db.models import Prefetch
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from monitoring.dxa import CREATININE_CLEARANCE, LAB_KIND_BY_CODE, SITE_LABELS
 from monitoring.models import DxaScan
 from monitoring.trend import BmdTrend, ChangeView, bmd_trend
+from patients.approximate_dates import DatePrecision
 from patients.models import Fracture, Patient, RiskProfile
 from therapy import catalogue
 from therapy.case_records import case_for_patient
@@ -66,6 +68,18 @@ def signed(value: float, decimals: int) -> str:
     return text.replace("-", "−")
 
 
+def long_date(day: dt.date | None, precision: str = DatePrecision.DAY) -> str:
+    """A date as a letter writes it: "10 March 2024"; "≈ May 2017" or "≈ 2016" when known
+    only to the month or the year (patients.approximate_dates)."""
+    if day is None:
+        return ""
+    if precision == DatePrecision.YEAR:
+        return f"≈ {day:%Y}"
+    if precision == DatePrecision.MONTH:
+        return f"≈ {date_format(day, 'F Y')}"
+    return date_format(day, "j F Y")
+
+
 def drug_name(drug: str) -> str:
     """ "Zoledronic acid": the catalogue's name without its route ("(IV, yearly)")."""
     return catalogue.label(drug).split(" (")[0]
@@ -112,6 +126,14 @@ class CourseLine:
     is_next_due_overdue: bool
     is_recent_start: bool
     is_recent_stop: bool
+
+    @property
+    def start_long(self) -> str:
+        return long_date(self.course.start, self.course.start_precision)
+
+    @property
+    def end_long(self) -> str:
+        return long_date(self.course.end, self.course.end_precision)
 
     @property
     def dose_noun(self) -> str:

@@ -260,3 +260,23 @@ def test_a_decision_of_the_last_year_is_stated_with_its_reason(
         "Decided on 1 December 2026: Zoledronic acid (not a ranked option). "
         "Reason: Prefers a yearly infusion." in text
     )
+
+
+def test_history_known_to_the_year_or_month_reads_as_approximate(letterhead, clinician, client_for):
+    patient = factories.PatientFactory(clinic=letterhead, mrn="L-AP")
+    Fracture.objects.create(
+        patient=patient, date=dt.date(2016, 1, 1), date_precision="year", site="wrist"
+    )
+    TherapyCourse.objects.create(
+        patient=patient, drug="alendronate", start=dt.date(2019, 5, 1), start_precision="month"
+    )
+    client = client_for(clinician)
+
+    summary = visible_text(
+        client.get(reverse("patients:summary", args=[patient.pk])).content.decode()
+    )
+    letter = letter_text(client, patient)
+
+    assert "≈ 2016 Wrist" in summary
+    assert "On alendronate since ≈ 2019-05" in summary
+    assert "Continue: alendronate, taken since ≈ May 2019, tablets by mouth." in letter
