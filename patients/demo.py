@@ -27,6 +27,11 @@ DEMO_STAFF = [
     ("other", "other_clinician", Role.CLINICIAN, "Otto", "Other"),
 ]
 CLINICS = {"demo": "Demo Bone Clinic", "other": "Other Clinic"}
+#: The demo clinics' letterheads (fictitious addresses), printed at the head of GP letters.
+LETTERHEADS = {
+    "demo": ("Metabolic Bone Unit, Level 2\n1 Example Road\nDemotown DT1 1AA", "01234 567890"),
+    "other": ("2 Example Street\nOthertown OT2 2BB", ""),
+}
 FEMALE_FIRST = [
     "Margaret",
     "Helen",
@@ -353,7 +358,14 @@ def _demo_patient_case(index: int, today: dt.date) -> c.Case:
 @transaction.atomic
 def seed_demo(*, patients: int, password: str | None, today: dt.date) -> SeedResult:
     clinics = {
-        slug: Clinic.objects.get_or_create(slug=slug, defaults={"name": name})[0]
+        slug: Clinic.objects.get_or_create(
+            slug=slug,
+            defaults={
+                "name": name,
+                "address": LETTERHEADS[slug][0],
+                "phone": LETTERHEADS[slug][1],
+            },
+        )[0]
         for slug, name in CLINICS.items()
     }
     User = get_user_model()

@@ -54,6 +54,14 @@ class Clinic(models.Model):
         default="",
         help_text="Comma-separated e-mail addresses that also receive critical reminders.",
     )
+    #: The letterhead of letters to GPs (patients.letter_views): where replies go.
+    address = models.TextField(
+        "postal address",
+        blank=True,
+        default="",
+        help_text="As printed under the clinic's name on letters, one line per line.",
+    )
+    phone = models.CharField("telephone", max_length=40, blank=True, default="")
 
     class Meta:
         ordering = ["name"]

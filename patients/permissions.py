@@ -19,6 +19,8 @@ class Action(StrEnum):
     RECORD_MEASUREMENT = "record_measurement"  # DXA scans, labs, doses given, fractures
     MANAGE_THERAPY = "manage_therapy"  # start, stop, switch therapy courses; decisions
     RECORD_REASSESSMENT = "record_reassessment"  # the 12-month fracture-risk reassessment
+    #: A letter to the patient's GP states the plan and is signed by the clinician who writes it.
+    SIGN_LETTER = "sign_letter"
     MANAGE_REMINDERS = "manage_reminders"
     MANAGE_STAFF = "manage_staff"
 
@@ -33,6 +35,7 @@ MATRIX: dict[Role, frozenset[Action]] = {
             Action.RECORD_MEASUREMENT,
             Action.MANAGE_THERAPY,
             Action.RECORD_REASSESSMENT,
+            Action.SIGN_LETTER,
         }
     ),
     Role.NURSE: frozenset(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from patients import intake_views, records, summary_views, views
+from patients import intake_views, letter_views, records, summary_views, views
 
 app_name = "patients"
 
@@ -10,6 +10,9 @@ urlpatterns = [
     path("patients/<int:pk>/", views.patient_detail, name="detail"),
     path("patients/<int:pk>/edit/", views.patient_edit, name="edit"),
     path("patients/<int:pk>/summary/", summary_views.patient_summary, name="summary"),
+    path("patients/<int:pk>/summary/pdf/", summary_views.patient_summary_pdf, name="summary-pdf"),
+    path("patients/<int:pk>/letter/", letter_views.gp_letter, name="letter"),
+    path("patients/<int:pk>/letter/pdf/", letter_views.gp_letter_pdf, name="letter-pdf"),
     path("patients/<int:pk>/risk-factors/", views.risk_factors_edit, name="risk-factors"),
     path("patients/<int:pk>/history/", intake_views.patient_intake, name="intake"),
     path("clinics/<slug:slug>/staff/", views.staff_list, name="staff"),

@@ -79,6 +79,8 @@ LAYERS: dict[str, Layer] = {
     "monitoring.dxa": ACCESS,  # services of the DXA and lab entry pages
     "patients.dashboards": FEATURES,
     "patients.demo": FEATURES,
+    "patients.documents": FEATURES,  # what the printed summary and the GP letter hold
+    "patients.pdf": FEATURES,  # HTML documents drawn as PDF
     "monitoring.dashboards": FEATURES,
     "monitoring.dxa_import": FEATURES,
     "monitoring.notifications": FEATURES,
@@ -100,6 +102,7 @@ LAYERS: dict[str, Layer] = {
     "patients.intake_forms": EDGES,
     "patients.intake_views": EDGES,
     "patients.templatetags.approximate": EDGES,
+    "patients.letter_views": EDGES,
     "patients.records": EDGES,  # the pages and URLs of a kind of record
     "patients.summary_views": EDGES,
     "patients.urls": EDGES,

@@ -3,6 +3,8 @@
     page / action                              clinician  nurse  clinic admin  other clinic
     patient list, dashboard                    yes        yes    yes           own clinic only
     patient detail                             yes        yes    demographics  404
+    printable summary (page and PDF)           yes        yes    403           404
+    letter to the GP (page and PDF)            yes        403    403           404
     add patient, edit demographics             yes        403    403           404 (edit)
     risk factors, CV events, immunosuppr., GC  yes        403    403           404
     fractures, doses, DXA scans, labs          yes        yes    403           404
@@ -261,6 +263,10 @@ def _intake(ctx: Ctx) -> dict[str, str]:
 
 PATIENT_ENDPOINTS: list[Endpoint] = [
     Endpoint("patients:detail", _patient, EVERY_ROLE),
+    Endpoint("patients:summary", _patient, CLINICAL),
+    Endpoint("patients:summary-pdf", _patient, CLINICAL),
+    Endpoint("patients:letter", _patient, CLINICIAN),  # signed by a clinician
+    Endpoint("patients:letter-pdf", _patient, CLINICIAN),
     Endpoint(
         "patients:edit",
         _patient,
