@@ -21,6 +21,8 @@ class Action(StrEnum):
     RECORD_REASSESSMENT = "record_reassessment"  # the 12-month fracture-risk reassessment
     MANAGE_REMINDERS = "manage_reminders"
     MANAGE_STAFF = "manage_staff"
+    #: The clinic's lab units and DXA scanner list (settings, not a patient's record).
+    MANAGE_MEASUREMENT_SETTINGS = "manage_measurement_settings"
 
 
 MATRIX: dict[Role, frozenset[Action]] = {
@@ -33,13 +35,19 @@ MATRIX: dict[Role, frozenset[Action]] = {
             Action.RECORD_MEASUREMENT,
             Action.MANAGE_THERAPY,
             Action.RECORD_REASSESSMENT,
+            Action.MANAGE_MEASUREMENT_SETTINGS,
         }
     ),
     Role.NURSE: frozenset(
         {Action.VIEW_DEMOGRAPHICS, Action.VIEW_CLINICAL, Action.RECORD_MEASUREMENT}
     ),
     Role.CLINIC_ADMIN: frozenset(
-        {Action.VIEW_DEMOGRAPHICS, Action.MANAGE_REMINDERS, Action.MANAGE_STAFF}
+        {
+            Action.VIEW_DEMOGRAPHICS,
+            Action.MANAGE_REMINDERS,
+            Action.MANAGE_STAFF,
+            Action.MANAGE_MEASUREMENT_SETTINGS,
+        }
     ),
 }
 

@@ -63,6 +63,7 @@ LAYERS: dict[str, Layer] = {
     "therapy.exceptions": MODELS,
     "therapy.models": MODELS,
     "monitoring.apps": MODELS,
+    "monitoring.lab_tests": MODELS,  # the lab tests' names, units and usual ranges
     "monitoring.models": MODELS,
     "patients.access": ACCESS,
     "patients.presenters": ACCESS,
@@ -73,7 +74,9 @@ LAYERS: dict[str, Layer] = {
     "therapy.presenters": ACCESS,
     "therapy.selectors": ACCESS,
     "therapy.services": ACCESS,
-    "monitoring.dxa": ACCESS,  # services of the DXA and lab entry pages
+    "monitoring.clinic_measurements": ACCESS,  # a clinic's lab units and DXA scanners
+    "monitoring.dxa": ACCESS,  # services of the DXA entry page
+    "monitoring.labs": ACCESS,  # services of the lab pages
     "patients.dashboards": FEATURES,
     "patients.demo": FEATURES,
     "monitoring.dashboards": FEATURES,

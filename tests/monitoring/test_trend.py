@@ -200,7 +200,7 @@ def test_the_table_has_a_caption_header_scopes_units_and_significance_in_words()
         "<caption>Lumbar spine: 2 scans; since the baseline of 2020-01-01, −10.0 % "
         "(−5.0 %/year), significant loss</caption>"
     ) in html
-    assert html.count('<th scope="col">') == 7
+    assert html.count('<th scope="col">') == 8
     assert '<th scope="row"><time datetime="2022-01-01">2022-01-01</time></th>' in html
     assert "0.900 g/cm²" in html
     assert (

@@ -201,7 +201,7 @@ RECORD_KINDS: list[tuple[str, str, str, type[models.Model], str, frozenset[str],
         LabResult,
         "patient",
         CLINICAL,
-        lambda c: {"date": "2022-02-01", "test": "p1np", "value": "40", "unit": "µg/L"},
+        lambda c: {"date": "2022-02-01", "p1np_value": "40", "p1np_unit": "µg/L"},
         lambda c: {"date": "2019-02-01", "test": "ctx", "value": "0.6", "unit": "ng/mL"},
     ),
     (
