@@ -81,8 +81,8 @@ class DxaScanForm(CrispyMixin, forms.ModelForm):
                 {"placeholder": "e.g. Hologic Horizon A, room 2", "autocomplete": "on"}
             )
             self.fields["scanner"].help_text = (
-                "Same scanner as before? Type it the same way: BMD from two differently named "
-                "scanners is not compared."
+                "Same scanner as before? Type it the same way: BMD and T-scores are compared "
+                "only between scans of one scanner."
             )
         for site in DxaSite:
             for part, label in (("bmd_g_cm2", "BMD (g/cm²)"), ("t_score", "T-score")):
@@ -230,12 +230,13 @@ def conversion_text(kind: LabKind, value: float | None, symbol: str | None) -> s
 def _conversion(
     kind: LabKind, text: str, *, element_id: str, for_ids: str, test_select: str = ""
 ) -> HTML:
-    """The line beside a value that lab-conversion.js keeps up to date: `for` names the value
-    input and the unit select; `data-test-select` the test select when the test may change."""
+    """The line beside a value that lab-conversion.js keeps up to date (a polite live region
+    that the value input names in its aria-describedby): `data-for` names the value input and
+    the unit select; `data-test-select` the test select when the test may change."""
     return HTML(
         format_html(
-            '<output class="lab-conversion small" id="{}" for="{}" aria-live="polite" '
-            'data-stored-unit="{}" data-decimals="{}"{}>{}</output>',
+            '<span class="lab-conversion small" id="{}" data-for="{}" aria-live="polite" '
+            'data-stored-unit="{}" data-decimals="{}"{}>{}</span>',
             element_id,
             for_ids,
             kind.stored_unit.symbol,
@@ -280,11 +281,12 @@ class LabPanelForm(CrispyMixin, forms.Form):
             self.fields[f"{kind.code}_value"] = forms.FloatField(
                 label="Value",
                 required=False,
-                widget=forms.NumberInput(attrs={**_NUMBER, "data-lab-value": kind.code}),
+                widget=forms.NumberInput(
+                    attrs={**_NUMBER, "aria-describedby": f"{kind.code}-conversion"}
+                ),
             )
             # A test left empty needs no unit (a browser always sends one anyway).
             self.fields[f"{kind.code}_unit"] = _unit_field(kind, required=False)
-            self.fields[f"{kind.code}_unit"].widget.attrs["data-lab-unit"] = kind.code
             self.fields[f"{kind.code}_confirm"] = forms.BooleanField(
                 label=f"This {kind.label} value is right: save it as typed",
                 required=False,
@@ -385,9 +387,11 @@ class LabValueForm(CrispyMixin, forms.Form):
     date = forms.DateField(label="Sample date", required=False, widget=IsoDateInput())
     test = forms.ChoiceField(
         choices=[(kind.code, kind.label) for kind in _DATED],
-        widget=TestSelect(attrs={"data-lab-test": ""}),
+        widget=TestSelect(),
     )
-    value = forms.FloatField(widget=forms.NumberInput(attrs=_NUMBER))
+    value = forms.FloatField(
+        widget=forms.NumberInput(attrs={**_NUMBER, "aria-describedby": "lab-conversion"})
+    )
     unit = forms.ChoiceField(
         choices=[(symbol, symbol) for symbol in _ALL_UNITS],
         widget=UnitSelect(_ALL_UNITS),
@@ -506,12 +510,13 @@ class ClinicLabUnitsForm(CrispyMixin, forms.Form):
     def __init__(self, *args: Any, units: dict[str, str], **kwargs: Any) -> None:
         kwargs.setdefault("initial", {f"{code}_unit": unit for code, unit in units.items()})
         super().__init__(*args, **kwargs)
+        self.helper.layout = Layout(
+            Row(*(Column(f"{kind.code}_unit", css_class="col-sm-6") for kind in LAB_KINDS))
+        )
         for kind in LAB_KINDS:
             field = _unit_field(kind, label=kind.label)
             field.help_text = f"Stored in {kind.stored_unit.symbol}" + (
-                "; typed in another unit, the value is converted and what was typed is kept."
-                if len(kind.units) > 1
-                else "; the only unit."
+                "." if len(kind.units) > 1 else ", the only unit."
             )
             self.fields[f"{kind.code}_unit"] = field
         self.fields[f"{LAB_KINDS[0].code}_unit"].widget.attrs.pop("autofocus", None)

@@ -164,8 +164,8 @@ class SiteTrend:
             return text
         if latest.from_baseline is None:
             return (
-                f"{text}; the latest scan is the first on its scanner, {NOT_COMPARABLE} "
-                "with the earlier ones"
+                f"{text}; {NOT_COMPARABLE} (the latest scan, on {latest.scanner}, is the first "
+                "on that scanner)"
             )
         view = change_view(latest.from_baseline)
         return (

@@ -1,7 +1,7 @@
 // The conversion of a lab value, shown as it is typed (templates/monitoring/lab_form.html).
-// Each <output class="lab-conversion"> names its value input and unit select in `for`; the
+// Each .lab-conversion line names its value input and unit select in `data-for`; the
 // chosen unit's <option> carries data-per-canonical (how many of it make one stored unit) and
-// its usual range (data-low, data-high); the output carries the stored unit and its decimals,
+// its usual range (data-low, data-high); the line carries the stored unit and its decimals,
 // or data-test-select names a test select whose options carry them. The words are those of
 // monitoring.forms.conversion_text, which writes the same line when the page is rendered.
 (function () {
@@ -13,18 +13,18 @@
     return text === "-0" || text === "" ? "0" : text;
   }
 
-  function storedUnit(output) {
-    var select = document.getElementById(output.getAttribute("data-test-select") || "");
+  function storedUnit(line) {
+    var select = document.getElementById(line.getAttribute("data-test-select") || "");
     var option = select && select.options[select.selectedIndex];
-    var source = option && option.hasAttribute("data-stored-unit") ? option : output;
+    var source = option && option.hasAttribute("data-stored-unit") ? option : line;
     return {
       symbol: source.getAttribute("data-stored-unit"),
       decimals: Number(source.getAttribute("data-decimals"))
     };
   }
 
-  function update(output) {
-    var ids = (output.getAttribute("for") || "").split(/\s+/);
+  function update(line) {
+    var ids = (line.getAttribute("data-for") || "").split(/\s+/);
     var input = document.getElementById(ids[0]);
     var select = document.getElementById(ids[1]);
     if (!input || !select) {
@@ -34,10 +34,10 @@
     var raw = input.value.trim();
     var value = Number(raw);
     if (!option || raw === "" || !isFinite(value)) {
-      output.textContent = "";
+      line.textContent = "";
       return;
     }
-    var stored = storedUnit(output);
+    var stored = storedUnit(line);
     var factor = Number(option.getAttribute("data-per-canonical"));
     var parts = [];
     if (option.value !== stored.symbol && factor > 0) {
@@ -49,15 +49,15 @@
     if (option.hasAttribute("data-low") && (value < low || value > high)) {
       parts.push("outside the usual " + number(low) + "–" + number(high) + " " + option.value);
     }
-    output.textContent = parts.join("; ");
+    line.textContent = parts.join("; ");
   }
 
-  function outputsFor(element) {
+  function linesFor(element) {
     return Array.prototype.filter.call(
-      document.querySelectorAll("output.lab-conversion"),
-      function (output) {
-        var names = (output.getAttribute("for") || "").split(/\s+/);
-        names.push(output.getAttribute("data-test-select") || "");
+      document.querySelectorAll(".lab-conversion[data-for]"),
+      function (line) {
+        var names = (line.getAttribute("data-for") || "").split(/\s+/);
+        names.push(line.getAttribute("data-test-select") || "");
         return names.indexOf(element.id) !== -1;
       }
     );
@@ -65,11 +65,11 @@
 
   function onEdit(event) {
     if (event.target && event.target.id) {
-      outputsFor(event.target).forEach(update);
+      linesFor(event.target).forEach(update);
     }
   }
 
   document.addEventListener("input", onEdit);
   document.addEventListener("change", onEdit);
-  document.querySelectorAll("output.lab-conversion").forEach(update);
+  document.querySelectorAll(".lab-conversion[data-for]").forEach(update);
 })();

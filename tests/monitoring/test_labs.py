@@ -397,12 +397,13 @@ def test_the_conversion_is_written_beside_a_value_typed_in_another_unit(patient,
 
     html = response.content.decode()
     assert re.search(
-        r'<output class="lab-conversion small" id="vitamin_d_25oh-conversion" '
-        r'for="id_vitamin_d_25oh_value id_vitamin_d_25oh_unit" aria-live="polite" '
-        r'data-stored-unit="ng/mL" data-decimals="2">= 30.05 ng/mL stored</output>',
+        r'<span class="lab-conversion small" id="vitamin_d_25oh-conversion" '
+        r'data-for="id_vitamin_d_25oh_value id_vitamin_d_25oh_unit" aria-live="polite" '
+        r'data-stored-unit="ng/mL" data-decimals="2">= 30.05 ng/mL stored</span>',
         html,
     )
-    assert re.search(r'id="p1np-conversion"[^>]*></output>', html)
+    assert 'aria-describedby="vitamin_d_25oh-conversion"' in input_tag(html, "vitamin_d_25oh_value")
+    assert re.search(r'id="p1np-conversion"[^>]*></span>', html)
 
 
 def test_the_conversion_script_is_a_static_file_and_the_page_has_no_inline_script(

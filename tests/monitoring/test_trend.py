@@ -396,8 +396,8 @@ def test_the_latest_scan_alone_on_its_scanner_is_said_so_in_the_caption():
     spine = _spine([_on("Hologic A", "2020-01-01", 1.0), _on("Lunar iDXA", "2021-01-01", 0.9)])
 
     assert spine.summary == (
-        "Lumbar spine: 2 scans; the latest scan is the first on its scanner, not comparable: "
-        "different scanners with the earlier ones"
+        "Lumbar spine: 2 scans; not comparable: different scanners (the latest scan, on "
+        "Lunar iDXA, is the first on that scanner)"
     )
 
 
