@@ -20,7 +20,15 @@ from patients.forms import CrispyMixin, date_widgets
 from therapy.case_records import DXA_READING_COLUMNS
 from therapy.engine.case import DxaSite
 
-_NUMBER = {"inputmode": "decimal", "step": "any"}
+
+class DecimalInput(forms.TextInput):
+    """A number typed in a text box with the decimal keypad. Not `type="number"`: a browser
+    sends such a box empty when what was typed is not a number in its locale ("0,780"), so a
+    value would vanish without a word (in the lab panel, an empty test is skipped); typed in a
+    text box it comes back with "Enter a number." beside it."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs={"inputmode": "decimal", "autocomplete": "off", **(attrs or {})})
 
 
 class IsoDateInput(forms.DateInput):
@@ -88,11 +96,11 @@ class DxaScanForm(CrispyMixin, forms.ModelForm):
             for part, label in (("bmd_g_cm2", "BMD (g/cm²)"), ("t_score", "T-score")):
                 field = self.fields[f"{site}_{part}"]
                 field.label = label
-                field.widget.attrs.update(_NUMBER)
+                field.widget = DecimalInput()
             lsc = self.fields[f"{site}_lsc_pct"]
             lsc.label = "LSC (%)"
             lsc.help_text = "Empty: the default"
-            lsc.widget.attrs.update(_NUMBER)
+            lsc.widget = DecimalInput()
         self._lay_out(with_confirmation=bool(self.data.get("confirm_values")))
 
     def _offer_scanners(self) -> None:
@@ -281,9 +289,7 @@ class LabPanelForm(CrispyMixin, forms.Form):
             self.fields[f"{kind.code}_value"] = forms.FloatField(
                 label="Value",
                 required=False,
-                widget=forms.NumberInput(
-                    attrs={**_NUMBER, "aria-describedby": f"{kind.code}-conversion"}
-                ),
+                widget=DecimalInput({"aria-describedby": f"{kind.code}-conversion"}),
             )
             # A test left empty needs no unit (a browser always sends one anyway).
             self.fields[f"{kind.code}_unit"] = _unit_field(kind, required=False)
@@ -389,9 +395,7 @@ class LabValueForm(CrispyMixin, forms.Form):
         choices=[(kind.code, kind.label) for kind in _DATED],
         widget=TestSelect(),
     )
-    value = forms.FloatField(
-        widget=forms.NumberInput(attrs={**_NUMBER, "aria-describedby": "lab-conversion"})
-    )
+    value = forms.FloatField(widget=DecimalInput({"aria-describedby": "lab-conversion"}))
     unit = forms.ChoiceField(
         choices=[(symbol, symbol) for symbol in _ALL_UNITS],
         widget=UnitSelect(_ALL_UNITS),

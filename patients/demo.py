@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from monitoring.models import DxaScanner
 from patients.models import Clinic, Membership, Patient, Role
 from therapy.case_records import patient_import_case
 from therapy.engine import case as c
@@ -27,6 +28,8 @@ DEMO_STAFF = [
     ("other", "other_clinician", Role.CLINICIAN, "Otto", "Other"),
 ]
 CLINICS = {"demo": "Demo Bone Clinic", "other": "Other Clinic"}
+#: The demo clinic's DXA scanners (its list on the scan form); every demo scan is on the first.
+DEMO_SCANNERS = ("Hologic Horizon A, room 2", "Lunar iDXA, room 5")
 FEMALE_FIRST = [
     "Margaret",
     "Helen",
@@ -85,6 +88,7 @@ def _days(today: dt.date, days_ago: int) -> dt.date:
 
 def _scan(day: dt.date, spine: float, hip: float) -> c.DxaScan:
     return c.DxaScan(
+        scanner=DEMO_SCANNERS[0],
         date=day,
         sites=(
             (
@@ -380,6 +384,8 @@ def seed_demo(*, patients: int, password: str | None, today: dt.date) -> SeedRes
         )
 
     demo = clinics["demo"]
+    for name in DEMO_SCANNERS:
+        DxaScanner.objects.get_or_create(clinic=demo, name=name)
     have = set(
         Patient.objects.filter(clinic=demo, mrn__startswith="DEMO-").values_list("mrn", flat=True)
     )

@@ -11,6 +11,7 @@ import re
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from monitoring.lab_tests import LAB_KIND_BY_CODE, LAB_KINDS, conversion_rules, lab_number
@@ -215,6 +216,7 @@ REFUSALS = [
         id="negative",
     ),
     pytest.param(_panel(ctx="abc"), "ctx_value", "Enter a number.", id="not-a-number"),
+    pytest.param(_panel(ctx="0,45"), "ctx_value", "Enter a number.", id="decimal-comma"),
     pytest.param(
         _panel("", ctx="0.4"), "date", "Enter the date the sample was taken.", id="no-date"
     ),
@@ -374,6 +376,14 @@ def test_each_test_is_a_labelled_group_in_the_clinics_units(patient, nurse, clie
     assert re.findall(r'name="([a-z0-9_]+_value)"', html) == [
         f"{kind.code}_value" for kind in LAB_KINDS
     ]
+
+
+def test_a_value_is_typed_in_a_text_box_so_a_browser_never_drops_what_it_cannot_read(
+    patient, nurse, client_for
+):
+    value = input_tag(client_for(nurse).get(_url(patient)).content.decode(), "ctx_value")
+
+    assert 'type="text"' in value and 'inputmode="decimal"' in value
 
 
 def test_the_page_says_how_values_are_converted_and_where_to_change_the_units(
@@ -574,3 +584,18 @@ def test_saving_a_panel_costs_the_same_queries_for_2_or_20_years(
         response = client.post(_url(patient), data)
 
     assert response.status_code == 302
+
+
+# --- the shapes the patient page and the summary show -----------------------------------------
+
+
+def test_the_lab_table_shows_the_stored_value_and_what_was_typed(patient, nurse, client_for):
+    client_for(nurse).post(_url(patient), _panel(ctx="0.31", vitamin_d_25oh=("75", "nmol/L")))
+
+    html = render_to_string(
+        "monitoring/_lab_table.html",
+        {"lab_results": patient.lab_results.all(), "patient": patient, "can": {}},
+    )
+
+    assert "<td>25-OH vitamin D</td><td>30.05 ng/mL</td><td>75 nmol/L</td>" in html
+    assert "<td>CTX</td><td>0.31 ng/mL</td><td>—</td>" in html
