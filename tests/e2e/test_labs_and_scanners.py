@@ -156,3 +156,27 @@ def test_a_scan_on_another_scanner_is_shown_as_not_comparable(page_for, demo_cli
     )
     assert check_accessibility(page) == []
     screenshot(page, "nurse-cross-scanner-trend")
+
+
+@pytest.mark.parametrize("width", [1280, 768])
+def test_the_new_pages_are_accessible_and_fit_a_tablet(page_for, demo_clinic, patient, width):
+    clinic, people = demo_clinic
+    DxaScanner.objects.create(clinic=clinic, name="Hologic Horizon A, room 2")
+    lab = LabResult.objects.create(
+        patient=patient, date=dt.date(2025, 1, 10), test="ctx", value=0.45, unit="ng/mL"
+    )
+    page = page_for(people["clinician"], width=width)
+    for path in (
+        f"/patients/{patient.pk}/lab/add/",
+        f"/patients/{patient.pk}/lab/{lab.pk}/edit/",
+        f"/patients/{patient.pk}/dxa/add/",
+        f"/clinics/{clinic.slug}/lab-units-and-scanners/",
+    ):
+        response = page.goto(path)
+        assert response is not None and response.status == 200, path
+        assert page.locator("h1").count() == 1, path
+        assert check_accessibility(page) == [], path
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {width}px"

@@ -40,7 +40,7 @@ def _panel(date: str = "2025-01-10", **tests: tuple[str, str] | str) -> dict[str
 
 
 def _form_html(html: str) -> str:
-    start = html.index('<form method="post" class="col-lg-8 lab-entry"')
+    start = html.index('<form method="post" class="col-xl-9 lab-entry"')
     return html[start : html.index("</form>", start)]
 
 
