@@ -1,11 +1,17 @@
 """A clinic's measurement settings: the unit its laboratory reports each test in, and its DXA
-scanners. Reads and writes, each audited through `record_save` (the rows have a history)."""
+scanners. Reads and writes, each audited through `record_save` (the rows have a history).
+
+Concurrency: two people adding the same scanner at once get one row (a unique constraint on
+the clinic and the name in any case) and the second a message; two saving the units at once:
+the later save wins per test (both in the history), except that when both choose a test's
+first unit the second is refused with a message and nothing of it is saved.
+"""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
 from monitoring.lab_tests import LAB_KIND_BY_CODE, LAB_KINDS
@@ -50,6 +56,10 @@ def clinic_lab_units_update(
             record_save(instance=row, actor=actor)
         except ValidationError as error:
             raise ValidationError({code: error.messages}) from error
+        except IntegrityError as error:  # the first unit of this test chosen meanwhile
+            raise ValidationError(
+                {code: "Someone else set this unit meanwhile: check it and save again."}
+            ) from error
         changed.append(code)
     return changed
 
@@ -76,6 +86,10 @@ def dxa_scanner_add(*, clinic: Clinic, name: str, actor: AbstractBaseUser | None
         return record_save(instance=DxaScanner(clinic=clinic, name=name), actor=actor)
     except ValidationError as error:
         raise ValidationError({"name": error.messages}) from error
+    except IntegrityError as error:  # the same name added meanwhile: the constraint decides
+        raise ValidationError(
+            {"name": "This clinic already has a scanner of this name."}
+        ) from error
 
 
 def dxa_scanner_set_retired(

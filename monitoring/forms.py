@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from monitoring import dxa_import
 from monitoring.dxa import SITE_LABELS, DxaDirectionUnconfirmed
 from monitoring.lab_tests import LAB_KIND_BY_CODE, LAB_KINDS, LabKind, LabUnit, lab_number
-from monitoring.labs import LabEntry
+from monitoring.labs import LabEntry, unit_key
 from monitoring.models import DxaScan, DxaScanner, LabResult, Reassessment
 from patients.forms import CrispyMixin, date_widgets
 from therapy.case_records import DXA_READING_COLUMNS
@@ -351,8 +351,8 @@ class LabPanelForm(CrispyMixin, forms.Form):
     def add_service_error(self, error: ValidationError) -> None:
         """A refusal of `lab_panel_record` beside the field it is about."""
         for key, messages in error.message_dict.items():
-            if key == "date":
-                self.add_error("date", messages)
+            if key in self.fields:  # the date, a test's unit
+                self.add_error(key, messages)
             elif f"{key}_value" in self.fields:
                 self.add_error(f"{key}_value", messages)
             else:
@@ -452,9 +452,10 @@ class LabValueForm(CrispyMixin, forms.Form):
         for key, messages in error.message_dict.items():
             if key == "date":
                 self.add_error("date", messages)
+            elif key == unit_key(self.cleaned_data.get("test", "")):
+                self.add_error("unit", messages)
             elif key in LAB_KIND_BY_CODE:
-                is_unit = any(" is recorded in " in m for m in messages)
-                self.add_error("unit" if is_unit else "value", messages)
+                self.add_error("value", messages)
             else:
                 self.add_error(None, messages)
 

@@ -10,16 +10,23 @@ every model rule (dates, one value per test and day) are refused first, all at o
 outside the usual range of its unit is then asked about (`LabValuesUnconfirmed`), so the
 question is only asked about values that are otherwise valid; then every row is saved in one
 transaction (one rescan of the patient).
+
+Errors are keyed by `date`, by a test's code (its value) or by `<code>_unit` (its unit).
+
+Concurrency: a panel is all or nothing. When another request saves a value of the same test on
+the same day between the checks and the save, the panel's transaction rolls back and the panel
+is refused with a message (the unique constraint decides; nothing is overwritten).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from monitoring.lab_tests import (
     CREATININE_CLEARANCE,
@@ -33,6 +40,10 @@ from patients.services import record_save
 
 #: The key of an error about the panel's one date.
 DATE = "date"
+_SAVED_MEANWHILE = (
+    "Someone saved a value of one of these tests on this date meanwhile: nothing was saved. "
+    "Open the patient to see it."
+)
 #: "This test already has a value on this date; edit it instead."
 _DUPLICATE = next(
     str(constraint.violation_error_message)
@@ -83,6 +94,11 @@ def lab_range_warning(kind: LabKind, value: float, symbol: str) -> str:
     return message
 
 
+def unit_key(test: str) -> str:
+    """The key of an error about the unit a test was typed in."""
+    return f"{test}_unit"
+
+
 def _kind(test: str) -> LabKind:
     kind = LAB_KIND_BY_CODE.get(test)
     if kind is None:
@@ -95,7 +111,7 @@ def _stored_value(kind: LabKind, entry: LabEntry) -> float:
     is wrong in the unit the person typed."""
     if kind.unit(entry.unit) is None:
         raise ValidationError(
-            {kind.code: f"{kind.label} is recorded in {' or '.join(kind.unit_symbols)}."}
+            {unit_key(kind.code): f"{kind.label} is recorded in {' or '.join(kind.unit_symbols)}."}
         )
     low, high = kind.limits_in(entry.unit)
     stored = kind.to_stored(entry.value, entry.unit)
@@ -202,8 +218,21 @@ def lab_panel_record(
     panel) and LabValuesUnconfirmed for unusual values not yet confirmed (see the module)."""
     rows = _rows(patient=patient, date=date, entries=entries)
     _ask_about_unusual([(entry, kind) for entry, kind, _ in rows])
-    with transaction.atomic():
-        return [record_save(instance=row, actor=actor) for _, _, row in rows]
+    try:
+        with transaction.atomic():
+            return [record_save(instance=row, actor=actor) for _, _, row in rows]
+    except ValidationError as error:  # a value of the same test and day saved meanwhile
+        raise ValidationError(_keyed(error, _key_of(error, rows))) from error
+    except IntegrityError as error:  # the same, past validation: the database's constraint
+        raise ValidationError({NON_FIELD_ERRORS: _SAVED_MEANWHILE}) from error
+
+
+def _key_of(error: ValidationError, rows: list[tuple[LabEntry, LabKind, Any]]) -> str:
+    """The test a save's refusal is about: the row being saved when it was raised."""
+    for _, kind, row in rows:
+        if row.pk is None or row._state.adding:
+            return kind.code
+    return NON_FIELD_ERRORS
 
 
 def lab_value_update(

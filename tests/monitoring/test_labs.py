@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from monitoring import labs
 from monitoring.lab_tests import LAB_KIND_BY_CODE, LAB_KINDS, conversion_rules, lab_number
 from monitoring.models import ClinicLabUnit, LabResult
 from patients.models import RiskProfile
@@ -599,3 +600,37 @@ def test_the_lab_table_shows_the_stored_value_and_what_was_typed(patient, nurse,
 
     assert "<td>25-OH vitamin D</td><td>30.05 ng/mL</td><td>75 nmol/L</td>" in html
     assert "<td>CTX</td><td>0.31 ng/mL</td><td>—</td>" in html
+
+
+# --- two people saving at once ----------------------------------------------------------------
+
+
+def _saved_meanwhile(patient, test: str):
+    """Another request's value of `test` on 2025-01-10, saved between the panel's checks and
+    its save (after the usual-range question, the last step before the transaction)."""
+    ask = labs._ask_about_unusual
+
+    def ask_then_race(checked):
+        ask(checked)
+        LabResult.objects.create(
+            patient=patient, date=dt.date(2025, 1, 10), test=test, value=0.2, unit="ng/mL"
+        )
+
+    return ask_then_race
+
+
+@pytest.mark.parametrize("racing_test", ["ctx", "vitamin_d_25oh"])
+def test_a_value_saved_meanwhile_refuses_the_whole_panel_and_overwrites_nothing(
+    racing_test, patient, nurse, client_for, monkeypatch
+):
+    monkeypatch.setattr(
+        "monitoring.labs._ask_about_unusual", _saved_meanwhile(patient, racing_test)
+    )
+
+    response = client_for(nurse).post(
+        _url(patient), _panel(ctx="0.4", vitamin_d_25oh=("75", "nmol/L"))
+    )
+
+    assert response.status_code == 400
+    assert "edit it instead" in field_error_html(response.content.decode(), f"{racing_test}_value")
+    assert list(patient.lab_results.values_list("test", "value")) == [(racing_test, 0.2)]
