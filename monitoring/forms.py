@@ -409,7 +409,7 @@ class LabValueForm(CrispyMixin, forms.Form):
             {
                 "date": lab.date,
                 "test": lab.test,
-                "value": lab.entered_value if typed else lab.value,
+                "value": lab_number(lab.entered_value if typed else lab.value),
                 "unit": lab.entered_unit if typed else lab.unit,
             },
         )

@@ -388,3 +388,18 @@ def test_a_clinic_admin_in_one_clinic_and_nurse_in_another_sees_only_her_clinics
     select = input_tag(client_for(user).get(_dxa_url(patient)).content.decode(), "scanner")
 
     assert "Riverside Lunar" in select and "Hillside Hologic" not in select
+
+
+@pytest.mark.parametrize("count", [1, 30])
+def test_the_scan_form_costs_the_same_queries_for_1_or_30_scanners(
+    count, clinic, patient, nurse, client_for, django_assert_num_queries
+):
+    for n in range(count):
+        DxaScanner.objects.create(clinic=clinic, name=f"Scanner {n}")
+    client = client_for(nurse)
+
+    # as without a list (tests/patients/test_queries.py): the list is one query either way
+    with django_assert_num_queries(8):
+        response = client.get(_dxa_url(patient))
+
+    assert input_tag(response.content.decode(), "scanner").count("<option") == count + 2

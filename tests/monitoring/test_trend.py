@@ -485,3 +485,18 @@ def test_the_engine_compares_bmd_only_on_comparable_scanners(
     trend = bmd_trend(scans=patient.dxa_scans.all(), courses=[], as_of=AS_OF)
     significant = trend.sites[0].latest.from_previous_view.significance == "significant loss"
     assert significant is is_refractory
+
+
+def test_the_scan_table_partial_offers_edit_and_delete_to_who_may_record(patient):
+    scan = DxaScan.objects.create(
+        patient=patient, date=dt.date(2020, 1, 1), scanner="Hologic A", lumbar_spine_t_score=-2
+    )
+    rows = dxa_scan_rows(scans=patient.dxa_scans.all())
+
+    html = render_to_string(
+        "monitoring/_dxa_scan_table.html",
+        {"dxa_rows": rows, "patient": patient, "can": {"record_measurement": True}},
+    )
+
+    assert reverse("monitoring:dxa-update", args=[patient.pk, scan.pk]) in html
+    assert "T -2.0" in html and "<td>Hologic A</td>" in html
