@@ -74,7 +74,8 @@ class LabValuesUnconfirmed(Exception):
 
 def lab_range_warning(kind: LabKind, value: float, symbol: str) -> str:
     """What to check about a value outside the usual range of its unit, naming the unit it would
-    be usual in when there is one ("In nmol/L it would be 38.06 ng/mL, a usual value")."""
+    be usual in when there is one: "95 ng/mL is outside the usual range of 25-OH vitamin D
+    (3–80 ng/mL). Typed in nmol/L? Then choose nmol/L: it would be 38.06 ng/mL." """
     unit = kind.require_unit(symbol)
     low, high = unit.plausible
     message = (
@@ -107,8 +108,8 @@ def _kind(test: str) -> LabKind:
 
 
 def _stored_value(kind: LabKind, entry: LabEntry) -> float:
-    """The value in the stored unit, or a ValidationError keyed by the test's code saying what
-    is wrong in the unit the person typed."""
+    """The value in the stored unit, or a ValidationError saying what is wrong in the unit the
+    person typed (keyed by the test's unit key, or by its code for a value beyond the limits)."""
     if kind.unit(entry.unit) is None:
         raise ValidationError(
             {unit_key(kind.code): f"{kind.label} is recorded in {' or '.join(kind.unit_symbols)}."}
@@ -214,23 +215,23 @@ def lab_panel_record(
 ) -> list[LabResult | RiskProfile]:
     """Record the values of one sample (`date`) of `patient`, all or none, in one transaction.
 
-    Raises ValidationError keyed by test code (or `date`, or NON_FIELD_ERRORS for an empty
-    panel) and LabValuesUnconfirmed for unusual values not yet confirmed (see the module)."""
+    Raises ValidationError (keyed as the module says; NON_FIELD_ERRORS for an empty panel) and
+    LabValuesUnconfirmed for unusual values not yet confirmed."""
     rows = _rows(patient=patient, date=date, entries=entries)
     _ask_about_unusual([(entry, kind) for entry, kind, _ in rows])
     try:
         with transaction.atomic():
             return [record_save(instance=row, actor=actor) for _, _, row in rows]
     except ValidationError as error:  # a value of the same test and day saved meanwhile
-        raise ValidationError(_keyed(error, _key_of(error, rows))) from error
+        raise ValidationError(_keyed(error, _first_unsaved(rows))) from error
     except IntegrityError as error:  # the same, past validation: the database's constraint
         raise ValidationError({NON_FIELD_ERRORS: _SAVED_MEANWHILE}) from error
 
 
-def _key_of(error: ValidationError, rows: list[tuple[LabEntry, LabKind, Any]]) -> str:
-    """The test a save's refusal is about: the row being saved when it was raised."""
+def _first_unsaved(rows: list[tuple[LabEntry, LabKind, Any]]) -> str:
+    """The test a save's refusal is about: the first row not saved when it was raised."""
     for _, kind, row in rows:
-        if row.pk is None or row._state.adding:
+        if row._state.adding:
             return kind.code
     return NON_FIELD_ERRORS
 
