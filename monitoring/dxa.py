@@ -1,5 +1,5 @@
-"""Services for the nurse's entry pages: DXA scans (with the T-score direction check) and lab
-values (with 25-OH vitamin D unit conversion; creatinine clearance goes to the risk factors).
+"""Services of the DXA entry page: a scan (with the T-score direction check) and its summary.
+(Lab values are `monitoring.labs`; the clinic's scanner list `monitoring.clinic_measurements`.)
 
 Every write goes through `record_save`, so the model's validation and the audit trail apply
 exactly as for any other form or import.
@@ -7,17 +7,11 @@ exactly as for any other form or import.
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
 
-from monitoring.models import DxaScan, LabResult
-from patients.models import Patient, RiskProfile
+from monitoring.models import DxaScan
 from patients.services import record_save
-from therapy.engine import limits
-from therapy.engine.case import DxaSite, LabTest
+from therapy.engine.case import DxaSite
 
 SITE_LABELS: dict[DxaSite, str] = {
     DxaSite.LUMBAR_SPINE: "lumbar spine",
@@ -111,102 +105,3 @@ def dxa_scan_summary(scan: DxaScan) -> str:
             parts.append(f"{SITE_LABELS[site]} {' '.join(values)}")
     scanner = f" on {scan.scanner}" if scan.scanner else ""
     return f"{scan.date:%Y-%m-%d}{scanner}, {'; '.join(parts)}"
-
-
-# --- Labs -------------------------------------------------------------------------------------
-
-#: Not a `LabResult.test`: stored as the patient's current value in the risk factors.
-CREATININE_CLEARANCE = "creatinine_clearance"
-NMOL_L = "nmol/L"
-
-
-@dataclass(frozen=True)
-class LabKind:
-    code: str
-    label: str
-    units: tuple[str, ...]  # the first is the unit stored
-
-    @property
-    def stored_unit(self) -> str:
-        return self.units[0]
-
-
-LAB_KINDS: tuple[LabKind, ...] = (
-    LabKind(LabTest.CTX, "CTX", (LabResult.UNITS[LabTest.CTX],)),
-    LabKind(LabTest.P1NP, "P1NP", (LabResult.UNITS[LabTest.P1NP],)),
-    LabKind(
-        LabTest.VITAMIN_D_25OH, "25-OH vitamin D", (LabResult.UNITS[LabTest.VITAMIN_D_25OH], NMOL_L)
-    ),
-    LabKind(LabTest.CALCIUM, "Calcium", (LabResult.UNITS[LabTest.CALCIUM],)),
-    LabKind(CREATININE_CLEARANCE, "Creatinine clearance", ("mL/min",)),
-)
-LAB_KIND_BY_CODE: dict[str, LabKind] = {kind.code: kind for kind in LAB_KINDS}
-#: Every unit a value may be typed in, in the order the form lists them.
-LAB_UNITS: tuple[str, ...] = tuple(dict.fromkeys(u for kind in LAB_KINDS for u in kind.units))
-
-
-def vitamin_d_ng_ml(value_nmol_l: float) -> float:
-    """25-OH vitamin D in ng/mL from nmol/L (CASE_FORMAT), to 0.01 ng/mL: finer than any
-    laboratory reports, so the rounding never moves a value across a threshold."""
-    return round(value_nmol_l / limits.VITAMIN_D_NMOL_L_PER_NG_ML, 2)
-
-
-def _remap(error: ValidationError, names: dict[str, str]) -> ValidationError:
-    if not hasattr(error, "error_dict"):
-        return error
-    return ValidationError(
-        {names.get(name, name): messages for name, messages in error.error_dict.items()}
-    )
-
-
-def lab_value_record(
-    *,
-    patient: Patient,
-    test: str,
-    value: float,
-    unit: str,
-    date: dt.date | None,
-    actor: AbstractBaseUser | None,
-    lab: LabResult | None = None,
-) -> LabResult | RiskProfile:
-    """Record one lab value of `patient` (or correct `lab`). The value is stored in the test's
-    unit: 25-OH vitamin D typed in nmol/L is converted to ng/mL. Creatinine clearance is not
-    a dated lab result: it becomes the current value of the patient's risk factors (audited like
-    any change). Errors are keyed by this function's argument names (`value`, `unit`, `date`…).
-    """
-    kind = LAB_KIND_BY_CODE.get(test)
-    if kind is None or (lab is not None and kind.code == CREATININE_CLEARANCE):
-        raise ValidationError({"test": "Choose one of the listed tests."})
-    unit = unit or kind.stored_unit
-    if unit not in kind.units:
-        raise ValidationError({"unit": f"{kind.label} is recorded in {' or '.join(kind.units)}."})
-    if kind.code == LabTest.VITAMIN_D_25OH and unit == NMOL_L:
-        value = vitamin_d_ng_ml(value)
-
-    if kind.code == CREATININE_CLEARANCE:
-        try:
-            profile = RiskProfile.objects.get(patient=patient)
-        except RiskProfile.DoesNotExist:
-            profile = RiskProfile(patient=patient)
-        profile.creatinine_clearance_ml_min = value
-        try:
-            return record_save(instance=profile, actor=actor)
-        except ValidationError as error:
-            raise _remap(error, {"creatinine_clearance_ml_min": "value"}) from error
-
-    if date is None:
-        raise ValidationError({"date": "Enter the date the sample was taken."})
-    row = lab if lab is not None else LabResult(patient=patient)
-    row.date, row.test, row.value, row.unit = date, kind.code, value, kind.stored_unit
-    return record_save(instance=row, actor=actor)
-
-
-def lab_value_summary(*, test: str, saved: LabResult | RiskProfile) -> str:
-    """What was saved, in words, for the confirmation message."""
-    kind = LAB_KIND_BY_CODE[test]
-    if isinstance(saved, RiskProfile):
-        return (
-            f"{kind.label} {saved.creatinine_clearance_ml_min:g} mL/min is now the current "
-            "value in the risk factors"
-        )
-    return f"{kind.label} {saved.value:g} {saved.unit} on {saved.date:%Y-%m-%d} was recorded"

@@ -53,7 +53,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
-from monitoring.models import DxaImport, DxaScan
+from monitoring.models import DxaImport, DxaScan, DxaScanner
 from patients.models import Clinic, Patient
 from patients.services import record_save
 from therapy.case_records import DXA_READING_COLUMNS
@@ -231,6 +231,10 @@ def _date(raw: str, problems: list[str]) -> dt.date | None:
         return None
 
 
+def _machine(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
 def _messages(error: ValidationError) -> str:
     if not hasattr(error, "error_dict"):
         return "; ".join(error.messages)
@@ -264,8 +268,9 @@ class _Batch:
 def _import_batch(
     rows: Sequence[CsvRow], *, clinic: Clinic, actor: AbstractBaseUser | None
 ) -> _Batch:
-    """Import one batch (inside the caller's transaction): two reads for the whole batch, then
-    one savepoint per new scan so that a refused row leaves the others."""
+    """Import one batch (inside the caller's transaction): three reads for the whole batch
+    (patients, scans, the clinic's scanners), then one savepoint per new scan so that a refused
+    row leaves the others."""
     outcome = _Batch()
     errors = outcome.errors
     mrns = {row.values["mrn"] for row in rows if row.values.get("mrn")}
@@ -274,6 +279,12 @@ def _import_batch(
     existing = {
         (scan.patient_id, scan.date): scan
         for scan in DxaScan.objects.filter(patient__in=patients.values(), date__in=dates)
+    }
+    # A scanner named like one of the clinic's list (case, spaces) is written as the list has
+    # it, so that the file and the scan form name one machine the same way.
+    listed = {
+        _machine(name): name
+        for name in DxaScanner.objects.filter(clinic=clinic).values_list("name", flat=True)
     }
     for row in rows:
         if row.problem:
@@ -291,7 +302,8 @@ def _import_batch(
         if problems or patient is None or date is None:
             errors.append({"line": row.line, "error": "; ".join(problems)})
             continue
-        values: dict[str, Any] = {"scanner": row.values["scanner"], **numbers}
+        scanner = " ".join(row.values["scanner"].split())
+        values: dict[str, Any] = {"scanner": listed.get(_machine(scanner), scanner), **numbers}
         recorded = existing.get((patient.pk, date))
         if recorded is not None:
             differences = _differences(recorded, values)

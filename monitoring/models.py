@@ -6,11 +6,20 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
+from monitoring.lab_tests import (
+    ENTERED_VALUE,
+    LAB_KIND_BY_CODE,
+    LAB_KINDS,
+    LAB_TEST_CHOICES,
+    lab_number,
+    label_of,
+)
 from patients import limits
 from patients.limits import RangeValidator, date_in_range, not_blank
-from patients.models import Patient, PatientRecord, _choices
+from patients.models import Patient, PatientRecord
 from patients.validators import not_in_future
 from therapy.engine.case import DxaSite, LabTest
 
@@ -115,20 +124,27 @@ class DxaScan(PatientRecord):
 
 
 class LabResult(PatientRecord):
-    """A bone-turnover marker or lab value. 25-OH vitamin D is stored in ng/mL."""
+    """A bone-turnover marker or lab value.
 
-    UNITS: dict[str, str] = {
-        LabTest.CTX: "ng/mL",
-        LabTest.P1NP: "µg/L",
-        LabTest.VITAMIN_D_25OH: "ng/mL",
-        LabTest.CALCIUM: "mmol/L",
-    }
+    `value` is in the test's stored unit (`unit`), the one the engine reads (CASE_FORMAT:
+    25-OH vitamin D in ng/mL). When the person typed it in another unit, `entered_value` and
+    `entered_unit` keep what they typed (75 nmol/L), so the record shows both and nothing is
+    converted without a word; both are empty for a value typed in the stored unit, an import
+    or a case file.
+    """
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="lab_results")
     date = models.DateField(validators=[date_in_range, not_in_future])
-    test = models.CharField(max_length=20, choices=_choices(LabTest))
+    test = models.CharField(max_length=20, choices=LAB_TEST_CHOICES)
     value = models.FloatField(validators=[RangeValidator("Value", limits.LAB_VALUE)])
     unit = models.CharField(max_length=20, blank=True, default="", validators=[not_blank])
+    entered_value = models.FloatField(
+        "value as entered",
+        null=True,
+        blank=True,
+        validators=[RangeValidator("Value", ENTERED_VALUE)],
+    )
+    entered_unit = models.CharField("unit as entered", max_length=20, blank=True, default="")
     history = HistoricalRecords()
 
     class Meta:
@@ -142,15 +158,100 @@ class LabResult(PatientRecord):
                 ),
             ),
             limits.number_range_check("value", limits.LAB_VALUE, name="lab_value_range"),
-            models.CheckConstraint(
-                condition=Q(test__in=[t.value for t in LabTest]), name="lab_test_known"
+            limits.number_range_check(
+                "entered_value", ENTERED_VALUE, name="lab_entered_value_range", nullable=True
             ),
+            limits.choices_check("test", [t.value for t in LabTest], name="lab_test_known"),
             limits.date_range_check("date", name="lab_date_range"),
             limits.not_blank_check("unit", name="lab_unit_not_blank", optional=True),
+            # What was typed is kept whole: a value with its unit, or neither.
+            limits.DatabaseCheck(
+                condition=Q(entered_value__isnull=True, entered_unit="")
+                | Q(entered_value__isnull=False) & ~Q(entered_unit=""),
+                name="lab_entered_value_has_unit",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_test_display()} {self.value:g} {self.unit} on {self.date:%Y-%m-%d}"
+        return f"{self.get_test_display()} {self.value_text} on {self.date:%Y-%m-%d}"
+
+    @property
+    def value_text(self) -> str:
+        """The stored value with its unit: "30.05 ng/mL"."""
+        return f"{lab_number(self.value)} {self.unit}".strip()
+
+    @property
+    def entered_text(self) -> str:
+        """What was typed, when it was another unit: "75 nmol/L" (else "")."""
+        if self.entered_value is None or not self.entered_unit:
+            return ""
+        return f"{lab_number(self.entered_value)} {self.entered_unit}"
+
+    def clean(self) -> None:
+        super().clean()
+        if (self.entered_value is None) != (not self.entered_unit):
+            raise ValidationError("Keep the value as entered together with its unit.")
+
+
+class ClinicLabUnit(models.Model):
+    """The unit a clinic's laboratory reports a test in: the lab form offers it first. A test
+    without a row is offered in its stored unit."""
+
+    clinic = models.ForeignKey("patients.Clinic", on_delete=models.CASCADE, related_name="+")
+    test = models.CharField(max_length=30, choices=[(k.code, k.label) for k in LAB_KINDS])
+    unit = models.CharField(max_length=20)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["clinic", "test"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "test"], name="lab_unit_one_per_test"),
+            limits.choices_check("test", [k.code for k in LAB_KINDS], name="lab_unit_test_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{label_of(self.test)} in {self.unit}"
+
+    def clean(self) -> None:
+        super().clean()
+        kind = LAB_KIND_BY_CODE.get(self.test)
+        if kind is not None and self.unit not in kind.unit_symbols:
+            raise ValidationError(
+                {"unit": f"{kind.label} is recorded in {' or '.join(kind.unit_symbols)}."}
+            )
+
+
+class DxaScanner(models.Model):
+    """A DXA scanner of a clinic: the scan form offers the clinic's scanners to pick from, so a
+    machine is named the same way on every scan (BMD from two differently named scanners is
+    never compared). A retired scanner is no longer offered; its scans keep its name."""
+
+    clinic = models.ForeignKey(
+        "patients.Clinic", on_delete=models.CASCADE, related_name="dxa_scanners"
+    )
+    name = models.CharField(
+        max_length=100,
+        validators=[not_blank],
+        help_text="As it should read on every scan, e.g. “Hologic Horizon A, room 2”.",
+    )
+    is_retired = models.BooleanField("retired", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["is_retired", "name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                "clinic",
+                name="dxa_scanner_name_unique_per_clinic",
+                violation_error_message="This clinic already has a scanner of this name.",
+            ),
+            limits.not_blank_check("name", name="dxa_scanner_name_not_blank"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Reassessment(PatientRecord):

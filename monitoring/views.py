@@ -1,39 +1,54 @@
-"""The nurse's pages: DXA and lab entry, the BMD trend partial, and the bulk DXA import.
+"""The nurse's pages: DXA and lab entry, the BMD trend partial, and the bulk DXA import; and the
+clinic's lab units and scanner list (clinicians and clinic admins).
 
 Reassessments, and deleting a scan or a lab value, use the generic record pages
 (`patients.records`); the entry pages below add what the generic form cannot: the keyboard
-layout and the T-score direction question for DXA, units and creatinine clearance for labs.
+layout, the scanner list and the T-score direction question for DXA; a panel of tests on one
+date with units, conversion and the usual-range question for labs.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from monitoring import dxa_import
-from monitoring.dxa import (
-    CREATININE_CLEARANCE,
-    DxaDirectionUnconfirmed,
-    dxa_scan_record,
-    dxa_scan_summary,
-    lab_value_record,
-    lab_value_summary,
+from monitoring.clinic_measurements import (
+    clinic_lab_units,
+    clinic_lab_units_update,
+    clinic_scanners,
+    dxa_scanner_add,
+    dxa_scanner_set_retired,
 )
+from monitoring.dxa import DxaDirectionUnconfirmed, dxa_scan_record, dxa_scan_summary
 from monitoring.forms import (
+    ClinicLabUnitsForm,
     DxaImportForm,
     DxaScanForm,
-    LabEntryForm,
+    DxaScannerForm,
+    LabPanelForm,
     LabResultForm,
+    LabValueForm,
     ReassessmentForm,
 )
 from monitoring.import_tasks import enqueue_dxa_import
-from monitoring.models import DxaImport, DxaScan, LabResult, Reassessment
+from monitoring.lab_tests import conversion_rules
+from monitoring.labs import (
+    LabValuesUnconfirmed,
+    lab_panel_record,
+    lab_panel_summary,
+    lab_value_update,
+)
+from monitoring.models import DxaImport, DxaScan, DxaScanner, LabResult, Reassessment
 from monitoring.trend import bmd_trend
-from patients.access import clinic_for_user, clinics_for_user, patient_for_user
+from patients.access import PatientAccess, clinic_for_user, clinics_for_user, patient_for_user
 from patients.models import Clinic
 from patients.permissions import Action
 from patients.records import RecordKind, add_validation_error, patient_url
@@ -71,14 +86,16 @@ RECORD_KINDS = [DXA_SCAN, LAB_RESULT, REASSESSMENT]
 def dxa_scan_form(request: HttpRequest, patient_pk: int, pk: int | None = None) -> HttpResponse:
     """Record (or correct) a scan. On a new scan the page's first button — the one Enter
     presses — is "Save and log next": it saves and opens an empty form for the same patient.
-    A T-score contradicting the BMD direction is asked about before anything is saved."""
+    A T-score contradicting the BMD direction is asked about before anything is saved. The
+    scanner is picked from the clinic's list when it has one."""
     access = patient_for_user(request.user, patient_pk, Action.RECORD_MEASUREMENT)
     scan = (
         get_object_or_404(DxaScan, patient=access.patient, pk=pk)
         if pk
         else DxaScan(patient=access.patient)
     )
-    form = DxaScanForm(request.POST or None, instance=scan)
+    scanners = [s.name for s in clinic_scanners(clinic_id=access.patient.clinic_id)]
+    form = DxaScanForm(request.POST or None, instance=scan, scanners=scanners)
     if request.method == "POST" and form.is_valid():
         try:
             dxa_scan_record(
@@ -108,37 +125,55 @@ def dxa_scan_form(request: HttpRequest, patient_pk: int, pk: int | None = None) 
             "form": form,
             "is_new": pk is None,
             "back_url": patient_url(access, DXA_SCAN),
+            "settings_url": _settings_url(access),
         },
         status=400 if request.method == "POST" else 200,
     )
 
 
-def lab_form(request: HttpRequest, patient_pk: int, pk: int | None = None) -> HttpResponse:
-    """Record (or correct) a lab value in one step; Enter saves and returns to the patient."""
+def _settings_url(access: PatientAccess) -> str:
+    """The clinic's lab units and scanners page, for a role that may change them (else "")."""
+    if not access.can(Action.MANAGE_MEASUREMENT_SETTINGS):
+        return ""
+    return reverse("monitoring:measurement-settings", args=[access.patient.clinic.slug])
+
+
+def _initial_sample_date(request: HttpRequest) -> dt.date:
+    """Today, or the date "Save and log another" carried over (`?date=YYYY-MM-DD`)."""
+    try:
+        return dt.date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        return timezone.localdate()
+
+
+def lab_panel(request: HttpRequest, patient_pk: int) -> HttpResponse:
+    """Record the values of one sample in one step: a date and any of the tests, each in the
+    unit the clinic's laboratory reports (or another of the test's units). Enter saves and
+    returns to the patient; "Save and log another" opens an empty panel on the same date."""
     access = patient_for_user(request.user, patient_pk, Action.RECORD_MEASUREMENT)
-    lab = get_object_or_404(LabResult, patient=access.patient, pk=pk) if pk else None
-    form = LabEntryForm(request.POST or None, today=timezone.localdate(), lab=lab)
+    units = clinic_lab_units(clinic_id=access.patient.clinic_id)
+    form = LabPanelForm(
+        request.POST or None, units=units, initial_date=_initial_sample_date(request)
+    )
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            saved = lab_value_record(
+            saved = lab_panel_record(
                 patient=access.patient,
-                test=data["test"],
-                value=data["value"],
-                unit=data["unit"],
-                date=data["date"],
+                date=form.cleaned_data["date"],
+                entries=form.entries(),
                 actor=request.user,  # type: ignore[arg-type]
-                lab=lab,
             )
+        except LabValuesUnconfirmed as unusual:
+            form.ask_confirmation(unusual.warnings)
         except ValidationError as error:
-            add_validation_error(form, error)
+            form.add_service_error(error)
         else:
-            summary = lab_value_summary(test=data["test"], saved=saved)
-            messages.success(request, f"{summary} for {access.patient.name}.")
-            if not pk and "save_and_next" in request.POST:
-                return redirect(request.path)
-            anchor = "risk-factors" if data["test"] == CREATININE_CLEARANCE else "labs"
-            return redirect(f"{patient_url(access)}#{anchor}")
+            messages.success(request, f"{lab_panel_summary(saved)} for {access.patient.name}.")
+            if "save_and_next" in request.POST:
+                date = form.cleaned_data["date"]
+                return redirect(f"{request.path}?date={date:%Y-%m-%d}" if date else request.path)
+            dated = any(isinstance(row, LabResult) for row in saved)
+            return redirect(f"{patient_url(access)}#{'labs' if dated else 'risk-factors'}")
     return render(
         request,
         "monitoring/lab_form.html",
@@ -146,11 +181,130 @@ def lab_form(request: HttpRequest, patient_pk: int, pk: int | None = None) -> Ht
             "access": access,
             "patient": access.patient,
             "form": form,
-            "is_new": pk is None,
+            "is_new": True,
+            "conversions": conversion_rules(),
             "back_url": patient_url(access, LAB_RESULT),
+            "settings_url": _settings_url(access),
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+def lab_value_edit(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
+    """Correct one dated lab value; it is shown as it was typed (value and unit)."""
+    access = patient_for_user(request.user, patient_pk, Action.RECORD_MEASUREMENT)
+    lab = get_object_or_404(LabResult, patient=access.patient, pk=pk)
+    form = LabValueForm(request.POST or None, lab=lab)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = lab_value_update(
+                lab=lab,
+                date=form.cleaned_data["date"],
+                entry=form.entry(),
+                actor=request.user,  # type: ignore[arg-type]
+            )
+        except LabValuesUnconfirmed as unusual:
+            form.ask_confirmation(unusual.warnings)
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, f"{lab_panel_summary([saved])} for {access.patient.name}.")
+            return redirect(patient_url(access, LAB_RESULT))
+    return render(
+        request,
+        "monitoring/lab_form.html",
+        {
+            "access": access,
+            "patient": access.patient,
+            "form": form,
+            "is_new": False,
+            "conversions": conversion_rules(),
+            "back_url": patient_url(access, LAB_RESULT),
+            "settings_url": _settings_url(access),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- the clinic's lab units and scanners ------------------------------------------------------
+
+
+def measurement_settings(request: HttpRequest, slug: str) -> HttpResponse:
+    """The units the clinic's laboratory reports and the clinic's DXA scanners (clinicians and
+    clinic admins). Three forms on one page, told apart by their submit button's name."""
+    clinic = clinic_for_user(request.user, slug, Action.MANAGE_MEASUREMENT_SETTINGS)
+    actor = request.user
+    posted = request.POST if request.method == "POST" else None
+    units_form = ClinicLabUnitsForm(
+        posted if "save_units" in request.POST else None,
+        units=clinic_lab_units(clinic_id=clinic.pk),
+    )
+    scanner_form = DxaScannerForm(posted if "add_scanner" in request.POST else None)
+    if request.method == "POST":
+        if "save_units" in request.POST and units_form.is_valid():
+            try:
+                changed = clinic_lab_units_update(
+                    clinic=clinic,
+                    units=units_form.units(),
+                    actor=actor,  # type: ignore[arg-type]
+                )
+            except ValidationError as error:
+                units_form.add_service_error(error)
+            else:
+                messages.success(
+                    request,
+                    f"Lab units of {clinic.name} saved."
+                    if changed
+                    else f"The lab units of {clinic.name} are unchanged.",
+                )
+                return redirect("monitoring:measurement-settings", slug)
+        elif "add_scanner" in request.POST and scanner_form.is_valid():
+            try:
+                scanner = dxa_scanner_add(
+                    clinic=clinic,
+                    name=scanner_form.cleaned_data["name"],
+                    actor=actor,  # type: ignore[arg-type]
+                )
+            except ValidationError as error:
+                add_validation_error(scanner_form, error)
+            else:
+                messages.success(request, f"“{scanner.name}” is on the scanner list.")
+                return redirect(_scanners_url(slug))
+    return render(
+        request,
+        "monitoring/measurement_settings.html",
+        {
+            "clinic": clinic,
+            "units_form": units_form,
+            "scanner_form": scanner_form,
+            "scanners": clinic_scanners(clinic_id=clinic.pk, with_retired=True),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _scanners_url(slug: str) -> str:
+    return f"{reverse('monitoring:measurement-settings', args=[slug])}#scanners"
+
+
+@require_POST
+def dxa_scanner_retire(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Retire a scanner (`retire=1`) or bring it back into service (`retire=0`)."""
+    clinic = clinic_for_user(request.user, slug, Action.MANAGE_MEASUREMENT_SETTINGS)
+    scanner = get_object_or_404(DxaScanner, clinic=clinic, pk=pk)
+    is_retired = request.POST.get("retire") != "0"
+    dxa_scanner_set_retired(
+        scanner=scanner,
+        is_retired=is_retired,
+        actor=request.user,  # type: ignore[arg-type]
+    )
+    messages.success(
+        request,
+        f"“{scanner.name}” is retired: no longer offered; its scans keep its name."
+        if is_retired
+        else f"“{scanner.name}” is offered again.",
+    )
+    return redirect(_scanners_url(slug))
 
 
 # --- the BMD trend ----------------------------------------------------------------------------

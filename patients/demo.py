@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from monitoring.models import DxaScanner
 from patients.models import Clinic, Membership, Patient, Role
 from therapy.case_records import patient_import_case
 from therapy.engine import case as c
@@ -32,6 +33,8 @@ LETTERHEADS = {
     "demo": ("Metabolic Bone Unit, Level 2\n1 Example Road\nDemotown DT1 1AA", "01234 567890"),
     "other": ("2 Example Street\nOthertown OT2 2BB", ""),
 }
+#: The demo clinic's DXA scanners (its list on the scan form); every demo scan is on the first.
+DEMO_SCANNERS = ("Hologic Horizon A, room 2", "Lunar iDXA, room 5")
 FEMALE_FIRST = [
     "Margaret",
     "Helen",
@@ -90,6 +93,7 @@ def _days(today: dt.date, days_ago: int) -> dt.date:
 
 def _scan(day: dt.date, spine: float, hip: float) -> c.DxaScan:
     return c.DxaScan(
+        scanner=DEMO_SCANNERS[0],
         date=day,
         sites=(
             (
@@ -392,6 +396,8 @@ def seed_demo(*, patients: int, password: str | None, today: dt.date) -> SeedRes
         )
 
     demo = clinics["demo"]
+    for name in DEMO_SCANNERS:
+        DxaScanner.objects.get_or_create(clinic=demo, name=name)
     have = set(
         Patient.objects.filter(clinic=demo, mrn__startswith="DEMO-").values_list("mrn", flat=True)
     )

@@ -16,8 +16,9 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from monitoring.dxa import CREATININE_CLEARANCE, LAB_KIND_BY_CODE, SITE_LABELS
-from monitoring.models import DxaScan
+from monitoring.dxa import SITE_LABELS
+from monitoring.lab_tests import CREATININE_CLEARANCE, LAB_KIND_BY_CODE
+from monitoring.models import DxaScan, LabResult
 from monitoring.trend import BmdTrend, ChangeView, bmd_trend
 from patients.approximate_dates import DatePrecision
 from patients.models import Fracture, Patient, RiskProfile
@@ -300,12 +301,15 @@ def _dxa_rows(scans: list[DxaScan], trend: BmdTrend) -> list[DxaRow]:
     return rows
 
 
-def _value(test: str, value: float, unit: str) -> str:
-    text = f"{value:g} {unit}"
-    if test == LabTest.VITAMIN_D_25OH and unit == "ng/mL":
+def _value(lab: LabResult) -> str:
+    """The stored value, and what was typed when it was another unit: "30.05 ng/mL (entered as
+    75 nmol/L)"."""
+    if lab.entered_text:
+        return f"{lab.value_text} (entered as {lab.entered_text})"
+    if lab.test == LabTest.VITAMIN_D_25OH and lab.unit == "ng/mL":
         # Many laboratories (and the UK) report nmol/L: give both.
-        return f"{text} ({value * limits.VITAMIN_D_NMOL_L_PER_NG_ML:.0f} nmol/L)"
-    return text
+        return f"{lab.value_text} ({lab.value * limits.VITAMIN_D_NMOL_L_PER_NG_ML:.0f} nmol/L)"
+    return lab.value_text
 
 
 def _latest_labs(patient: Patient) -> list[LabLine]:
@@ -313,7 +317,7 @@ def _latest_labs(patient: Patient) -> list[LabLine]:
     for lab in patient.lab_results.all():  # in date order: the last one of a test wins
         latest[lab.test] = lab
     lines = [
-        LabLine(LAB_KIND_BY_CODE[test].label, _value(test, lab.value, lab.unit), lab.date)
+        LabLine(LAB_KIND_BY_CODE[test].label, _value(lab), lab.date)
         for test in LabTest
         if (lab := latest.get(test)) is not None
     ]

@@ -23,6 +23,8 @@ class Action(StrEnum):
     SIGN_LETTER = "sign_letter"
     MANAGE_REMINDERS = "manage_reminders"
     MANAGE_STAFF = "manage_staff"
+    #: The clinic's lab units and DXA scanner list (settings, not a patient's record).
+    MANAGE_MEASUREMENT_SETTINGS = "manage_measurement_settings"
 
 
 MATRIX: dict[Role, frozenset[Action]] = {
@@ -36,13 +38,19 @@ MATRIX: dict[Role, frozenset[Action]] = {
             Action.MANAGE_THERAPY,
             Action.RECORD_REASSESSMENT,
             Action.SIGN_LETTER,
+            Action.MANAGE_MEASUREMENT_SETTINGS,
         }
     ),
     Role.NURSE: frozenset(
         {Action.VIEW_DEMOGRAPHICS, Action.VIEW_CLINICAL, Action.RECORD_MEASUREMENT}
     ),
     Role.CLINIC_ADMIN: frozenset(
-        {Action.VIEW_DEMOGRAPHICS, Action.MANAGE_REMINDERS, Action.MANAGE_STAFF}
+        {
+            Action.VIEW_DEMOGRAPHICS,
+            Action.MANAGE_REMINDERS,
+            Action.MANAGE_STAFF,
+            Action.MANAGE_MEASUREMENT_SETTINGS,
+        }
     ),
 }
 

@@ -65,6 +65,7 @@ LAYERS: dict[str, Layer] = {
     "therapy.exceptions": MODELS,
     "therapy.models": MODELS,
     "monitoring.apps": MODELS,
+    "monitoring.lab_tests": MODELS,  # the lab tests' names, units and usual ranges
     "monitoring.models": MODELS,
     "patients.access": ACCESS,
     "patients.intake": ACCESS,  # a new patient's previous fractures and courses, in one save
@@ -76,7 +77,9 @@ LAYERS: dict[str, Layer] = {
     "therapy.presenters": ACCESS,
     "therapy.selectors": ACCESS,
     "therapy.services": ACCESS,
-    "monitoring.dxa": ACCESS,  # services of the DXA and lab entry pages
+    "monitoring.clinic_measurements": ACCESS,  # a clinic's lab units and DXA scanners
+    "monitoring.dxa": ACCESS,  # services of the DXA entry page
+    "monitoring.labs": ACCESS,  # services of the lab pages
     "patients.dashboards": FEATURES,
     "patients.demo": FEATURES,
     "patients.documents": FEATURES,  # what the printed summary and the GP letter hold

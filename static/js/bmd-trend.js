@@ -1,6 +1,6 @@
 // The BMD trend chart (templates/monitoring/_bmd_trend.html): one line per site, significant
-// changes drawn as larger outlined points, therapy courses shaded behind the lines by a small
-// plugin. The data come from a json_script element; no inline script, no CDN. The table under
+// changes drawn as larger outlined points, a dashed segment between scans from different
+// scanners (not comparable), therapy courses shaded behind the lines by a small plugin. The data come from a json_script element; no inline script, no CDN. The table under
 // the chart carries the same numbers in words.
 (function () {
   "use strict";
@@ -95,6 +95,13 @@
             pointRadius: bigIfSignificant(site.points, 7, 4),
             pointBorderWidth: bigIfSignificant(site.points, 3, 1),
             pointBorderColor: bigIfSignificant(site.points, "#000", style.color),
+            // The segment into a scan from another scanner than the one before: dashed.
+            segment: {
+              borderDash: function (ctx) {
+                var point = site.points[ctx.p1DataIndex];
+                return point && point.is_comparable === false ? [6, 4] : undefined;
+              }
+            },
             tension: 0
           };
         })
@@ -128,6 +135,7 @@
               },
               afterLabel: function (item) {
                 var lines = [];
+                if (item.raw.scanner) { lines.push("scanner: " + item.raw.scanner); }
                 if (item.raw.previous) { lines.push("from previous: " + item.raw.previous); }
                 if (item.raw.baseline) { lines.push("from baseline: " + item.raw.baseline); }
                 return lines;

@@ -23,7 +23,7 @@ from monitoring.dxa_import import (
     dxa_import_run,
 )
 from monitoring.import_tasks import import_dxa_task
-from monitoring.models import DxaImport, DxaScan
+from monitoring.models import DxaImport, DxaScan, DxaScanner
 from tests import factories
 
 HEADER = ",".join(COLUMNS)
@@ -589,3 +589,25 @@ def test_the_progress_page_costs_the_same_queries_for_1_or_500_errors(
         response = client.get(reverse("monitoring:dxa-import-detail", args=[job.pk]), **headers)
 
     assert response.content.decode().count("mrn: empty") == errors
+
+
+# --- scanner names ----------------------------------------------------------------------------
+
+
+def test_a_scanner_named_like_one_on_the_clinics_list_takes_the_lists_spelling(
+    patients, clinic, other_clinic, nurse
+):
+    DxaScanner.objects.create(clinic=clinic, name="Hologic Horizon A")
+    DxaScanner.objects.create(clinic=other_clinic, name="GE Prodigy")
+    content = _csv(
+        _row("H-1", "2024-01-01", scanner="  hologic  horizon a", lumbar_spine_t_score="-2"),
+        _row("H-2", "2024-01-01", scanner="ge prodigy", lumbar_spine_t_score="-2"),
+    )
+
+    job = _run(clinic, nurse, content)
+
+    assert job.imported == 2
+    assert sorted(DxaScan.objects.values_list("scanner", flat=True)) == [
+        "Hologic Horizon A",
+        "ge prodigy",  # another clinic's list is not this clinic's
+    ]

@@ -15,9 +15,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from monitoring.models import DxaScan
-from monitoring.trend import bmd_trend, signed_pct
+from monitoring.trend import bmd_trend, dxa_scan_rows, signed_pct
 from tests import factories
+from therapy.case_records import case_for_patient
+from therapy.engine import evaluate
 from therapy.engine.case import DxaSite
+from therapy.engine.codes import RuleId
 from therapy.models import TherapyCourse
 
 AS_OF = dt.date(2025, 3, 14)
@@ -200,7 +203,7 @@ def test_the_table_has_a_caption_header_scopes_units_and_significance_in_words()
         "<caption>Lumbar spine: 2 scans; since the baseline of 2020-01-01, −10.0 % "
         "(−5.0 %/year), significant loss</caption>"
     ) in html
-    assert html.count('<th scope="col">') == 7
+    assert html.count('<th scope="col">') == 8
     assert '<th scope="row"><time datetime="2022-01-01">2022-01-01</time></th>' in html
     assert "0.900 g/cm²" in html
     assert (
@@ -324,3 +327,176 @@ def test_the_trend_costs_the_same_queries_for_2_or_20_years_of_history(
         response = client.get(_trend_url(patient), HTTP_HX_REQUEST="true")
 
     assert response.content.decode().count('<th scope="row">') == 2 * years
+
+
+# --- scans from different scanners ------------------------------------------------------------
+
+
+def _on(scanner: str, day: str, bmd: float) -> DxaScan:
+    return DxaScan(date=dt.date.fromisoformat(day), scanner=scanner, lumbar_spine_bmd_g_cm2=bmd)
+
+
+def _spine(scans: list[DxaScan]):
+    return _site(bmd_trend(scans=scans, courses=[], as_of=AS_OF), DxaSite.LUMBAR_SPINE)
+
+
+def test_a_change_across_two_scanners_is_not_comparable_never_significant():
+    spine = _spine([_on("Hologic A", "2020-01-01", 1.000), _on("Lunar iDXA", "2021-01-01", 0.850)])
+
+    latest = spine.latest
+    assert latest.from_previous is None and latest.from_baseline is None
+    assert latest.from_previous_view.significance == "not comparable: different scanners"
+    assert latest.from_previous_view.text == ""
+    assert latest.from_baseline_view.significance == "not comparable: different scanners"
+    assert latest.is_new_baseline and latest.annualised_text == "—"
+
+
+def test_the_first_scan_on_a_new_scanner_starts_a_new_baseline():
+    spine = _spine(
+        [
+            _on("Hologic A", "2020-01-01", 1.000),
+            _on("Lunar iDXA", "2021-01-01", 0.850),
+            _on("lunar idxa ", "2022-01-01", 0.800),
+        ]
+    )
+
+    latest = spine.latest
+    assert latest.baseline_date == dt.date(2021, 1, 1)
+    assert round(latest.from_previous.change_pct, 2) == round(latest.from_baseline.change_pct, 2)
+    assert latest.from_previous_view.significance == "significant loss"  # −5.9 % > 5.3 %
+    assert spine.summary == (
+        "Lumbar spine: 3 scans; since the baseline of 2021-01-01, −5.9 % (−5.9 %/year), "
+        "significant loss"
+    )
+
+
+def test_an_earlier_scan_of_the_same_scanner_stays_the_baseline_across_another_scanner():
+    spine = _spine(
+        [
+            _on("Hologic A", "2020-01-01", 1.000),
+            _on("Lunar iDXA", "2021-01-01", 0.700),
+            _on("Hologic A", "2022-01-01", 0.980),
+        ]
+    )
+
+    latest = spine.latest
+    assert not latest.is_comparable_with_previous
+    assert latest.from_previous_view.significance == "not comparable: different scanners"
+    assert latest.baseline_date == dt.date(2020, 1, 1)
+    assert latest.from_baseline_view.text == "−2.0 %"
+
+
+def test_a_scan_without_a_named_scanner_is_comparable_with_any_as_in_the_engine():
+    spine = _spine([_on("Hologic A", "2020-01-01", 1.000), _on("", "2021-01-01", 0.900)])
+
+    assert spine.latest.from_previous_view.significance == "significant loss"
+
+
+def test_the_latest_scan_alone_on_its_scanner_is_said_so_in_the_caption():
+    spine = _spine([_on("Hologic A", "2020-01-01", 1.0), _on("Lunar iDXA", "2021-01-01", 0.9)])
+
+    assert spine.summary == (
+        "Lumbar spine: 2 scans; not comparable: different scanners (the latest scan, on "
+        "Lunar iDXA, is the first on that scanner)"
+    )
+
+
+def test_the_chart_marks_a_cross_scanner_point_not_comparable_and_not_significant():
+    data = bmd_trend(
+        scans=[_on("Hologic A", "2020-01-01", 1.0), _on("Lunar iDXA", "2021-01-01", 0.8)],
+        courses=[],
+        as_of=AS_OF,
+    ).chart_data()
+
+    latest = data["sites"][0]["points"][1]
+    assert latest["is_significant"] is False
+    assert latest["is_comparable"] is False
+    assert latest["previous"] == "not comparable: different scanners"
+    assert latest["scanner"] == "Lunar iDXA"
+
+
+def test_the_table_names_each_scanner_and_says_not_comparable_in_words():
+    html = _trend_html([_on("Hologic A", "2020-01-01", 1.0), _on("Lunar iDXA", "2021-01-01", 0.8)])
+
+    assert "<td>Hologic A</td>" in html and "<td>Lunar iDXA</td>" in html
+    assert "new baseline: first scan on this scanner" in html
+    assert (
+        '<span class="trend-not-comparable small">not comparable: different scanners</span>' in html
+    )
+    assert "significant loss" not in html
+    assert "−20.0 %" not in html
+
+
+def test_the_scan_rows_give_each_sites_change_read_as_the_trend_reads_it():
+    scans = [
+        DxaScan(
+            pk=1,
+            date=dt.date(2020, 1, 1),
+            scanner="Hologic A",
+            lumbar_spine_bmd_g_cm2=1.0,
+            total_hip_t_score=-2.0,
+        ),
+        DxaScan(pk=2, date=dt.date(2021, 1, 1), scanner="Hologic A", lumbar_spine_bmd_g_cm2=0.9),
+        DxaScan(pk=3, date=dt.date(2022, 1, 1), scanner="Lunar", lumbar_spine_bmd_g_cm2=0.8),
+    ]
+
+    rows = dxa_scan_rows(scans=reversed(scans))
+
+    assert [row.scan.pk for row in rows] == [1, 2, 3]
+    assert [row.is_comparable_with_previous for row in rows] == [True, True, False]
+    spine = [row.sites[0] for row in rows]
+    assert [cell.change and cell.change.significance for cell in spine] == [
+        None,
+        "significant loss",
+        "not comparable: different scanners",
+    ]
+    assert (rows[0].sites[2].label, rows[0].sites[2].t_score) == ("Total hip", -2.0)
+    html = render_to_string(
+        "monitoring/_dxa_scan_table.html", {"dxa_rows": rows, "patient": None, "can": {}}
+    )
+    assert "different scanner</span>" in html
+    assert "not comparable: different scanners" in html
+
+
+# --- the engine's input: the same reading (REF-2) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("second_scanner", "is_refractory"),
+    [("Hologic A", True), ("hologic a ", True), ("Lunar iDXA", False), ("", True)],
+)
+def test_the_engine_compares_bmd_only_on_comparable_scanners(
+    second_scanner, is_refractory, patient
+):
+    TherapyCourse.objects.create(patient=patient, drug="alendronate", start=dt.date(2019, 1, 1))
+    DxaScan.objects.create(
+        patient=patient, date=dt.date(2020, 1, 1), scanner="Hologic A", lumbar_spine_bmd_g_cm2=1.0
+    )
+    DxaScan.objects.create(
+        patient=patient,
+        date=dt.date(2021, 1, 1),
+        scanner=second_scanner,
+        lumbar_spine_bmd_g_cm2=0.85,  # −15 %/year: a failure on one scanner (REF-2)
+    )
+
+    assessment = evaluate(case_for_patient(patient.pk, as_of=AS_OF))
+
+    assert (RuleId.REF_2 in assessment.fired_rules) is is_refractory
+    trend = bmd_trend(scans=patient.dxa_scans.all(), courses=[], as_of=AS_OF)
+    significant = trend.sites[0].latest.from_previous_view.significance == "significant loss"
+    assert significant is is_refractory
+
+
+def test_the_scan_table_partial_offers_edit_and_delete_to_who_may_record(patient):
+    scan = DxaScan.objects.create(
+        patient=patient, date=dt.date(2020, 1, 1), scanner="Hologic A", lumbar_spine_t_score=-2
+    )
+    rows = dxa_scan_rows(scans=patient.dxa_scans.all())
+
+    html = render_to_string(
+        "monitoring/_dxa_scan_table.html",
+        {"dxa_rows": rows, "patient": patient, "can": {"record_measurement": True}},
+    )
+
+    assert reverse("monitoring:dxa-update", args=[patient.pk, scan.pk]) in html
+    assert "T -2.0" in html and "<td>Hologic A</td>" in html

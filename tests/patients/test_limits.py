@@ -158,7 +158,7 @@ def test_the_first_date_1900_01_01_is_accepted_and_the_day_before_refused(
 def test_a_lab_value_up_to_10000_is_accepted(value, status, patient, nurse, client_for):
     response = client_for(nurse).post(
         reverse("monitoring:lab-create", args=[patient.pk]),
-        {"date": "2022-01-01", "test": "p1np", "value": value},
+        {"date": "2022-01-01", "p1np_value": value, "p1np_unit": "µg/L", "p1np_confirm": "on"},
     )
 
     assert response.status_code == status

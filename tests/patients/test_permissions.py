@@ -12,6 +12,7 @@
     record a decision                          yes        403    403           404
     previous history (intake)                  yes        403    403           404
     clinic staff pages                         403        403    yes           404
+    clinic lab units and DXA scanners          yes        403    yes           404
 
 A GET that is allowed answers 200; a POST that is allowed redirects and changes the row; a
 refused request answers 403 (patient in the user's clinic) or 404 (patient of another clinic)
@@ -31,7 +32,7 @@ from django.forms.models import model_to_dict
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import StringConverter
 
-from monitoring.models import DxaScan, LabResult, Reassessment
+from monitoring.models import DxaScan, DxaScanner, LabResult, Reassessment
 from patients.access import patients_for_user
 from patients.models import (
     CardiovascularEvent,
@@ -61,13 +62,15 @@ class Ctx:
     world: Any  # tests.patients.conftest.World
     clinic_slug: str
     colleague: Membership  # a nurse of Hillside whose role the staff page may change
+    scanner: DxaScanner  # a DXA scanner of Hillside's list
 
 
 @pytest.fixture
 def ctx(world, clinic) -> Ctx:
     colleague = factories.UserFactory(username="colleague")
     membership = Membership.objects.create(user=colleague, clinic=clinic, role=Role.NURSE)
-    return Ctx(world=world, clinic_slug=clinic.slug, colleague=membership)
+    scanner = DxaScanner.objects.create(clinic=clinic, name="Hologic A")
+    return Ctx(world=world, clinic_slug=clinic.slug, colleague=membership, scanner=scanner)
 
 
 @dataclass(frozen=True)
@@ -205,7 +208,7 @@ RECORD_KINDS: list[tuple[str, str, str, type[models.Model], str, frozenset[str],
         LabResult,
         "patient",
         CLINICAL,
-        lambda c: {"date": "2022-02-01", "test": "p1np", "value": "40", "unit": "µg/L"},
+        lambda c: {"date": "2022-02-01", "p1np_value": "40", "p1np_unit": "µg/L"},
         lambda c: {"date": "2019-02-01", "test": "ctx", "value": "0.6", "unit": "ng/mL"},
     ),
     (
@@ -328,7 +331,32 @@ STAFF_ENDPOINTS: list[Endpoint] = [
     ),
 ]
 
-ENDPOINTS = PATIENT_ENDPOINTS + STAFF_ENDPOINTS
+
+def _scanners(ctx: Ctx) -> Any:
+    return sorted(DxaScanner.objects.values_list("name", "is_retired"))
+
+
+CLINICIAN_AND_ADMIN = frozenset({"clinician", "clinic_admin"})
+
+MEASUREMENT_SETTINGS_ENDPOINTS: list[Endpoint] = [
+    Endpoint(
+        "monitoring:measurement-settings",
+        lambda c: [c.clinic_slug],
+        CLINICIAN_AND_ADMIN,
+        lambda c: {"name": "Lunar iDXA", "add_scanner": "1"},
+        _scanners,
+    ),
+    Endpoint(
+        "monitoring:scanner-retire",
+        lambda c: [c.clinic_slug, c.scanner.pk],
+        CLINICIAN_AND_ADMIN,
+        lambda c: {"retire": "1"},
+        _scanners,
+        get=False,
+    ),
+]
+
+ENDPOINTS = PATIENT_ENDPOINTS + STAFF_ENDPOINTS + MEASUREMENT_SETTINGS_ENDPOINTS
 
 
 def _allowed_cases(method: str) -> list[Any]:

@@ -279,20 +279,20 @@ REFUSALS = [
     Refusal(
         "a lab value of 1e308",
         "monitoring:lab-create",
-        lambda p: {"date": "2022-01-01", "test": "ctx", "value": "1e308"},
-        "value",
-        "Value must be between 0 and 10000.",
+        lambda p: {"date": "2022-01-01", "ctx_value": "1e308", "ctx_unit": "ng/mL"},
+        "ctx_value",
+        "CTX must be between 0 and 10000 ng/mL.",
         LabResult,
-        ("date", "value"),
+        ("date", "ctx_value"),
     ),
     Refusal(
         "a lab dated before 1900",
         "monitoring:lab-create",
-        lambda p: {"date": "1899-12-31", "test": "p1np", "value": "40"},
+        lambda p: {"date": "1899-12-31", "p1np_value": "40", "p1np_unit": "µg/L"},
         "date",
         DATE_MESSAGE,
         LabResult,
-        ("date", "value"),
+        ("date", "p1np_value"),
     ),
     Refusal(
         "a reassessment dated after 2199",
@@ -557,7 +557,11 @@ def _existing_duplicates(patient: Patient) -> None:
 
 DUPLICATES = [
     ("patients:fracture-create", {"date": "2020-01-01", "site": "hip"}, "date"),
-    ("monitoring:lab-create", {"date": "2020-01-01", "test": "ctx", "value": "2"}, "date"),
+    (
+        "monitoring:lab-create",
+        {"date": "2020-01-01", "ctx_value": "2", "ctx_unit": "ng/mL"},
+        "ctx_value",
+    ),
     ("monitoring:reassessment-create", {"date": "2020-01-01"}, "date"),
     (
         "patients:create",
