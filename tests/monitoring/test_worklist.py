@@ -220,7 +220,7 @@ def test_a_critical_reminder_is_marked_with_a_badge_that_says_so(patient, clinic
     html = client_for(clinic_admin).get(reverse("reminders:list")).content.decode()
 
     assert '<span class="badge text-bg-danger">Critical</span>' in html
-    assert "Denosumab stopped without follow on" in html
+    assert "Denosumab stopped without follow-on" in html
 
 
 def test_the_default_view_lists_active_reminders_only(patient, clinic_admin, client_for):
@@ -306,10 +306,10 @@ def test_the_kind_filter_offers_the_kinds_present_in_words(assorted, clinic_admi
     choices = dict(response.context["form"].fields["kind"].choices)
     assert choices == {
         "": "Any kind",
-        "BTM_3_MONTHS": "BTM 3 months",
-        "BTM_BASELINE": "BTM baseline",
+        "BTM_3_MONTHS": "Bone-turnover markers at 3 months",
+        "BTM_BASELINE": "Baseline bone-turnover markers",
         "DENOSUMAB_OVERDUE": "Denosumab overdue",
-        "DXA_FOLLOW_UP": "DXA follow up",
+        "DXA_FOLLOW_UP": "DXA follow-up",
         "NEXT_DOSE": "Next dose",
     }
 

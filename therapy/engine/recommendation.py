@@ -16,7 +16,7 @@ from therapy.engine.codes import AvoidReason, DrugGroup, RecommendationAction, R
 from therapy.engine.history import Course, History
 from therapy.engine.limits import PTH_ANALOGUE_LIFETIME_MONTHS, ROMOSOZUMAB_MAX_DOSES
 from therapy.engine.selection import option_limit, option_then
-from therapy.engine.text import AVOID_REASON_WORDS, GROUP_NAMES, listing, sentence
+from therapy.engine.text import AVOID_REASON_WORDS, GROUP_NAMES, sentence
 
 _ROMOSOZUMAB = Drug.ROMOSOZUMAB
 
@@ -105,10 +105,11 @@ def assess_recommendation(
     course = history.current
     if kept is not None:
         return RecommendationFindings(kept, (Rationale(RuleId.REC_1, _continue_text(kept)),))
+    # Reasons are phrases that may hold "and" themselves: one "; " between two of them.
     why = (
         ""
         if course is None
-        else listing(
+        else "; ".join(
             reasons_to_stop(history, course, avoid, romosozumab_stopped=romosozumab_stopped)
         )
     )

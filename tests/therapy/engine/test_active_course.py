@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from therapy.engine import active_course
 from tests.therapy.engine.builders import case, course
+from therapy.engine import active_course
 
 AS_OF = "2026-11-25"
 
@@ -28,9 +28,7 @@ AS_OF = "2026-11-25"
         pytest.param(
             [course("alendronate", "2020-01-01", AS_OF)], 0, id="a course ending on as_of is"
         ),
-        pytest.param(
-            [course("teriparatide", AS_OF)], 0, id="a course starting on as_of is active"
-        ),
+        pytest.param([course("teriparatide", AS_OF)], 0, id="a course starting on as_of is active"),
         pytest.param(
             [course("raloxifene", "2024-01-01"), course("other", "2024-01-01")],
             None,
