@@ -161,3 +161,16 @@ def test_signing_in_again_lands_on_the_page_the_form_was_on(ended, patient):
 
     assert response.status_code == 302
     assert response["Location"] == form_page
+
+
+def test_stay_signed_in_costs_the_session_and_user_reads_and_the_session_save(
+    clinician, client_for, django_assert_num_queries
+):
+    client = client_for(clinician)
+
+    # Session read, user read; the save that SESSION_SAVE_EVERY_REQUEST adds (SAVEPOINT,
+    # UPDATE, RELEASE). No membership is read: the answer is not a page.
+    with django_assert_num_queries(5):
+        response = client.post(TOUCH)
+
+    assert response.status_code == 200
