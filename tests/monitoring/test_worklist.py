@@ -223,6 +223,16 @@ def test_a_critical_reminder_is_marked_with_a_badge_that_says_so(patient, clinic
     assert "Denosumab stopped without follow-on" in html
 
 
+def test_the_reminder_page_names_the_item_in_words_not_its_code(patient, clinic_admin, client_for):
+    item = reminder(patient, "NEXT_DOSE", due=days(1), drug="zoledronic_acid")
+
+    html = client_for(clinic_admin).get(reverse("reminders:detail", args=[item.pk])).content
+    html = html.decode()
+
+    assert "Next dose — Zoledronic acid" in html
+    assert "NEXT_DOSE" not in html and "zoledronic_acid" not in html
+
+
 def test_the_default_view_lists_active_reminders_only(patient, clinic_admin, client_for):
     reminder(patient, "NEXT_DOSE", due=days(1))
     reminder(patient, "DXA_FOLLOW_UP", due=days(2), status="snoozed", snoozed_until=days(3))
