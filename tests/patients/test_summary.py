@@ -33,7 +33,7 @@ def test_the_summary_holds_the_recommendation_rationale_timeline_and_plan(
     assert "Sequential antiresorptive required" in html  # the critical alert
     assert "ALR-5" in html  # its rationale
     assert "Started Teriparatide" in html  # the timeline
-    assert "Monitoring plan" in html and "Fracture risk reassessment" in html
+    assert "Monitoring plan" in html and "Fracture-risk reassessment" in html
     assert 'media="print"' in html
 
 
