@@ -159,6 +159,9 @@ def check_accessibility(page) -> list[dict]:
 
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # From the top: a sticky element (the patient page's section menu) is drawn where the
+    # window's scroll puts it, which in a full-page picture is the middle of the page.
+    page.evaluate("window.scrollTo({top: 0, behavior: 'instant'})")
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
