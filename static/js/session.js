@@ -80,9 +80,14 @@
     );
   }
 
+  // A form's target without the page's #fragment (a form without `action` posts to the page).
+  function actionOf(form) {
+    return form.action.split("#")[0];
+  }
+
   function samePostForms(action) {
     return Array.prototype.filter.call(document.forms, function (form) {
-      return form.action === action && form.method.toLowerCase() === "post";
+      return actionOf(form) === action && form.method.toLowerCase() === "post";
     });
   }
 
@@ -116,8 +121,8 @@
         JSON.stringify({
           user: user,
           page: here(),
-          action: form.action,
-          index: samePostForms(form.action).indexOf(form),
+          action: actionOf(form),
+          index: samePostForms(actionOf(form)).indexOf(form),
           names: names,
           values: values,
           savedAt: Date.now(),

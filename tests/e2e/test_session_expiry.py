@@ -107,3 +107,23 @@ def test_what_one_user_typed_is_never_put_back_for_another(
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     assert page.evaluate("sessionStorage.getItem('ossa.pendingForm')") is None
     assert "42" not in page.content()
+
+
+def test_sign_in_again_from_the_warning_also_keeps_what_was_typed(
+    page_for, demo_clinic, demo_patient, short_sessions
+):
+    _, people = demo_clinic
+    page = page_for(people["clinician"])
+    form_page = f"/patients/{demo_patient.pk}/risk-factors/"
+    page.goto(form_page)
+    page.get_by_label("Current smoker").check()
+    warning = page.get_by_role("region", name="Session")
+    expect(warning).to_contain_text("Your session has ended", timeout=IDLE * 1000 + 2000)
+
+    warning.get_by_role("link", name="Sign in again").click()
+    short_sessions.SESSION_COOKIE_AGE = 15 * 60
+    _sign_in(page, "clinician")
+
+    expect(page).to_have_url(re.compile(re.escape(form_page) + "$"))
+    expect(page.get_by_label("Current smoker")).to_be_checked()
+    assert not RiskProfile.objects.get(patient=demo_patient).is_current_smoker  # not yet saved
