@@ -13,7 +13,7 @@ from patients.models import RiskProfile
 from tests.conftest import PASSWORD
 
 #: Seconds of idle time in these tests; the warning comes at half of it (min(120 s, idle / 2)).
-IDLE = 8
+IDLE = 10
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def test_the_warning_comes_before_the_end_and_stay_signed_in_keeps_the_session(
 
     expect(stay).to_be_visible(timeout=IDLE * 1000)
     expect(warning).to_contain_text("you will be signed out soon")
-    expect(warning.locator("[data-session-countdown]")).to_have_text(re.compile(r"^0:0[1-4]$"))
+    expect(warning.locator("[data-session-countdown]")).to_have_text(re.compile(r"^0:0[1-5]$"))
     stay.click()
     expect(warning).to_be_hidden()
 
