@@ -36,14 +36,14 @@ def _open_everything(page) -> None:
 def _reachable(page, action) -> bool:
     """Visible, inside the window's width once scrolled to, enabled or not, and the topmost
     element where it is (Playwright's click checks, without clicking)."""
-    action.scroll_into_view_if_needed(timeout=2_000)
+    action.scroll_into_view_if_needed(timeout=5_000)
     box = action.bounding_box()
     if box is None or box["x"] < 0 or box["x"] + box["width"] > TABLET + 1:
         return False
     if not action.is_enabled():
         return action.is_visible()
     try:
-        action.click(trial=True, timeout=2_000)
+        action.click(trial=True, timeout=5_000)
     except Exception:  # noqa: BLE001  # Playwright's timeout: hidden, covered or moving
         return False
     return True
