@@ -63,7 +63,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Django's LoginRequiredMiddleware; a form posted after the session ended returns, once
+    # signed in, to the page it was on (config/session.py).
+    "config.session.IdleLoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -86,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "patients.context_processors.memberships",
+                "config.session.session_timeout",
             ],
         },
     },
@@ -141,6 +144,8 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Pages warn this long before the idle timeout, with "Stay signed in" (config/session.py).
+OSSA_SESSION_WARNING_SECONDS = 2 * 60
 
 # Hardening: on by default whenever DEBUG is off.
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from config.health import healthz
+from config.session import session_touch
 from patients.views import dashboard
 
 urlpatterns = [
@@ -13,6 +14,7 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/session/", session_touch, name="session-touch"),
     path(
         "accounts/password/",
         auth_views.PasswordChangeView.as_view(),

@@ -1,9 +1,11 @@
-"""What the patient page shows of a patient's risk factors, worked out from the model and the
-records-to-Case mapping rather than written out in the template, so that a new risk factor
-appears on the page without anyone editing it."""
+"""What the patient page shows of a patient, worked out here rather than in the template: the
+header's age (templates do not read the clock), and the risk factors, from the model and the
+records-to-Case mapping, so that a new risk factor appears on the page without anyone editing
+it."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db import models
@@ -36,3 +38,8 @@ def risk_factor_facts(profile: RiskProfile) -> RiskFactorFacts:
         else:
             measures.append((label, value))
     return RiskFactorFacts(present=present, measures=measures)
+
+
+def age_on(birth_date: dt.date, day: dt.date) -> int:
+    """Age in whole years on `day` (a birthday on 29 February counts from 1 March)."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))

@@ -136,7 +136,11 @@ def patient_changes(patient: Patient, *, limit: int = 100) -> list[Change]:
                 if previous is not None and record.history_type == "~":
                     delta = record.diff_against(previous, excluded_fields=ignore)
                     fields = tuple(
-                        (_field_label(record, c.field), _show(c.old), _show(c.new))
+                        (
+                            _field_label(record, c.field),
+                            _show(c.old, _choices(record, c.field)),
+                            _show(c.new, _choices(record, c.field)),
+                        )
                         for c in delta.changes
                     )
                 user = record.history_user
@@ -155,9 +159,20 @@ def patient_changes(patient: Patient, *, limit: int = 100) -> list[Change]:
     return changes[:limit]
 
 
-def _show(value: Any) -> str:
+def _choices(record: Any, name: str) -> dict[Any, str]:
+    """A field's stored values and their words ("patient_choice" → "Patient choice")."""
+    try:
+        field = record.instance_type._meta.get_field(name)
+    except Exception:  # noqa: BLE001 — a field removed since: its values as stored
+        return {}
+    return {value: str(words) for value, words in getattr(field, "flatchoices", ())}
+
+
+def _show(value: Any, choices: dict[Any, str] | None = None) -> str:
     if value is None or value == "":
         return "—"
+    if choices and value in choices:
+        return choices[value]
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dt.date):

@@ -41,11 +41,11 @@ from patients.models import (
     RiskProfile,
 )
 from patients.permissions import MATRIX, Action
-from patients.presenters import risk_factor_facts
+from patients.presenters import age_on, risk_factor_facts
 from patients.selectors import patient_changes, patient_search, patient_with_records
 from patients.services import patient_create, record_save
 from therapy.case_records import case_for_patient
-from therapy.presenters import case_panel
+from therapy.presenters import case_panel, current_therapy
 from therapy.selectors import alert_counts
 
 PAGE_SIZE = 25
@@ -131,9 +131,11 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     access = patient_for_user(request.user, pk, Action.VIEW_DEMOGRAPHICS)
+    today = timezone.localdate()
     context: dict[str, object] = {
         "access": access,
         "patient": access.patient,
+        "age": age_on(access.patient.birth_date, today),
         "can": {a.value: access.can(a) for a in Action},
     }
     if access.can(Action.VIEW_CLINICAL):
@@ -143,9 +145,11 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         except RiskProfile.DoesNotExist:
             profile = RiskProfile(patient=patient)
         courses = list(patient.therapy_courses.all())
-        today = timezone.localdate()
+        case = case_for_patient(pk, as_of=today)
+        panel = case_panel(case)
         context.update(
-            panel=case_panel(case_for_patient(pk, as_of=today)),
+            panel=panel,
+            current=current_therapy(case, panel),
             decisions=patient.decisions.select_related("decided_by")[:20],
             patient=patient,
             risk_factors=risk_factor_facts(profile),

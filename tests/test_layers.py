@@ -97,6 +97,7 @@ LAYERS: dict[str, Layer] = {
     "monitoring.trend": FEATURES,
     "config.asgi": EDGES,
     "config.health": EDGES,
+    "config.session": EDGES,  # the idle-session middleware, context processor and view
     "config.urls": EDGES,
     "config.wsgi": EDGES,
     "patients.admin": EDGES,

@@ -5,6 +5,7 @@ Only wording and ordering happen here; every clinical judgement was made by the 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,49 +14,151 @@ from therapy.engine import (
     ADVICE,
     EVIDENCE,
     RULES,
+    AlertCode,
     Assessment,
+    AvoidReason,
+    Basis,
+    DrugGroup,
+    MonitoringCode,
     Pathway,
+    Population,
     RecommendationAction,
+    RefractoryReason,
+    RiskReason,
     RuleId,
     Severity,
+    active_course,
+    limits,
 )
 from therapy.engine.assessment import Option, OptionLimit
 from therapy.engine.case import Case, Drug
 from therapy.engine.catalogue import DRUG_NAMES
-from therapy.engine.codes import DrugGroup
+from therapy.engine.text import AVOID_REASON_WORDS, GROUP_NAMES
 from therapy.evaluation import case_evaluate
 from therapy.exceptions import RecordNotEvaluable
 
 _SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 _BOOTSTRAP = {Severity.CRITICAL: "danger", Severity.WARNING: "warning", Severity.INFO: "info"}
 
+# --- the engine's codes in words ---------------------------------------------------------------
+# One sentence-case phrase per code, written out (not derived from the code), so that a person
+# never reads DENOSUMAB_OVERDUE or "Oral bp intolerance". tests/therapy/test_presenters.py
+# holds every member of every enum to having its words here.
 
-#: Abbreviations kept in capitals when a code is turned into words.
-_ACRONYMS = {"dxa": "DXA", "btm": "BTM", "bp": "BP", "ckd": "CKD", "mi": "MI", "pth": "PTH"}
+ALERT_WORDS: dict[str, str] = {
+    AlertCode.DENOSUMAB_DOSE_DUE: "Denosumab dose due",
+    AlertCode.DENOSUMAB_OVERDUE: "Denosumab overdue",
+    AlertCode.DENOSUMAB_STOPPED_WITHOUT_FOLLOW_ON: "Denosumab stopped without follow-on",
+    AlertCode.DENOSUMAB_FOLLOW_ON_NEEDED: "Denosumab stopped: follow-on needed",
+    AlertCode.SEQUENTIAL_ANTIRESORPTIVE_REQUIRED: "Sequential antiresorptive required",
+    AlertCode.ANABOLIC_COURSE_ENDING: "Anabolic course ending",
+    AlertCode.ANABOLIC_LIMIT_REACHED: "Anabolic limit reached",
+    AlertCode.ROMOSOZUMAB_CV_EVENT: "MI or stroke on romosozumab",
+    AlertCode.DENOSUMAB_WITH_IMMUNOSUPPRESSION: "Denosumab while immunosuppressed",
+    AlertCode.CORRECT_HYPOCALCEMIA_FIRST: "Correct hypocalcaemia first",
+    AlertCode.VITAMIN_D_LOW: "25-OH vitamin D low",
+    AlertCode.POSSIBLE_NON_ADHERENCE: "Possible non-adherence",
+    AlertCode.SEVERE_CKD_DENOSUMAB: "Severe CKD with denosumab",
+    AlertCode.NO_ELIGIBLE_OPTION: "No eligible option",
+}
+MONITORING_WORDS: dict[str, str] = {
+    MonitoringCode.FRACTURE_RISK_REASSESSMENT: "Fracture-risk reassessment",
+    MonitoringCode.BTM_BASELINE: "Baseline bone-turnover markers",
+    MonitoringCode.BTM_3_MONTHS: "Bone-turnover markers at 3 months",
+    MonitoringCode.DXA_FOLLOW_UP: "DXA follow-up",
+    MonitoringCode.NEXT_DOSE: "Next dose",
+    MonitoringCode.FOLLOW_ON_START: "Start of the follow-on drug",
+}
+REFRACTORY_WORDS: dict[str, str] = {
+    RefractoryReason.FRACTURE_ON_BISPHOSPHONATE: "Fracture on a bisphosphonate",
+    RefractoryReason.BMD_LOSS_ON_TREATMENT: "BMD loss on treatment",
+    RefractoryReason.ORAL_BP_INTOLERANCE: "Oral bisphosphonate intolerance",
+    RefractoryReason.ORAL_BP_CONTRAINDICATED: "Oral bisphosphonate contraindicated",
+    RefractoryReason.FRACTURE_ON_OTHER_THERAPY: "Fracture on denosumab or an anabolic",
+}
+RISK_WORDS: dict[str, str] = {
+    RiskReason.RECENT_FRACTURE: f"Fracture within {limits.RECENT_FRACTURE_MONTHS} months",
+    RiskReason.RECENT_VERTEBRAL_FRACTURE: (
+        f"Vertebral fracture within {limits.RECENT_FRACTURE_MONTHS} months"
+    ),
+    RiskReason.MULTIPLE_FRACTURES: "Multiple fractures",
+    RiskReason.FRACTURE_ON_THERAPY: "Fracture on osteoporosis therapy",
+    RiskReason.FRACTURE_ON_GLUCOCORTICOIDS: "Fracture on glucocorticoids",
+    RiskReason.VERY_LOW_T_SCORE: f"T-score below {limits.VERY_LOW_T_SCORE:.1f}",
+    RiskReason.HIGH_FALL_RISK: "High fall risk",
+    RiskReason.HIGH_FRAX: "High FRAX probability",
+}
+POPULATION_WORDS: dict[str, str] = {
+    Population.GLUCOCORTICOID: "Glucocorticoid-induced osteoporosis",
+    Population.IMMUNOSUPPRESSED: "Immunosuppressed",
+    Population.CANCER_TREATMENT_BONE_LOSS: "Cancer-treatment bone loss",
+}
+PATHWAY_WORDS: dict[str, str] = {
+    Pathway.DENOSUMAB_EXIT: "After denosumab",
+    Pathway.SEQUENTIAL: "Sequential (antiresorptive after an anabolic)",
+    Pathway.ANABOLIC_FAILURE: "Anabolic failure",
+    Pathway.GLUCOCORTICOID: "Glucocorticoid-induced osteoporosis",
+    Pathway.CANCER_SURVIVOR: "Cancer survivor",
+    Pathway.ANABOLIC: "Anabolic first",
+    Pathway.ANTIRESORPTIVE: "Antiresorptive",
+    Pathway.NOT_REFRACTORY: "Not refractory",
+}
+AVOID_WORDS: dict[str, str] = {
+    reason: words[:1].upper() + words[1:] for reason, words in AVOID_REASON_WORDS.items()
+}
+
+#: Words by the enum a code belongs to (values repeat across enums: IMMUNOSUPPRESSED is a
+#: population and a reason to avoid a drug, with different words).
+_WORDS: tuple[tuple[type, dict[str, str]], ...] = (
+    (AlertCode, ALERT_WORDS),
+    (MonitoringCode, MONITORING_WORDS),
+    (RefractoryReason, REFRACTORY_WORDS),
+    (RiskReason, RISK_WORDS),
+    (Population, POPULATION_WORDS),
+    (Pathway, PATHWAY_WORDS),
+    (AvoidReason, AVOID_WORDS),
+)
+#: A reminder's kind is stored as a plain string: an alert's or a monitoring item's code.
+_KIND_WORDS = {**ALERT_WORDS, **MONITORING_WORDS}
 
 
 def label(code: Any) -> str:
-    """DENOSUMAB_OVERDUE → "Denosumab overdue"; DXA_FOLLOW_UP → "DXA follow up"."""
-    words = str(getattr(code, "value", code)).replace("_", " ").lower().split()
-    text = " ".join(_ACRONYMS.get(word, word) for word in words)
-    return text[:1].upper() + text[1:]
+    """A code in words: AlertCode.DENOSUMAB_OVERDUE → "Denosumab overdue"; a reminder kind
+    stored as a string ("DXA_FOLLOW_UP") → "DXA follow-up". A string no enum knows (a kind
+    written by an older engine) falls back to its words: "OLD_KIND" → "Old kind"."""
+    for kind, words in _WORDS:
+        if isinstance(code, kind):
+            return words[code]
+    text = str(code)
+    if text in _KIND_WORDS:
+        return _KIND_WORDS[text]
+    words = text.replace("_", " ").lower()
+    return words[:1].upper() + words[1:]
+
+
+def inline(text: str) -> str:
+    """Sentence-case words for the middle of a sentence: "Fracture on a bisphosphonate" →
+    "fracture on a bisphosphonate"; abbreviations keep their capitals ("BMD loss…")."""
+    if len(text) > 1 and text[1].isupper():
+        return text
+    return text[:1].lower() + text[1:]
 
 
 def drug_label(drug: Any) -> str:
+    """A drug or a class where any of its drugs will do, as a list shows it: "Zoledronic acid",
+    "a bisphosphonate", "an antiresorptive"."""
     value = str(getattr(drug, "value", drug))
-    if value in ("bisphosphonate", "antiresorptive"):
-        return f"a {value}"
+    if value in GROUP_NAMES:
+        return GROUP_NAMES[DrugGroup(value)]
     return catalogue.label(value).split(" (")[0]
 
 
 def _limit(option: Option) -> str:
-    if option.limit is None:
-        return ""
-    if option.limit.months_remaining is not None:
-        return f"{option.limit.months_remaining} months of PTH analogue left (lifetime limit)"
-    if option.limit.doses_remaining is not None:
-        return f"{option.limit.doses_remaining} monthly doses left"
-    return ""
+    """What is left of an option's course: "24 months of the PTH-analogue lifetime left"."""
+    words = _limit_words(option.limit)
+    if words and option.limit is not None and option.limit.months_remaining is not None:
+        return words.replace(" left", " of the PTH-analogue lifetime left")
+    return words
 
 
 def _evidence(option: Option) -> str:
@@ -87,8 +190,9 @@ def _limit_words(limit: OptionLimit | None) -> str:
 
 
 def _name(drug: Drug | DrugGroup) -> str:
-    """A drug as a sentence names it: `zoledronic acid`, `a bisphosphonate`."""
-    return f"a {drug.value}" if isinstance(drug, DrugGroup) else DRUG_NAMES[drug]
+    """A drug as a sentence names it: `zoledronic acid`, `a bisphosphonate`, `an
+    antiresorptive`."""
+    return GROUP_NAMES[drug] if isinstance(drug, DrugGroup) else DRUG_NAMES[drug]
 
 
 def headline(assessment: Assessment) -> tuple[str, str]:
@@ -123,18 +227,24 @@ def _reason(a: Assessment) -> str:
     r = a.recommendation
     action = None if r is None else r.action
     if action is RecommendationAction.SWITCH:
-        return _rule_sentence(a, RuleId.REC_2)
+        # Why the current drug should not go on; the headline already says what comes next.
+        return f"{_rule_sentence(a, RuleId.REC_2).split(': switch to ')[0].rstrip('.')}."
     if action is RecommendationAction.START and a.options:
         # The pathway rule's own reason, without its list of candidates.
         why = _rule_sentence(a, a.options[0].rules[0]).split(": ")[0].rstrip(".")
-        return f"{why}."
+        return f"{why}; no osteoporosis therapy is active."
     if action is RecommendationAction.CONTINUE:
         if a.options:
             return f"Alternatives if needed: {', '.join(_name(o.drug) for o in a.options)}."
-        return "Nothing in the record calls for a change."
+        return "Nothing in the record calls for a change of drug."
     if a.pathway is Pathway.NOT_REFRACTORY:
         return "Not refractory, and no osteoporosis therapy is active."
     return "No eligible option: review the drugs to avoid."
+
+
+#: Where a rule comes from, in words (RULES.md "Sources"): the source guideline the rule book
+#: was seeded from, or a label or guideline the rule book added.
+_BASIS_WORDS = {Basis.SEED: "Source guideline", Basis.ADDED: "Added from labels and guidelines"}
 
 
 @dataclass(frozen=True)
@@ -154,12 +264,31 @@ class Panel:
     problems: list[str] = field(default_factory=list)
 
     @property
+    def critical_alerts(self) -> list[dict[str, Any]]:
+        """Shown once, as banners under the headline."""
+        return [alert for alert in self.alerts if alert["severity"] == Severity.CRITICAL]
+
+    @property
+    def other_alerts(self) -> list[dict[str, Any]]:
+        """Warnings and information: the alert list beside the monitoring plan."""
+        return [alert for alert in self.alerts if alert["severity"] != Severity.CRITICAL]
+
+    @property
     def refractory_reasons(self) -> list[str]:
         return [label(r) for r in self.assessment.refractory.reasons]
 
     @property
+    def refractory_text(self) -> str:
+        """The reasons for the middle of a sentence: "fracture on a bisphosphonate; BMD loss…"."""
+        return "; ".join(inline(reason) for reason in self.refractory_reasons)
+
+    @property
     def risk_reasons(self) -> list[str]:
         return [label(r) for r in self.assessment.very_high_risk.reasons]
+
+    @property
+    def risk_text(self) -> str:
+        return "; ".join(inline(reason) for reason in self.risk_reasons)
 
     @property
     def populations(self) -> list[str]:
@@ -213,6 +342,7 @@ def recommendation_panel(assessment: Assessment) -> Panel:
                 "drug": e.drug.value,
                 "label": drug_label(e.drug),
                 "reason": label(e.reason),
+                "reason_inline": AVOID_REASON_WORDS[e.reason],
                 "severity": e.severity.value,
                 "rules": [r.value for r in e.rules],
             }
@@ -248,10 +378,72 @@ def recommendation_panel(assessment: Assessment) -> Panel:
                 "rule": r.rule.value,
                 "text": r.text,
                 "source": RULES[r.rule].source,
-                "basis": RULES[r.rule].basis.value,
+                "basis": _BASIS_WORDS[RULES[r.rule].basis],
                 "title": RULES[r.rule].title,
             }
             for r in a.rationale
         ],
         critical_count=sum(al.severity is Severity.CRITICAL for al in a.alerts),
+    )
+
+
+# --- the patient's current therapy -------------------------------------------------------------
+
+#: What one dose of each drug given in clinic is called ("next infusion due …").
+_DOSE_WORDS = {
+    Drug.ZOLEDRONIC_ACID: "infusion",
+    Drug.DENOSUMAB: "injection",
+    Drug.ROMOSOZUMAB: "injection",
+}
+
+
+@dataclass(frozen=True)
+class CurrentTherapy:
+    """The current-therapy line of the patient page and printouts: "On zoledronic acid since
+    2026-03-01 · next infusion due 2027-03-01", or "No osteoporosis therapy" (`drug` empty)."""
+
+    #: The active course's drug, as a sentence names it; "" when no course is active.
+    drug: str = ""
+    since: dt.date | None = None
+    #: The active course's next dose, from the engine's monitoring plan (MON-5), when it lists
+    #: one; None for drugs taken at home and when the record cannot be evaluated.
+    next_dose_due: dt.date | None = None
+    #: "infusion" or "injection".
+    dose_word: str = ""
+    is_overdue: bool = False
+
+    @property
+    def text(self) -> str:
+        if not self.drug or self.since is None:
+            return "No osteoporosis therapy"
+        text = f"On {self.drug} since {self.since.isoformat()}"
+        if self.next_dose_due is not None:
+            text += f" · next {self.dose_word} due {self.next_dose_due.isoformat()}"
+            if self.is_overdue:
+                text += " (overdue)"
+        return text
+
+
+def current_therapy(case: Case, panel: Panel | UnevaluatedPanel) -> CurrentTherapy:
+    """The engine's "active course" of `case` (supersession and its tie-breaks applied there,
+    not here) and its next dose from `panel`'s monitoring plan."""
+    course = active_course(case)
+    if course is None:
+        return CurrentTherapy()
+    due = None
+    if isinstance(panel, Panel):
+        due = min(
+            [
+                item.due
+                for item in panel.assessment.monitoring
+                if item.code == MonitoringCode.NEXT_DOSE and item.drug == course.drug
+            ],
+            default=None,
+        )
+    return CurrentTherapy(
+        drug=DRUG_NAMES[course.drug],
+        since=course.start,
+        next_dose_due=due,
+        dose_word=_DOSE_WORDS.get(course.drug, "dose"),
+        is_overdue=due is not None and due < case.as_of,
     )

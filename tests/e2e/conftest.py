@@ -9,6 +9,7 @@ from npm in tests/e2e/vendor/) for serious or critical accessibility violations.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -17,16 +18,21 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
+from monitoring.scan import reminders_scan
 from patients.models import Clinic, Membership, Role
 from tests import factories
 from tests.conftest import PASSWORD
+from therapy.case_records import patient_import_case
+from therapy.engine import parse_case
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # between browser steps are ordinary synchronous code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("OSSA_CHROMIUM", "/usr/bin/chromium")
+CASES = Path(__file__).resolve().parents[1] / "cases"
 AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
 #: The README's screenshots are refreshed only when asked (`make screenshots`); an ordinary run
 #: writes them under the test run's var/ so that a test run never dirties the working tree.
@@ -153,6 +159,9 @@ def check_accessibility(page) -> list[dict]:
 
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # From the top: a sticky element (the patient page's section menu) is drawn where the
+    # window's scroll puts it, which in a full-page picture is the middle of the page.
+    page.evaluate("window.scrollTo({top: 0, behavior: 'instant'})")
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
@@ -175,3 +184,16 @@ def demo_clinic(transactional_db):
         Membership.objects.create(user=user, clinic=where, role=role)
         people[username] = user
     return clinic, people
+
+
+@pytest.fixture
+def demo_patient(demo_clinic):
+    """Two imported patients of the demo clinic, reminders scanned; the one on denosumab, overdue
+    (a critical alert), is returned."""
+    clinic, _ = demo_clinic
+    for name in ("v03_vertebral_fracture_on_alendronate.json", "v08_denosumab_overdue.json"):
+        data = json.loads((CASES / name).read_text())["case"]
+        data["patient"].update(name=f"Demo {name[:3]}", mrn=name[:3].upper())
+        imported = patient_import_case(clinic=clinic, case=parse_case(data))
+    reminders_scan(as_of=timezone.localdate(), now=timezone.now())
+    return imported

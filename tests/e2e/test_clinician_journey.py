@@ -38,11 +38,11 @@ def test_clinician_reads_the_recommendation_and_records_the_second_option(
     page = page_for(people["clinician"])
 
     main = page.get_by_role("main")
-    expect(main).to_contain_text("Denosumab stopped without follow on")
+    expect(main).to_contain_text("Denosumab stopped without follow-on")
     main.get_by_role("link", name="Ruth Okafor").first.click()
     expect(page.get_by_role("heading", name="Ruth Okafor")).to_be_visible()
 
-    critical = page.get_by_role("alert").filter(has_text="Denosumab stopped without follow on")
+    critical = page.get_by_role("alert").filter(has_text="Denosumab stopped without follow-on")
     expect(critical).to_be_visible()
     options = page.get_by_test_id("options").get_by_role("listitem")
     expect(options).to_have_count(2)
@@ -51,7 +51,7 @@ def test_clinician_reads_the_recommendation_and_records_the_second_option(
     page.get_by_text("Why: drugs to avoid, advice and the rules that fired").click()
     expect(page.get_by_test_id("rationale")).to_contain_text("ALR-3")
     monitoring = page.get_by_test_id("monitoring")
-    expect(monitoring).to_contain_text("Follow on start")
+    expect(monitoring).to_contain_text("Start of the follow-on drug")
     assert check_accessibility(page) == []
     screenshot(page, "clinician-patient")
 
@@ -67,7 +67,7 @@ def test_clinician_reads_the_recommendation_and_records_the_second_option(
 
     expect(page.get_by_role("status").filter(has_text="Decision recorded")).to_be_visible()
     expect(page.get_by_role("alert").filter(has_text="Denosumab stopped")).to_have_count(0)
-    expect(page.get_by_test_id("monitoring")).not_to_contain_text("Follow on start")
+    expect(page.get_by_test_id("monitoring")).not_to_contain_text("Start of the follow-on drug")
     decisions = page.locator("#decisions")
     expect(decisions).to_contain_text("Alendronate (option 2)")
     expect(decisions).to_contain_text("Prefers tablets")

@@ -78,7 +78,7 @@ def test_a_new_critical_reminder_is_mailed_once_to_the_clinicians_and_the_clinic
         "bones@hillside.example",
     ]
     assert f"MRN {patient.mrn}" in message.subject
-    assert "Correct hypocalcemia first" in message.subject
+    assert "Correct hypocalcaemia first" in message.subject
     assert "Due: 2026-09-01" in message.body
     assert patient.name not in message.subject + message.body
     assert Reminder.objects.get().notified_at == TONIGHT

@@ -220,7 +220,17 @@ def test_a_critical_reminder_is_marked_with_a_badge_that_says_so(patient, clinic
     html = client_for(clinic_admin).get(reverse("reminders:list")).content.decode()
 
     assert '<span class="badge text-bg-danger">Critical</span>' in html
-    assert "Denosumab stopped without follow on" in html
+    assert "Denosumab stopped without follow-on" in html
+
+
+def test_the_reminder_page_names_the_item_in_words_not_its_code(patient, clinic_admin, client_for):
+    item = reminder(patient, "NEXT_DOSE", due=days(1), drug="zoledronic_acid")
+
+    html = client_for(clinic_admin).get(reverse("reminders:detail", args=[item.pk])).content
+    html = html.decode()
+
+    assert "Next dose — Zoledronic acid" in html
+    assert "NEXT_DOSE" not in html and "zoledronic_acid" not in html
 
 
 def test_the_default_view_lists_active_reminders_only(patient, clinic_admin, client_for):
@@ -306,10 +316,10 @@ def test_the_kind_filter_offers_the_kinds_present_in_words(assorted, clinic_admi
     choices = dict(response.context["form"].fields["kind"].choices)
     assert choices == {
         "": "Any kind",
-        "BTM_3_MONTHS": "BTM 3 months",
-        "BTM_BASELINE": "BTM baseline",
+        "BTM_3_MONTHS": "Bone-turnover markers at 3 months",
+        "BTM_BASELINE": "Baseline bone-turnover markers",
         "DENOSUMAB_OVERDUE": "Denosumab overdue",
-        "DXA_FOLLOW_UP": "DXA follow up",
+        "DXA_FOLLOW_UP": "DXA follow-up",
         "NEXT_DOSE": "Next dose",
     }
 

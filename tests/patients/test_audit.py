@@ -150,7 +150,7 @@ def test_the_change_history_shows_who_changed_a_fracture_and_the_old_and_new_dat
     assert len(changed) == 1
     assert clinician.get_full_name() in changed[0]
     assert "date: 2021-03-04 → 2021-03-05" in changed[0]
-    assert "site: wrist → hip" in changed[0]
+    assert "site: Wrist → Hip" in changed[0]  # the words, not the stored code
 
 
 def test_the_change_history_shows_a_deleted_scan_and_who_deleted_it(patient, clinician, client_for):
@@ -190,7 +190,7 @@ def test_the_change_history_shows_a_course_stopped_with_its_end_date(
     changed = [r for r in rows if "Therapy course:" in r and "changed" in r]
     assert len(changed) == 1
     assert "end: — → 2020-01-01" in changed[0]
-    assert "stop reason: — → failure" in changed[0]
+    assert "stop reason: — → Failure" in changed[0]
 
 
 def test_the_change_history_shows_risk_factor_and_demographic_edits(patient, clinician, client_for):

@@ -1,6 +1,13 @@
-"""The patient list (search, filter, pages, empty state), adding a patient, the staff page."""
+"""The patient list (search, filter, pages, empty state), the patient page (header, current
+therapy, critical alerts once, words not codes, section menu), adding a patient, the staff page."""
 
 from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import SESSION_KEY, get_user_model
@@ -11,7 +18,8 @@ from django.utils.text import capfirst
 
 from patients.models import Membership, Patient, RiskProfile, Role
 from tests import factories
-from therapy.case_records import RISK_FACTOR_COLUMNS
+from therapy.case_records import RISK_FACTOR_COLUMNS, patient_import_case
+from therapy.engine import parse_case
 
 
 def listed(response) -> list[str]:
@@ -314,3 +322,160 @@ def test_the_staff_page_lists_only_this_clinics_members(
 
     members = {m.user.username for m in response.context["memberships"]}
     assert members == {"clinician", "nurse", "clinicadmin"}
+
+
+# --- the patient page: header, the recommendation's alerts once, words only --------------------
+
+CASES = Path(__file__).resolve().parents[1] / "cases"
+#: A code as the engine writes it (DENOSUMAB_OVERDUE, denosumab_exit); rule ids (ALR-3) are not.
+CODE = re.compile(r"\b[A-Za-z0-9]+(?:_[A-Za-z0-9]+)+\b")
+
+
+def _import(clinic, name: str, mrn: str = "C-1") -> Patient:
+    case = parse_case(json.loads((CASES / name).read_text())["case"])
+    return patient_import_case(clinic=clinic, case=case, mrn=mrn)
+
+
+@pytest.fixture
+def on_the_cases_day(time_machine):
+    """The shared cases are written as of 2026-11-25."""
+    time_machine.move_to(dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC), tick=False)
+
+
+class _Text(HTMLParser):
+    """The text a person reads on a page: no tags, attributes, scripts or styles."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self._skip += tag in ("script", "style")
+
+    def handle_endtag(self, tag) -> None:
+        self._skip -= tag in ("script", "style")
+
+    def handle_data(self, data) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _text(response) -> str:
+    parser = _Text()
+    parser.feed(response.content.decode())
+    return " ".join(" ".join(parser.parts).split())
+
+
+def _detail(client, patient):
+    return client.get(reverse("patients:detail", args=[patient.pk]))
+
+
+@pytest.mark.parametrize("role", ["clinician", "nurse", "clinic_admin"])
+def test_the_header_names_the_patient_with_age_sex_mrn_and_clinic_for_every_role(
+    role, clinic, request, client_for, time_machine
+):
+    time_machine.move_to(dt.datetime(2026, 5, 31, 12, 0, tzinfo=dt.UTC), tick=False)
+    patient = factories.PatientFactory(
+        clinic=clinic,
+        name="Ada Lovelace",
+        mrn="H-1815",
+        sex="female",
+        birth_date=dt.date(1950, 6, 1),
+    )
+
+    text = _text(_detail(client_for(request.getfixturevalue(role)), patient))
+
+    assert "Ada Lovelace" in text
+    assert "75 years · female · MRN H-1815 · Hillside Bone Clinic" in text  # 76 on 1 June
+
+
+@pytest.mark.parametrize(
+    ("case", "line"),
+    [
+        pytest.param(
+            "v20_zoledronic_started_oral_bp_left_open.json",
+            "On zoledronic acid since 2026-03-01 · next infusion due 2027-03-01",
+            id="zoledronic acid, the oral course it superseded left open",
+        ),
+        pytest.param(
+            "v19_teriparatide_started_after_failure.json",
+            "On teriparatide since 2026-09-20",
+            id="a daily drug",
+        ),
+        pytest.param(
+            "v09_denosumab_stopped_no_follow_on.json",
+            "No osteoporosis therapy",
+            id="denosumab stopped",
+        ),
+    ],
+)
+def test_the_header_says_what_the_patient_is_on_now(
+    case, line, clinic, nurse, client_for, on_the_cases_day
+):
+    response = _detail(client_for(nurse), _import(clinic, case))
+
+    assert response.context["current"].text == line
+    assert line in _text(response)
+
+
+def test_an_overdue_injection_is_marked_in_the_header(clinic, nurse, client_for, on_the_cases_day):
+    response = _detail(client_for(nurse), _import(clinic, "v08_denosumab_overdue.json"))
+
+    header = _text(response).split("Recommendation")[0]
+    assert "On denosumab since 2024-03-10 · next injection due 2026-09-20 overdue" in header
+
+
+def test_each_critical_alert_appears_once_and_the_header_counts_them(
+    clinic, clinician, client_for, on_the_cases_day
+):
+    patient = _import(clinic, "v09_denosumab_stopped_no_follow_on.json")
+
+    response = _detail(client_for(clinician), patient)
+
+    text = _text(response)
+    assert text.count("Denosumab stopped without follow-on") == 1
+    assert "1 critical alert" in text
+    html = response.content.decode()
+    assert 'href="#critical-alerts"' in html and 'id="critical-alerts"' in html
+    assert "None besides the critical alert above." in text
+
+
+def test_a_patient_without_critical_alerts_is_told_so(
+    clinic, clinician, client_for, on_the_cases_day
+):
+    text = _text(_detail(client_for(clinician), _import(clinic, "v01_stable_on_alendronate.json")))
+
+    assert "No critical alert" in text
+
+
+@pytest.mark.parametrize("path", sorted(CASES.glob("*.json")), ids=lambda p: p.stem)
+def test_no_code_and_no_seed_is_read_on_the_patient_page(
+    path, clinic, clinician, client_for, on_the_cases_day
+):
+    patient = _import(clinic, path.name)
+
+    text = _text(_detail(client_for(clinician), patient))
+
+    assert not CODE.findall(text)
+    assert "SEED" not in text and "ADDED" not in text
+    assert " a antiresorptive" not in text and "follow on" not in text.lower()
+
+
+def test_the_section_menu_leads_to_every_section_of_the_page(patient, clinician, client_for):
+    html = _detail(client_for(clinician), patient).content.decode()
+
+    menu = html[
+        html.index('id="section-menu"') : html.index("</nav>", html.index('id="section-menu"'))
+    ]
+    targets = re.findall(r'href="#([\w-]+)"', menu)
+    assert len(targets) == 10
+    for target in targets:
+        assert f'id="{target}"' in html, target
+
+
+def test_a_clinic_admin_gets_no_section_menu_and_no_therapy_line(patient, clinic_admin, client_for):
+    html = _detail(client_for(clinic_admin), patient).content.decode()
+
+    assert 'id="section-menu"' not in html
+    assert 'data-testid="current-therapy"' not in html

@@ -686,3 +686,18 @@ def test_the_login_page_and_the_health_check_need_no_login(name, client, db):
     response = client.get(reverse(name))
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("role", ["clinician", "nurse", "clinic_admin", "outsider"])
+def test_every_signed_in_role_may_stay_signed_in_and_only_by_post(role, request, client_for):
+    client = client_for(request.getfixturevalue(role))
+
+    assert client.post(reverse("session-touch")).status_code == 200
+    assert client.get(reverse("session-touch")).status_code == 405
+
+
+def test_stay_signed_in_is_refused_to_a_visitor_who_is_not_signed_in(client, db):
+    response = client.post(reverse("session-touch"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")

@@ -113,7 +113,7 @@ def test_the_patient_page_shows_the_ranked_options_and_the_avoided_drugs(
     html = response.content.decode()
     assert response.status_code == 200
     assert 'data-testid="options"' in html
-    assert "Alendronate" in html and "Oral BP not appropriate" in html
+    assert "Alendronate" in html and "Oral bisphosphonates not appropriate" in html
     assert "REF-1" in html
 
 

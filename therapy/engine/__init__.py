@@ -72,6 +72,7 @@ from therapy.engine.codes import (
     Supplement,
 )
 from therapy.engine.dates import add_months
+from therapy.engine.history import active_course
 from therapy.engine.parse import CaseError, Problem, case_to_json, parse_case
 from therapy.engine.pipeline import ENGINE_VERSION, evaluate
 from therapy.engine.rulebook import RULES, RuleInfo
@@ -112,6 +113,7 @@ __all__ = [
     "Severity",
     "Supplement",
     "VeryHighRisk",
+    "active_course",
     "add_months",
     "assessment_from_json",
     "assessment_to_json",

@@ -34,7 +34,7 @@ from therapy.engine.limits import (
     VITAMIN_D_RECENT_MONTHS,
 )
 from therapy.engine.markers import MarkerPair, marker_pairs
-from therapy.engine.text import cardiovascular_event, listing, number, sentence
+from therapy.engine.text import cardiovascular_event, listing, number, pathway_name, sentence
 
 _DENOSUMAB, _ROMOSOZUMAB = Drug.DENOSUMAB, Drug.ROMOSOZUMAB
 _DENOSUMAB_ONLY, _ROMOSOZUMAB_ONLY = frozenset({_DENOSUMAB}), frozenset({_ROMOSOZUMAB})
@@ -437,7 +437,7 @@ def assess_alerts(
             RuleId.ALR_14,
             AlertCode.NO_ELIGIBLE_OPTION,
             Severity.CRITICAL,
-            sentence(f"no eligible drug remains in the {empty.value} pathway"),
+            sentence(f"no eligible drug remains in the {pathway_name(empty)} pathway"),
         )
     return AlertFindings(tuple(alerts.alerts), tuple(alerts.rationale))
 

@@ -37,6 +37,7 @@ from therapy.engine.case import (
     LabTest,
     RiskFactors,
     Sex,
+    TherapyCourse,
 )
 from therapy.engine.catalogue import OSTEOPOROSIS_THERAPIES, PTH_ANALOGUES
 from therapy.engine.dates import days_to_months, exposure_days
@@ -263,6 +264,17 @@ def history_of(case: Case, as_of: dt.date) -> History:
         romosozumab_doses=romosozumab_doses,
         last_denosumab_dose=last_denosumab_dose,
     )
+
+
+def active_course(case: Case) -> TherapyCourse | None:
+    """The case's entry for "the active course" on `case.as_of`, as every rule sees it: the
+    osteoporosis-therapy course active on as_of that started last, after supersession (a course
+    ends the day before a later course of another osteoporosis drug starts) and the "started
+    last" tie-breaks (open beats ended, then the later end, then the one listed later). None
+    when no osteoporosis therapy is active. For pages that name the current therapy; the rules
+    read `History.current`."""
+    current = history_of(case, case.as_of).current
+    return None if current is None else case.therapies[current.position]
 
 
 _ROMOSOZUMAB, _DENOSUMAB = Drug.ROMOSOZUMAB, Drug.DENOSUMAB

@@ -12,11 +12,11 @@ from typing import NamedTuple
 from therapy.engine.assessment import AvoidEntry, Option, Rationale, Recommendation
 from therapy.engine.case import Drug
 from therapy.engine.catalogue import DRUG_NAMES, PTH_ANALOGUES
-from therapy.engine.codes import AvoidReason, RecommendationAction, RuleId
+from therapy.engine.codes import AvoidReason, DrugGroup, RecommendationAction, RuleId
 from therapy.engine.history import Course, History
 from therapy.engine.limits import PTH_ANALOGUE_LIFETIME_MONTHS, ROMOSOZUMAB_MAX_DOSES
 from therapy.engine.selection import option_limit, option_then
-from therapy.engine.text import AVOID_REASON_WORDS, listing, sentence
+from therapy.engine.text import AVOID_REASON_WORDS, GROUP_NAMES, sentence
 
 _ROMOSOZUMAB = Drug.ROMOSOZUMAB
 
@@ -105,10 +105,11 @@ def assess_recommendation(
     course = history.current
     if kept is not None:
         return RecommendationFindings(kept, (Rationale(RuleId.REC_1, _continue_text(kept)),))
+    # Reasons are phrases that may hold "and" themselves: one "; " between two of them.
     why = (
         ""
         if course is None
-        else listing(
+        else "; ".join(
             reasons_to_stop(history, course, avoid, romosozumab_stopped=romosozumab_stopped)
         )
     )
@@ -144,12 +145,16 @@ def _limit_text(recommendation: Recommendation) -> str:
     return ""
 
 
+def _then_name(drug: Drug | DrugGroup) -> str:
+    return GROUP_NAMES[drug] if isinstance(drug, DrugGroup) else DRUG_NAMES[drug]
+
+
 def _drug_and_after(recommendation: Recommendation) -> str:
     drug = recommendation.drug
     text = DRUG_NAMES[drug] if drug is not None else "no drug"
     text += _limit_text(recommendation)
     if recommendation.then:
-        text += f", then {' or '.join(d.value.replace('_', ' ') for d in recommendation.then)}"
+        text += f", then {' or '.join(_then_name(d) for d in recommendation.then)}"
     return text
 
 

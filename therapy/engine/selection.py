@@ -15,7 +15,7 @@ from therapy.engine.codes import AvoidReason, AvoidSeverity, DrugGroup, Pathway,
 from therapy.engine.history import Course, History
 from therapy.engine.limits import PTH_ANALOGUE_LIFETIME_MONTHS, ROMOSOZUMAB_MAX_DOSES
 from therapy.engine.rulebook import GLUCOCORTICOID_NOTE
-from therapy.engine.text import AVOID_REASON_WORDS, listing, sentence
+from therapy.engine.text import AVOID_REASON_WORDS, listing, pathway_name, sentence
 
 _ZOL, _DEN = Drug.ZOLEDRONIC_ACID, Drug.DENOSUMAB
 _TPTD, _ROMO = Drug.TERIPARATIDE, Drug.ROMOSOZUMAB
@@ -234,7 +234,8 @@ def select_options(
             for rank, drug in enumerate(kept, start=1)
         ]
     )
-    clauses = [f"{choice.why}: {choice.pathway} pathway, candidates {_names(choice.candidates)}"]
+    pathway = pathway_name(choice.pathway)
+    clauses = [f"{choice.why}: {pathway} pathway, candidates {_names(choice.candidates)}"]
     if dropped:
         clauses.append(f"not offered: {listing(dropped)}")
     text = sentence(*clauses)
@@ -251,7 +252,7 @@ def select_options(
         rationale.append(
             Rationale(
                 RuleId.SEL_9,
-                sentence(f"every candidate of the {choice.pathway} pathway was excluded"),
+                sentence(f"every candidate of the {pathway} pathway was excluded"),
             )
         )
     return Selection(choice.pathway, options, empty, tuple(rationale))

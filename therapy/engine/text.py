@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from therapy.engine.case import CardiovascularEvent, CardiovascularEventKind
-from therapy.engine.codes import AvoidReason
+from therapy.engine.codes import AvoidReason, DrugGroup, Pathway
 from therapy.engine.limits import (
     CV_EVENT_MONTHS,
     PTH_ANALOGUE_LIFETIME_MONTHS,
@@ -36,6 +36,18 @@ def listing(items: Iterable[str]) -> str:
     return f"{', '.join(words[:-1])} and {words[-1]}"
 
 
+def pathway_name(pathway: Pathway) -> str:
+    """A pathway as a sentence names it: `denosumab_exit` → `denosumab exit`."""
+    return pathway.value.replace("_", " ")
+
+
+#: A drug class named where any of its drugs will do, with its article.
+GROUP_NAMES = {
+    DrugGroup.BISPHOSPHONATE: "a bisphosphonate",
+    DrugGroup.ANTIRESORPTIVE: "an antiresorptive",
+}
+
+
 def sentence(*clauses: str) -> str:
     """Non-empty clauses joined by `; `, first letter capitalised, one final full stop."""
     text = "; ".join(clauses)
@@ -53,7 +65,7 @@ AVOID_REASON_WORDS = {
     ),
     AvoidReason.OSTEOSARCOMA_RISK: "osteosarcoma risk",
     AvoidReason.HYPERCALCEMIA: "hypercalcaemia",
-    AvoidReason.IMMUNOSUPPRESSED: "immunosuppressed (infection risk)",
+    AvoidReason.IMMUNOSUPPRESSED: "infection risk when immunosuppressed",
     AvoidReason.RENAL_IMPAIRMENT: "creatinine clearance too low",
     AvoidReason.ORAL_BP_NOT_APPROPRIATE: "oral bisphosphonates not appropriate when refractory",
     AvoidReason.NOT_INDICATED_MALE: "labelled for postmenopausal women",

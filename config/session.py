@@ -1,0 +1,91 @@
+"""Idle sessions: a warning before the idle timeout, "Stay signed in", and a form posted after
+the session ended that is not lost.
+
+The session ends `OSSA_SESSION_IDLE_MINUTES` after the last request (`SESSION_COOKIE_AGE`,
+renewed by every request through `SESSION_SAVE_EVERY_REQUEST`). Every signed-in page carries
+the idle time and the warning lead (`session_timeout`); `static/js/session.js` counts down from
+the page's last request and, `OSSA_SESSION_WARNING_SECONDS` (two minutes) before the end, shows
+the warning. "Stay signed in" posts to `session_touch`, which, like any request, starts the idle
+time again.
+
+A form posted after the session ended is answered with the login page, as every request of a
+signed-out user is; `IdleLoginRequiredMiddleware` sends the user back, once signed in, to the
+page the form was on (its `Referer`, when it is a page of this site) instead of the URL it posted
+to, which may answer POST only. What was typed comes back with the browser, not the server:
+
+Reading (where what was typed is kept). `session.js` copies a form's fields into the tab's
+`sessionStorage` when it is submitted, and puts them back in the same form of the same page
+after signing in, only for the same user, then deletes them; any other page load deletes them
+too, and a copy older than two hours is never used. Passwords, CSRF tokens, hidden and file
+fields are never copied. Nothing typed goes into a URL (only the path of the page the user was
+on, as `next`), into a cookie, or into the server's session store. Keeping the POST on the
+server was rejected: the expired session is gone, so the server can no longer tell whose data it
+holds; it would sit in an anonymous session that whoever next uses that browser could sign into.
+`sessionStorage` lives in one tab, is never sent to the server and is cleared with the tab.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def session_timeout(request: HttpRequest) -> dict[str, Any]:
+    """The idle time and the warning lead of a signed-in page, in seconds, for session.js. The
+    lead is at most half the idle time, so that a short timeout does not warn on arrival."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    idle = settings.SESSION_COOKIE_AGE
+    return {
+        "session_idle_seconds": idle,
+        "session_warning_seconds": min(settings.OSSA_SESSION_WARNING_SECONDS, idle // 2),
+    }
+
+
+@require_POST
+def session_touch(request: HttpRequest) -> JsonResponse:
+    """Stay signed in: this request renews the session as every request does; the answer says
+    how long it now lasts. A signed-out user is sent to the login page as from any page."""
+    return JsonResponse({"idle_seconds": settings.SESSION_COOKIE_AGE})
+
+
+def _referring_page(request: HttpRequest) -> str | None:
+    """The path (and query) of the page of this site the request came from, if it says."""
+    referer = request.headers.get("Referer", "")
+    if not referer or not url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return None
+    parts = urlsplit(referer)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path or None
+
+
+class IdleLoginRequiredMiddleware(LoginRequiredMiddleware):
+    """Django's LoginRequiredMiddleware, except for a form posted by a signed-out user (most
+    often: after the session ended): once signed in, the user goes back to the page the form was
+    on, where session.js puts back what was typed. An htmx request is told to load the login
+    page rather than swap it into part of the page."""
+
+    def handle_no_permission(self, request: HttpRequest, view_func: Any) -> HttpResponse:
+        if request.method in _SAFE_METHODS:
+            return super().handle_no_permission(request, view_func)
+        page = _referring_page(request) or request.get_full_path()
+        login = redirect_to_login(
+            page,
+            resolve_url(self.get_login_url(view_func)),
+            self.get_redirect_field_name(view_func),
+        )
+        if request.headers.get("HX-Request") == "true":
+            return HttpResponse(status=204, headers={"HX-Redirect": login["Location"]})
+        return login
