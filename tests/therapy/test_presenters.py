@@ -24,6 +24,7 @@ from therapy.engine import (
     parse_case,
 )
 from therapy.engine.case import Drug
+from therapy.models import TherapyCourse
 from therapy.presenters import (
     UnevaluatedPanel,
     current_therapy,
@@ -230,6 +231,20 @@ def test_the_current_therapy_line(case: str, text: str) -> None:
     current = current_therapy(subject, recommendation_panel(evaluate(subject)))
 
     assert current.text == text
+
+
+def test_the_current_therapy_takes_the_precision_of_its_stored_start() -> None:
+    subject = _case("v01_stable_on_alendronate.json")
+    active = subject.therapies[-1]
+    stored = [
+        TherapyCourse(drug="alendronate", start=active.start, start_precision="month"),
+        TherapyCourse(drug="denosumab", start=active.start),  # another drug on that day
+    ]
+
+    current = current_therapy(subject, recommendation_panel(evaluate(subject)), courses=stored)
+
+    assert current.course is stored[0]
+    assert current.text == f"On alendronate since ≈ {active.start:%Y-%m}"
 
 
 def test_a_record_that_cannot_be_evaluated_still_names_its_therapy_without_a_next_dose() -> None:
