@@ -33,9 +33,8 @@ from therapy.presenters import (
     CurrentTherapy,
     Panel,
     UnevaluatedPanel,
-    case_panel,
-    current_therapy,
     dose_word,
+    patient_panel,
 )
 
 #: A course stopped, or started, this many days before the document is "recent": the letter
@@ -400,10 +399,8 @@ def patient_document(*, pk: int, as_of: dt.date) -> PatientDocument:
         )
         .get(pk=pk)
     )
-    case = case_for_patient(pk, as_of=as_of)
-    panel = case_panel(case)
     courses = list(patient.therapy_courses.all())
-    current = current_therapy(case, panel, courses=courses)
+    panel, current = patient_panel(case_for_patient(pk, as_of=as_of), courses=courses)
     scans = list(patient.dxa_scans.all())
     trend = bmd_trend(scans=scans, courses=courses, as_of=as_of)
     return PatientDocument(

@@ -45,7 +45,7 @@ from patients.presenters import age_on, risk_factor_facts
 from patients.selectors import patient_changes, patient_search, patient_with_records
 from patients.services import patient_create, record_save
 from therapy.case_records import case_for_patient
-from therapy.presenters import case_panel, current_therapy
+from therapy.presenters import patient_panel
 from therapy.selectors import alert_counts
 
 PAGE_SIZE = 25
@@ -147,11 +147,10 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             profile = RiskProfile(patient=patient)
         courses = list(patient.therapy_courses.all())
         scans = list(patient.dxa_scans.all())
-        case = case_for_patient(pk, as_of=today)
-        panel = case_panel(case)
+        panel, current = patient_panel(case_for_patient(pk, as_of=today), courses=courses)
         context.update(
             panel=panel,
-            current=current_therapy(case, panel, courses=courses),
+            current=current,
             decisions=patient.decisions.select_related("decided_by")[:20],
             patient=patient,
             risk_factors=risk_factor_facts(profile),

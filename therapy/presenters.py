@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from patients import approximate_dates
@@ -199,9 +199,21 @@ def _name(drug: Drug | DrugGroup) -> str:
     return GROUP_NAMES[drug] if isinstance(drug, DrugGroup) else DRUG_NAMES[drug]
 
 
-def headline(assessment: Assessment) -> tuple[str, str]:
+#: The reason given when the course to continue has its last day today (`headline`).
+LAST_DAY_REASON = (
+    "Its course ends today, as recorded: from tomorrow the recommendation reads the record "
+    "without it."
+)
+
+
+def headline(assessment: Assessment, *, is_last_day: bool = False) -> tuple[str, str]:
     """The page's first line, from the engine's recommendation (§5b), and the reason in one
-    line: "Continue teriparatide — 14 months left — then zoledronic acid or denosumab"."""
+    line: "Continue teriparatide — 14 months left — then zoledronic acid or denosumab".
+
+    `is_last_day`: the active course's recorded last day is as_of. The engine counts a course
+    as active through its last day, so on the day a clinician stops it the recommendation
+    still reads "Continue …"; the headline says the course ends today rather than read as if
+    the stop had not been recorded."""
     a = assessment
     r = a.recommendation
     if r is None:  # an assessment stored by engine version 1, which had no recommendation
@@ -215,11 +227,14 @@ def headline(assessment: Assessment) -> tuple[str, str]:
     else:
         verb = {"continue": "Continue", "switch": "Switch to", "start": "Start"}[r.action.value]
         parts.append(f"{verb} {_name(r.drug)}")
-    if _limit_words(r.limit):
+    is_ending = is_last_day and r.action is RecommendationAction.CONTINUE
+    if is_ending:  # what is left of the course no longer matters: it ends today
+        parts.append("last day today")
+    elif _limit_words(r.limit):
         parts.append(_limit_words(r.limit))
     if r.then:
         parts.append(f"then {' or '.join(_name(d) for d in r.then)}")
-    return " — ".join(parts), _reason(a)
+    return " — ".join(parts), LAST_DAY_REASON if is_ending else _reason(a)
 
 
 def _rule_sentence(a: Assessment, rule: RuleId) -> str:
@@ -434,6 +449,8 @@ class CurrentTherapy:
     #: active today: the engine reads it so), as stored, and how precisely it is known.
     until: dt.date | None = None
     until_precision: str = DatePrecision.DAY
+    #: The recorded last day is as_of, to the day: the course stops today.
+    is_last_day: bool = False
     #: The stored course the engine calls active, when the caller passed the records.
     course: TherapyCourse | None = None
     #: False for a drug every rule ignores (raloxifene, another drug: RULES.md conventions),
@@ -495,12 +512,15 @@ def current_therapy(
     for candidate in courses:  # the last of equals: the one listed later, as the engine breaks ties
         if candidate.drug == course.drug and candidate.start == course.start:
             record = candidate
+    until = record.end if record is not None else course.end
+    until_precision = record.end_precision if record is not None else DatePrecision.DAY
     return CurrentTherapy(
         drug=DRUG_NAMES[course.drug],
         since=course.start,
         since_precision=record.start_precision if record is not None else DatePrecision.DAY,
-        until=record.end if record is not None else course.end,
-        until_precision=record.end_precision if record is not None else DatePrecision.DAY,
+        until=until,
+        until_precision=until_precision,
+        is_last_day=until == case.as_of and until_precision == DatePrecision.DAY,
         next_dose_due=due,
         dose_word=dose_word(course.drug),
         is_overdue=due is not None and due < case.as_of,
@@ -527,3 +547,18 @@ def _uncounted_therapy(as_of: dt.date, courses: Iterable[TherapyCourse]) -> Curr
         course=record,
         is_counted=False,
     )
+
+
+def patient_panel(
+    case: Case, *, courses: Iterable[TherapyCourse]
+) -> tuple[Panel | UnevaluatedPanel, CurrentTherapy]:
+    """The recommendation panel and the current-therapy line of one patient, as the patient
+    page, the printable summary and the letter show them: `case_panel`, `current_therapy` on
+    the stored `courses`, and a headline that says so when the course to continue ends today
+    (`headline`'s `is_last_day`)."""
+    panel = case_panel(case)
+    current = current_therapy(case, panel, courses=courses)
+    if isinstance(panel, Panel) and current.is_last_day and current.is_counted:
+        title, reason = headline(panel.assessment, is_last_day=True)
+        panel = replace(panel, headline=title, reason=reason)
+    return panel, current

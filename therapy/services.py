@@ -77,10 +77,11 @@ def _capitalized(drug: str) -> str:
 
 
 def _course_words(course: TherapyCourse) -> str:
-    """ "Denosumab since 2024-06-12", "Raloxifene 2025-01-01 to 2027-01-01"."""
+    """ "Denosumab since 2024-06-12", "Raloxifene 2025-01-01 to 2027-01-01", "Alendronate
+    since ≈ 2016" (dates as precisely as they are known)."""
     if course.end is None:
-        return f"{_capitalized(course.drug)} since {course.start:%Y-%m-%d}"
-    return f"{_capitalized(course.drug)} {course.start:%Y-%m-%d} to {course.end:%Y-%m-%d}"
+        return f"{_capitalized(course.drug)} since {course.start_shown}"
+    return f"{_capitalized(course.drug)} {course.start_shown} to {course.end_shown}"
 
 
 def _beside(
@@ -233,7 +234,7 @@ def decision_record(
                 error,
                 {"end": "stop_date", "stop_reason": "stop_reason"},
                 "stop_date",
-                prefix=f"{_capitalized(course.drug)} since {course.start:%Y-%m-%d}: ",
+                prefix=f"{_capitalized(course.drug)} since {course.start_shown}: ",
             ) from error
 
     course = dose = None

@@ -17,6 +17,7 @@ from patients.models import Fracture, Patient
 from tests import factories
 from tests.patients.test_queries import DETAIL_CLINICAL, YEARS
 from tests.patients.test_summary import import_case, visible_text
+from therapy.exceptions import CoursesWouldOverlap
 from therapy.models import DecisionKind, Dose, RecommendationRecord, TherapyCourse
 from therapy.services import decision_record
 
@@ -160,6 +161,33 @@ def test_the_timeline_orders_by_the_start_and_the_latest_end(clinic):
     assert events[-1]["date"] == dt.date(2015, 5, 31)
 
 
+def test_the_decision_form_names_an_approximate_current_course_as_approximate(
+    with_history, clinician, client_for
+):
+    response = client_for(clinician).get(reverse("therapy:decision-create", args=[with_history.pk]))
+
+    text = visible_text(response.content.decode())
+    assert "Continue current therapy: alendronate (since ≈ 2016)" in text
+    assert "Stop alendronate (since ≈ 2016)" in text
+    assert "2016-01-01" not in text
+
+
+def test_the_overlap_warning_names_an_approximate_course_as_approximate(with_history, clinician):
+    with pytest.raises(CoursesWouldOverlap) as overlap:
+        decision_record(
+            patient=with_history,
+            actor=clinician,
+            as_of=TODAY,
+            kind=DecisionKind.OTHER_DRUG,
+            chosen_drug="zoledronic_acid",
+            reason="Yearly infusion preferred",
+            start_date=TODAY,
+            first_dose_given=False,
+        )
+
+    assert "Alendronate since ≈ 2016" in str(overlap.value.courses)
+
+
 # --- DXA and labs read as the trend and the lab pages read them --------------------------------
 
 
@@ -270,12 +298,20 @@ def test_a_course_stopped_today_reads_as_ending_today_everywhere(clinic, clinici
     )
     client = client_for(clinician)
 
-    on_page = header(page(client, patient))
+    html = page(client, patient)
+    on_page = header(html)
     summary, letter = documents(client, patient)
 
     assert "On alendronate since 2024-02-01 · last day 2026-12-01" in on_page
     assert "On alendronate since 2024-02-01 · last day 2026-12-01" in summary
-    assert "Continue: alendronate, taken since 1 February 2024, last day 1 December 2026" in letter
+    assert (
+        "Stopping: alendronate, taken since 1 February 2024, last day 1 December 2026 "
+        "(patient choice), tablets by mouth." in letter
+    )
+    # The headline, still the engine's "Continue" today, says the course ends today.
+    for text in (visible_text(html), summary, letter):
+        assert "Continue alendronate — last day today" in text
+        assert "Its course ends today, as recorded" in text
 
 
 def test_a_drug_the_rules_ignore_is_named_as_taken_but_not_counted(clinic, clinician, client_for):

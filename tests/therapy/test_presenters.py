@@ -90,6 +90,23 @@ def test_no_recommendation_reads_no_change_suggested() -> None:
     )
 
 
+def test_a_course_to_continue_whose_last_day_is_today_says_so() -> None:
+    title, reason = headline(_assessment("v01_stable_on_alendronate.json"), is_last_day=True)
+
+    assert title == "Continue alendronate — last day today"
+    assert reason.startswith("Its course ends today, as recorded")
+
+
+def test_the_last_day_changes_nothing_but_a_continue() -> None:
+    assessment = _assessment("v19_teriparatide_started_after_failure.json")
+    start = _assessment("v07_transplant_on_steroids.json")
+
+    assert headline(start, is_last_day=True) == headline(start)
+    assert headline(assessment, is_last_day=True)[0] == (
+        "Continue teriparatide — last day today — then zoledronic acid or denosumab"
+    )
+
+
 def test_an_assessment_of_engine_version_1_still_has_a_headline() -> None:
     stored = assessment_to_json(_assessment("v03_vertebral_fracture_on_alendronate.json"))
     del stored["recommendation"]
