@@ -211,6 +211,16 @@ def test_the_dxa_table_says_a_change_across_scanners_is_not_comparable(
     assert "−16.7 %" not in dxa
 
 
+def test_without_scans_the_dxa_section_says_so_instead_of_an_empty_table(
+    patient, nurse, client_for
+):
+    html = page(client_for(nurse), patient)
+
+    start = html.index('<section id="dxa"')
+    assert "No DXA scan recorded." in section(html, "dxa")
+    assert "<table" not in html[start : html.index("</section>", start)]
+
+
 def test_the_lab_table_shows_the_stored_value_and_what_was_typed(patient, nurse, client_for):
     LabResult.objects.create(
         patient=patient,
