@@ -177,9 +177,13 @@ class SiteTrend:
 @dataclass(frozen=True)
 class CourseSpan:
     label: str
-    start: dt.date
+    start: dt.date  # as stored: the first day of its period when approximate
     end: dt.date | None  # None: ongoing
-    shaded_until: dt.date  # the end, or as_of for an ongoing course
+    #: The last day the course may have run (its end's period's last day: `end_latest`), or
+    #: as_of for an ongoing course: the chart shades every day the course may have covered.
+    shaded_until: dt.date
+    #: "2016-03-01 – 2019-05-02", "≈ 2010 – ≈ 2015", "2024-01-10 – ongoing".
+    dates: str
 
 
 @dataclass(frozen=True)
@@ -220,9 +224,7 @@ class BmdTrend:
                     "label": c.label,
                     "start": _day(c.start),
                     "end": _day(c.shaded_until),
-                    "dates": f"{c.start:%Y-%m-%d} – {c.end:%Y-%m-%d}"
-                    if c.end
-                    else f"{c.start:%Y-%m-%d} – ongoing",
+                    "dates": c.dates,
                 }
                 for c in self.courses
             ],
@@ -282,7 +284,8 @@ def bmd_trend(
             label=catalogue.label(course.drug),
             start=course.start,
             end=course.end,
-            shaded_until=course.end or max(as_of, course.start),
+            shaded_until=course.end_latest or max(as_of, course.start),
+            dates=f"{course.start_shown} – {course.end_shown or 'ongoing'}",
         )
         for course in sorted(courses, key=lambda course: (course.start, course.pk or 0))
     )

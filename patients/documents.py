@@ -27,9 +27,15 @@ from therapy.case_records import case_for_patient
 from therapy.engine import RULES, limits
 from therapy.engine.case import Drug, DxaSite, LabTest
 from therapy.engine.catalogue import ANABOLICS, PTH_ANALOGUES
-from therapy.engine.codes import DrugGroup, MonitoringCode, Severity
+from therapy.engine.codes import DrugGroup, Severity
 from therapy.models import Dose, RecommendationRecord, TherapyCourse
-from therapy.presenters import Panel, UnevaluatedPanel, case_panel
+from therapy.presenters import (
+    CurrentTherapy,
+    Panel,
+    UnevaluatedPanel,
+    dose_word,
+    patient_panel,
+)
 
 #: A course stopped, or started, this many days before the document is "recent": the letter
 #: names it as stopped or started rather than as history. A wording choice, not a clinical rule.
@@ -54,12 +60,6 @@ HOW_GIVEN: dict[Drug, str] = {
         f"a monthly injection under the skin, {limits.ROMOSOZUMAB_MAX_DOSES} doses at most"
     ),
     Drug.OTHER: "",
-}
-#: What a single administration is called, for "next injection due …".
-DOSE_NOUN: dict[Drug, str] = {
-    Drug.ZOLEDRONIC_ACID: "infusion",
-    Drug.DENOSUMAB: "injection",
-    Drug.ROMOSOZUMAB: "injection",
 }
 
 
@@ -122,10 +122,10 @@ class CourseLine:
     how_given: str
     doses_given: int
     last_dose: dt.date | None
-    #: The engine's next-dose date for this drug (MON-5), if it gives one.
-    next_due: dt.date | None
-    is_next_due_overdue: bool
+    #: The course the engine calls active (`therapy.presenters.current_therapy`).
+    is_current: bool
     is_recent_start: bool
+    #: Ended within RECENT_DAYS, and not the current course.
     is_recent_stop: bool
 
     @property
@@ -138,7 +138,7 @@ class CourseLine:
 
     @property
     def dose_noun(self) -> str:
-        return DOSE_NOUN.get(self.course.drug, "dose")  # type: ignore[call-overload]  # StrEnum keys
+        return dose_word(self.course.drug)
 
 
 @dataclass(frozen=True)
@@ -196,6 +196,8 @@ class PatientDocument:
     dxa_rows: list[DxaRow]
     labs: list[LabLine]
     decision: RecommendationRecord | None
+    #: The current-therapy line the patient page's header shows, from the same presenter.
+    current_therapy: CurrentTherapy = field(default_factory=CurrentTherapy)
     must_not_forget: list[Reminder] = field(default_factory=list)
     #: The engine's warnings and notes (alerts that are not critical), worst first.
     of_note: list[Reminder] = field(default_factory=list)
@@ -206,8 +208,19 @@ class PatientDocument:
         return [SITE_LABELS[site].capitalize() for site in DxaSite]
 
     @property
-    def current(self) -> list[CourseLine]:
-        return [line for line in self.courses if _is_open(line.course, self.as_of)]
+    def current_line(self) -> CourseLine | None:
+        """The current course's line (how it is given, its last dose), or None."""
+        return next((line for line in self.courses if line.is_current), None)
+
+    @property
+    def current_since_long(self) -> str:
+        current = self.current_therapy
+        return long_date(current.since, current.since_precision)
+
+    @property
+    def current_until_long(self) -> str:
+        current = self.current_therapy
+        return long_date(current.until, current.until_precision)
 
     @property
     def recently_stopped(self) -> list[CourseLine]:
@@ -251,24 +264,14 @@ class PatientDocument:
         return "; ".join(parts)
 
 
-def _is_open(course: TherapyCourse, as_of: dt.date) -> bool:
-    return course.start <= as_of and (course.end is None or course.end >= as_of)
-
-
 def _course_lines(
-    courses: list[TherapyCourse], panel: Panel | UnevaluatedPanel, as_of: dt.date
+    courses: list[TherapyCourse], current: CurrentTherapy, as_of: dt.date
 ) -> list[CourseLine]:
-    next_dose: dict[str, tuple[dt.date, bool]] = {}
-    if isinstance(panel, Panel):
-        for item in panel.assessment.monitoring:
-            if item.code is MonitoringCode.NEXT_DOSE and item.drug is not None:
-                next_dose[str(item.drug)] = (item.due, item.due < as_of)
     recent = as_of - dt.timedelta(days=RECENT_DAYS)
     lines = []
     for course in courses:
         doses = list(course.doses.all())
-        is_open = _is_open(course, as_of)
-        due, overdue = next_dose.get(course.drug, (None, False)) if is_open else (None, False)
+        is_current = course is current.course
         lines.append(
             CourseLine(
                 course=course,
@@ -276,10 +279,11 @@ def _course_lines(
                 how_given=HOW_GIVEN.get(course.drug, ""),  # type: ignore[call-overload]  # StrEnum keys
                 doses_given=len(doses),
                 last_dose=doses[-1].date if doses else None,
-                next_due=due,
-                is_next_due_overdue=overdue,
-                is_recent_start=is_open and course.start >= recent,
-                is_recent_stop=course.end is not None and recent <= course.end < as_of,
+                is_current=is_current,
+                is_recent_start=is_current and course.start >= recent,
+                is_recent_stop=not is_current
+                and course.end is not None
+                and recent <= course.end <= as_of,
             )
         )
     return lines
@@ -332,7 +336,7 @@ def _latest_labs(patient: Patient) -> list[LabLine]:
     return lines
 
 
-def _must_not_forget(panel: Panel | UnevaluatedPanel, current: list[CourseLine]) -> list[Reminder]:
+def _must_not_forget(panel: Panel | UnevaluatedPanel, current: CurrentTherapy) -> list[Reminder]:
     items = []
     if isinstance(panel, Panel):
         items += [
@@ -340,9 +344,8 @@ def _must_not_forget(panel: Panel | UnevaluatedPanel, current: list[CourseLine])
             for alert in panel.alerts
             if alert["severity"] == Severity.CRITICAL
         ]
-    for drug in dict.fromkeys(line.course.drug for line in current):
-        if warning := standing_warning(drug):
-            items.append(Reminder(warning))
+    if current.course is not None and (warning := standing_warning(current.course.drug)):
+        items.append(Reminder(warning))
     return items
 
 
@@ -396,17 +399,15 @@ def patient_document(*, pk: int, as_of: dt.date) -> PatientDocument:
         )
         .get(pk=pk)
     )
-    panel = case_panel(case_for_patient(pk, as_of=as_of))
     courses = list(patient.therapy_courses.all())
+    panel, current = patient_panel(case_for_patient(pk, as_of=as_of), courses=courses)
     scans = list(patient.dxa_scans.all())
     trend = bmd_trend(scans=scans, courses=courses, as_of=as_of)
-    lines = _course_lines(courses, panel, as_of)
-    current = [line for line in lines if _is_open(line.course, as_of)]
     return PatientDocument(
         patient=patient,
         as_of=as_of,
         panel=panel,
-        courses=lines,
+        courses=_course_lines(courses, current, as_of),
         fractures=list(patient.fractures.all()),
         trend=trend,
         dxa_rows=_dxa_rows(scans, trend),
@@ -414,6 +415,7 @@ def patient_document(*, pk: int, as_of: dt.date) -> PatientDocument:
         decision=RecommendationRecord.objects.filter(patient_id=pk)
         .select_related("decided_by")
         .first(),
+        current_therapy=current,
         must_not_forget=_must_not_forget(panel, current),
         of_note=_of_note(panel),
         next_dates=_next_dates(panel),

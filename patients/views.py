@@ -12,8 +12,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from monitoring.trend import bmd_trend
-from patients import records
+from monitoring.trend import bmd_trend, dxa_scan_rows
+from patients import approximate_dates, records
 from patients.access import (
     clinic_for_user,
     clinics_for_user,
@@ -45,7 +45,7 @@ from patients.presenters import age_on, risk_factor_facts
 from patients.selectors import patient_changes, patient_search, patient_with_records
 from patients.services import patient_create, record_save
 from therapy.case_records import case_for_patient
-from therapy.presenters import case_panel, current_therapy
+from therapy.presenters import patient_panel
 from therapy.selectors import alert_counts
 
 PAGE_SIZE = 25
@@ -137,6 +137,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "patient": access.patient,
         "age": age_on(access.patient.birth_date, today),
         "can": {a.value: access.can(a) for a in Action},
+        "today": today,
     }
     if access.can(Action.VIEW_CLINICAL):
         patient = patient_with_records(pk=pk)
@@ -145,31 +146,68 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         except RiskProfile.DoesNotExist:
             profile = RiskProfile(patient=patient)
         courses = list(patient.therapy_courses.all())
-        case = case_for_patient(pk, as_of=today)
-        panel = case_panel(case)
+        scans = list(patient.dxa_scans.all())
+        panel, current = patient_panel(case_for_patient(pk, as_of=today), courses=courses)
         context.update(
             panel=panel,
-            current=current_therapy(case, panel),
+            current=current,
             decisions=patient.decisions.select_related("decided_by")[:20],
             patient=patient,
             risk_factors=risk_factor_facts(profile),
             courses=courses,
+            # Injected courses not ended before today take a dose in one step.
+            dose_courses=[
+                c
+                for c in courses
+                if c.is_injected and (c.end_latest is None or c.end_latest >= today)
+            ],
             timeline=therapy_timeline(courses),
-            bmd_trend=bmd_trend(scans=patient.dxa_scans.all(), courses=courses, as_of=today),
+            dxa_rows=dxa_scan_rows(scans=scans),
+            lab_results=patient.lab_results.all(),
+            bmd_trend=bmd_trend(scans=scans, courses=courses, as_of=today),
             changes=patient_changes(patient),
         )
     return render(request, "patients/patient_detail.html", context)
 
 
 def therapy_timeline(courses: list) -> list[dict[str, object]]:
-    """Courses and their doses, in date order, as one list for the therapy timeline."""
+    """Courses and their doses as one list for the therapy timeline, in date order. A date known
+    only to the month or the year (history from before the first visit) is shown as such
+    ("≈ 2015") and placed where it may fall at the latest for an end, at the earliest (the
+    stored first day) for a start: a course that may have run until December is not listed as
+    stopped before what happened that year."""
     events: list[dict[str, object]] = []
     for course in courses:
-        events.append({"date": course.start, "kind": "start", "course": course})
+        events.append(
+            {
+                "date": course.start,
+                "shown": course.start_shown,
+                "iso": approximate_dates.iso(course.start, course.start_precision),
+                "kind": "start",
+                "course": course,
+            }
+        )
         for dose in course.doses.all():
-            events.append({"date": dose.date, "kind": "dose", "course": course, "dose": dose})
+            events.append(
+                {
+                    "date": dose.date,
+                    "shown": dose.date.isoformat(),
+                    "iso": dose.date.isoformat(),
+                    "kind": "dose",
+                    "course": course,
+                    "dose": dose,
+                }
+            )
         if course.end:
-            events.append({"date": course.end, "kind": "end", "course": course})
+            events.append(
+                {
+                    "date": course.end_latest,
+                    "shown": course.end_shown,
+                    "iso": approximate_dates.iso(course.end, course.end_precision),
+                    "kind": "end",
+                    "course": course,
+                }
+            )
     order = {"start": 0, "dose": 1, "end": 2}
     events.sort(key=lambda e: (e["date"], order[str(e["kind"])]))
     return events

@@ -217,7 +217,7 @@ class DecisionForm(CrispyMixin, forms.Form):
 
 
 def _course_words(course: TherapyCourse) -> str:
-    """ "denosumab (since 2024-06-12, last dose 2026-06-10)"."""
+    """ "denosumab (since 2024-06-12, last dose 2026-06-10)", "alendronate (since ≈ 2016)"."""
     last_dose = getattr(course, "last_dose", None)
     dose = f", last dose {last_dose:%Y-%m-%d}" if last_dose else ""
-    return f"{catalogue.name(course.drug)} (since {course.start:%Y-%m-%d}{dose})"
+    return f"{catalogue.name(course.drug)} (since {course.start_shown}{dose})"

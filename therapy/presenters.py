@@ -6,9 +6,12 @@ Only wording and ordering happen here; every clinical judgement was made by the 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from patients import approximate_dates
+from patients.approximate_dates import DatePrecision
 from therapy import catalogue
 from therapy.engine import (
     ADVICE,
@@ -36,6 +39,7 @@ from therapy.engine.catalogue import DRUG_NAMES
 from therapy.engine.text import AVOID_REASON_WORDS, GROUP_NAMES
 from therapy.evaluation import case_evaluate
 from therapy.exceptions import RecordNotEvaluable
+from therapy.models import TherapyCourse
 
 _SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 _BOOTSTRAP = {Severity.CRITICAL: "danger", Severity.WARNING: "warning", Severity.INFO: "info"}
@@ -195,9 +199,21 @@ def _name(drug: Drug | DrugGroup) -> str:
     return GROUP_NAMES[drug] if isinstance(drug, DrugGroup) else DRUG_NAMES[drug]
 
 
-def headline(assessment: Assessment) -> tuple[str, str]:
+#: The reason given when the course to continue has its last day today (`headline`).
+LAST_DAY_REASON = (
+    "Its course ends today, as recorded: from tomorrow the recommendation reads the record "
+    "without it."
+)
+
+
+def headline(assessment: Assessment, *, is_last_day: bool = False) -> tuple[str, str]:
     """The page's first line, from the engine's recommendation (§5b), and the reason in one
-    line: "Continue teriparatide — 14 months left — then zoledronic acid or denosumab"."""
+    line: "Continue teriparatide — 14 months left — then zoledronic acid or denosumab".
+
+    `is_last_day`: the active course's recorded last day is as_of. The engine counts a course
+    as active through its last day, so on the day a clinician stops it the recommendation
+    still reads "Continue …"; the headline says the course ends today rather than read as if
+    the stop had not been recorded."""
     a = assessment
     r = a.recommendation
     if r is None:  # an assessment stored by engine version 1, which had no recommendation
@@ -211,11 +227,14 @@ def headline(assessment: Assessment) -> tuple[str, str]:
     else:
         verb = {"continue": "Continue", "switch": "Switch to", "start": "Start"}[r.action.value]
         parts.append(f"{verb} {_name(r.drug)}")
-    if _limit_words(r.limit):
+    is_ending = is_last_day and r.action is RecommendationAction.CONTINUE
+    if is_ending:  # what is left of the course no longer matters: it ends today
+        parts.append("last day today")
+    elif _limit_words(r.limit):
         parts.append(_limit_words(r.limit))
     if r.then:
         parts.append(f"then {' or '.join(_name(d) for d in r.then)}")
-    return " — ".join(parts), _reason(a)
+    return " — ".join(parts), LAST_DAY_REASON if is_ending else _reason(a)
 
 
 def _rule_sentence(a: Assessment, rule: RuleId) -> str:
@@ -387,49 +406,98 @@ def recommendation_panel(assessment: Assessment) -> Panel:
     )
 
 
+#: Said beside a course of a drug the rules ignore.
+UNCOUNTED = "the treatment algorithm does not count it"
+
 # --- the patient's current therapy -------------------------------------------------------------
 
-#: What one dose of each drug given in clinic is called ("next infusion due …").
-_DOSE_WORDS = {
+#: What one dose of each drug given in clinic is called ("next infusion due …"); "dose" for the
+#: others. The patient page, the summary and the letter all name a dose from here.
+DOSE_WORDS: dict[str, str] = {
     Drug.ZOLEDRONIC_ACID: "infusion",
     Drug.DENOSUMAB: "injection",
     Drug.ROMOSOZUMAB: "injection",
 }
 
 
+def dose_word(drug: str) -> str:
+    """ "infusion", "injection" or "dose"."""
+    return DOSE_WORDS.get(drug, "dose")
+
+
 @dataclass(frozen=True)
 class CurrentTherapy:
     """The current-therapy line of the patient page and printouts: "On zoledronic acid since
-    2026-03-01 · next infusion due 2027-03-01", or "No osteoporosis therapy" (`drug` empty)."""
+    2026-03-01 · next infusion due 2027-03-01", "On alendronate since ≈ 2016", or "No
+    osteoporosis therapy" (`drug` empty). The page's header, the summary and the letter all
+    read this one object, so the three cannot name different drugs or dates."""
 
     #: The active course's drug, as a sentence names it; "" when no course is active.
     drug: str = ""
+    #: The course's start as stored (the first day of its period when approximate).
     since: dt.date | None = None
+    #: How much of `since` is known (`patients.approximate_dates`); "day" unless the record
+    #: says otherwise.
+    since_precision: str = DatePrecision.DAY
     #: The active course's next dose, from the engine's monitoring plan (MON-5), when it lists
     #: one; None for drugs taken at home and when the record cannot be evaluated.
     next_dose_due: dt.date | None = None
     #: "infusion" or "injection".
     dose_word: str = ""
     is_overdue: bool = False
+    #: The active course's last day when its end is recorded (a course stopped today is
+    #: active today: the engine reads it so), as stored, and how precisely it is known.
+    until: dt.date | None = None
+    until_precision: str = DatePrecision.DAY
+    #: The recorded last day is as_of, to the day: the course stops today.
+    is_last_day: bool = False
+    #: The stored course the engine calls active, when the caller passed the records.
+    course: TherapyCourse | None = None
+    #: False for a drug every rule ignores (raloxifene, another drug: RULES.md conventions),
+    #: named because it is what the patient takes, though the engine sees no therapy.
+    is_counted: bool = True
+
+    @property
+    def since_shown(self) -> str:
+        """ "2026-03-01", or "≈ 2016" for a start known only to the year."""
+        return approximate_dates.shown(self.since, self.since_precision)
+
+    @property
+    def until_shown(self) -> str:
+        return approximate_dates.shown(self.until, self.until_precision)
+
+    @property
+    def note(self) -> str:
+        """Said beside a drug the rules ignore; "" otherwise."""
+        return "" if self.is_counted else UNCOUNTED
 
     @property
     def text(self) -> str:
         if not self.drug or self.since is None:
             return "No osteoporosis therapy"
-        text = f"On {self.drug} since {self.since.isoformat()}"
+        text = f"On {self.drug} since {self.since_shown}"
+        if self.until is not None:
+            text += f" · last day {self.until_shown}"
         if self.next_dose_due is not None:
             text += f" · next {self.dose_word} due {self.next_dose_due.isoformat()}"
             if self.is_overdue:
                 text += " (overdue)"
+        if self.note:
+            text += f" ({self.note})"
         return text
 
 
-def current_therapy(case: Case, panel: Panel | UnevaluatedPanel) -> CurrentTherapy:
+def current_therapy(
+    case: Case, panel: Panel | UnevaluatedPanel, *, courses: Iterable[TherapyCourse] = ()
+) -> CurrentTherapy:
     """The engine's "active course" of `case` (supersession and its tie-breaks applied there,
-    not here) and its next dose from `panel`'s monitoring plan."""
+    not here) and its next dose from `panel`'s monitoring plan. `courses`, the patient's stored
+    `TherapyCourse` rows, give the course's record and how precisely its start is known: the
+    engine reads an approximate start as its period's first day, which is the stored day, so
+    the record is the one of that drug stored with that start."""
     course = active_course(case)
     if course is None:
-        return CurrentTherapy()
+        return _uncounted_therapy(case.as_of, courses)
     due = None
     if isinstance(panel, Panel):
         due = min(
@@ -440,10 +508,57 @@ def current_therapy(case: Case, panel: Panel | UnevaluatedPanel) -> CurrentThera
             ],
             default=None,
         )
+    record = None
+    for candidate in courses:  # the last of equals: the one listed later, as the engine breaks ties
+        if candidate.drug == course.drug and candidate.start == course.start:
+            record = candidate
+    until = record.end if record is not None else course.end
+    until_precision = record.end_precision if record is not None else DatePrecision.DAY
     return CurrentTherapy(
         drug=DRUG_NAMES[course.drug],
         since=course.start,
+        since_precision=record.start_precision if record is not None else DatePrecision.DAY,
+        until=until,
+        until_precision=until_precision,
+        is_last_day=until == case.as_of and until_precision == DatePrecision.DAY,
         next_dose_due=due,
-        dose_word=_DOSE_WORDS.get(course.drug, "dose"),
+        dose_word=dose_word(course.drug),
         is_overdue=due is not None and due < case.as_of,
+        course=record,
     )
+
+
+def _uncounted_therapy(as_of: dt.date, courses: Iterable[TherapyCourse]) -> CurrentTherapy:
+    """Without an active osteoporosis therapy, a stored course open on as_of is one of a drug the
+    rules ignore: named, and said to be uncounted, rather than "No osteoporosis therapy" above
+    a table that lists it as ongoing."""
+    open_courses = [
+        c for c in courses if c.start <= as_of and (c.end_latest is None or c.end_latest >= as_of)
+    ]
+    if not open_courses:
+        return CurrentTherapy()
+    record = open_courses[-1]
+    return CurrentTherapy(
+        drug="another drug" if record.drug == Drug.OTHER else DRUG_NAMES[Drug(record.drug)],
+        since=record.start,
+        since_precision=record.start_precision,
+        until=record.end,
+        until_precision=record.end_precision,
+        course=record,
+        is_counted=False,
+    )
+
+
+def patient_panel(
+    case: Case, *, courses: Iterable[TherapyCourse]
+) -> tuple[Panel | UnevaluatedPanel, CurrentTherapy]:
+    """The recommendation panel and the current-therapy line of one patient, as the patient
+    page, the printable summary and the letter show them: `case_panel`, `current_therapy` on
+    the stored `courses`, and a headline that says so when the course to continue ends today
+    (`headline`'s `is_last_day`)."""
+    panel = case_panel(case)
+    current = current_therapy(case, panel, courses=courses)
+    if isinstance(panel, Panel) and current.is_last_day and current.is_counted:
+        title, reason = headline(panel.assessment, is_last_day=True)
+        panel = replace(panel, headline=title, reason=reason)
+    return panel, current

@@ -24,6 +24,7 @@ from therapy.engine import (
     case_to_json,
 )
 from therapy.engine.case import Case, Drug, StopReason
+from therapy.engine.text import AVOID_REASON_WORDS
 from therapy.evaluation import case_evaluate, stored_case_evaluate
 from therapy.exceptions import CoursesWouldOverlap, RecordNotEvaluable
 from therapy.models import (
@@ -33,7 +34,6 @@ from therapy.models import (
     RecommendationRecord,
     TherapyCourse,
 )
-from therapy.presenters import label
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def decision_open_courses(patient: Patient, *, as_of: dt.date) -> list[TherapyCo
 def _contraindication(assessment: Assessment, drug: str) -> str:
     """Why `drug` is contraindicated for this patient, in words; "" when it is not."""
     reasons = [
-        label(entry.reason).lower()
+        AVOID_REASON_WORDS[entry.reason]  # in sentence case already: "PTH-analogue" stays so
         for entry in assessment.avoid
         if entry.drug.value == drug and entry.severity is AvoidSeverity.CONTRAINDICATED
     ]
@@ -77,10 +77,11 @@ def _capitalized(drug: str) -> str:
 
 
 def _course_words(course: TherapyCourse) -> str:
-    """ "Denosumab since 2024-06-12", "Raloxifene 2025-01-01 to 2027-01-01"."""
+    """ "Denosumab since 2024-06-12", "Raloxifene 2025-01-01 to 2027-01-01", "Alendronate
+    since ≈ 2016" (dates as precisely as they are known)."""
     if course.end is None:
-        return f"{_capitalized(course.drug)} since {course.start:%Y-%m-%d}"
-    return f"{_capitalized(course.drug)} {course.start:%Y-%m-%d} to {course.end:%Y-%m-%d}"
+        return f"{_capitalized(course.drug)} since {course.start_shown}"
+    return f"{_capitalized(course.drug)} {course.start_shown} to {course.end_shown}"
 
 
 def _beside(
@@ -233,7 +234,7 @@ def decision_record(
                 error,
                 {"end": "stop_date", "stop_reason": "stop_reason"},
                 "stop_date",
-                prefix=f"{_capitalized(course.drug)} since {course.start:%Y-%m-%d}: ",
+                prefix=f"{_capitalized(course.drug)} since {course.start_shown}: ",
             ) from error
 
     course = dose = None

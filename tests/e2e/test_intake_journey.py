@@ -64,10 +64,19 @@ def test_a_clinician_adds_a_patient_and_their_history_with_approximate_dates(
         "Recorded 2 previous fractures and 1 previous course."
     )
     fractures = page.locator("#fractures")
-    expect(fractures).to_contain_text("≈ 2016")
+    # The date cells themselves, not only the edit links' names, say what is known.
+    fracture_rows = fractures.locator("tbody tr")
+    expect(fracture_rows.nth(0).get_by_role("cell").nth(0)).to_have_text("≈ 2016")
+    expect(fracture_rows.nth(1).get_by_role("cell").nth(0)).to_have_text("≈ 2019-03")
     expect(fractures.get_by_role("link", name="Edit Vertebral fracture, ≈ 2016")).to_be_visible()
     expect(fractures.get_by_role("link", name="Edit Wrist fracture, ≈ 2019-03")).to_be_visible()
     therapy = page.locator("#therapy")
+    course_cells = therapy.locator("table tbody tr").nth(0).get_by_role("cell")
+    expect(course_cells.nth(1)).to_have_text("≈ 2010")
+    expect(course_cells.nth(2)).to_have_text("≈ 2015")
+    timeline = therapy.get_by_role("listitem")
+    expect(timeline.nth(0)).to_contain_text("≈ 2010 — started Alendronate (oral)")
+    expect(timeline.nth(1)).to_contain_text("≈ 2015 — stopped Alendronate (oral) (completed)")
     expect(
         therapy.get_by_role("link", name="Edit Alendronate (oral) ≈ 2010 – ≈ 2015")
     ).to_be_visible()

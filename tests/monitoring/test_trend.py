@@ -139,6 +139,42 @@ def test_courses_are_shaded_from_start_to_end_and_an_ongoing_one_until_as_of():
     ]
 
 
+def test_a_course_known_to_the_year_is_shaded_to_the_last_day_it_may_have_run():
+    courses = [
+        TherapyCourse(
+            drug="alendronate",
+            start=dt.date(2010, 1, 1),
+            start_precision="year",
+            end=dt.date(2015, 5, 1),
+            end_precision="month",
+        ),
+    ]
+
+    trend = bmd_trend(scans=[], courses=courses, as_of=AS_OF)
+
+    assert [(c.start, c.shaded_until, c.dates) for c in trend.courses] == [
+        (dt.date(2010, 1, 1), dt.date(2015, 5, 31), "≈ 2010 – ≈ 2015-05")
+    ]
+    assert trend.chart_data()["courses"][0]["dates"] == "≈ 2010 – ≈ 2015-05"
+
+
+def test_the_figure_caption_gives_an_approximate_course_as_approximate(patient):
+    course = TherapyCourse(
+        drug="alendronate",
+        start=dt.date(2010, 1, 1),
+        start_precision="year",
+        end=dt.date(2015, 1, 1),
+        end_precision="year",
+    )
+    trend = bmd_trend(
+        scans=[_scan("2014-02-01", lumbar_spine_bmd_g_cm2=0.8)], courses=[course], as_of=AS_OF
+    )
+
+    html = render_to_string("monitoring/_bmd_trend.html", {"bmd_trend": trend, "patient": patient})
+
+    assert "Alendronate (oral) ≈ 2010 – ≈ 2015." in html
+
+
 @pytest.mark.parametrize(
     ("value", "text"),
     [(2.34, "+2.3 %"), (-5.44, "−5.4 %"), (0.04, "0.0 %"), (-0.04, "0.0 %"), (-10.0, "−10.0 %")],

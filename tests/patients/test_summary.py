@@ -148,7 +148,7 @@ def test_a_patient_without_therapy_scans_labs_or_decisions_gets_a_summary_saying
     text = visible_text(response.content.decode())
     assert response.status_code == 200
     for sentence in [
-        "No osteoporosis therapy.",
+        "Current therapy No osteoporosis therapy ",
         "No fracture recorded.",
         "No DXA scan recorded.",
         "No lab result recorded.",

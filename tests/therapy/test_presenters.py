@@ -24,6 +24,7 @@ from therapy.engine import (
     parse_case,
 )
 from therapy.engine.case import Drug
+from therapy.models import TherapyCourse
 from therapy.presenters import (
     UnevaluatedPanel,
     current_therapy,
@@ -86,6 +87,23 @@ def test_no_recommendation_reads_no_change_suggested() -> None:
     assert headline(assessment) == (
         "No change suggested",
         "Not refractory, and no osteoporosis therapy is active.",
+    )
+
+
+def test_a_course_to_continue_whose_last_day_is_today_says_so() -> None:
+    title, reason = headline(_assessment("v01_stable_on_alendronate.json"), is_last_day=True)
+
+    assert title == "Continue alendronate — last day today"
+    assert reason.startswith("Its course ends today, as recorded")
+
+
+def test_the_last_day_changes_nothing_but_a_continue() -> None:
+    assessment = _assessment("v19_teriparatide_started_after_failure.json")
+    start = _assessment("v07_transplant_on_steroids.json")
+
+    assert headline(start, is_last_day=True) == headline(start)
+    assert headline(assessment, is_last_day=True)[0] == (
+        "Continue teriparatide — last day today — then zoledronic acid or denosumab"
     )
 
 
@@ -230,6 +248,20 @@ def test_the_current_therapy_line(case: str, text: str) -> None:
     current = current_therapy(subject, recommendation_panel(evaluate(subject)))
 
     assert current.text == text
+
+
+def test_the_current_therapy_takes_the_precision_of_its_stored_start() -> None:
+    subject = _case("v01_stable_on_alendronate.json")
+    active = subject.therapies[-1]
+    stored = [
+        TherapyCourse(drug="alendronate", start=active.start, start_precision="month"),
+        TherapyCourse(drug="denosumab", start=active.start),  # another drug on that day
+    ]
+
+    current = current_therapy(subject, recommendation_panel(evaluate(subject)), courses=stored)
+
+    assert current.course is stored[0]
+    assert current.text == f"On alendronate since ≈ {active.start:%Y-%m}"
 
 
 def test_a_record_that_cannot_be_evaluated_still_names_its_therapy_without_a_next_dose() -> None:
