@@ -321,6 +321,11 @@ class Reminder(models.Model):
     #: The engine version whose scan last wanted this reminder: a reminder of an older rule book
     #: that the current one no longer asks for is resolved "rule book edition N".
     engine_version = models.CharField(max_length=10, blank=True, default="")
+    #: Set by the scan on a reminder marked done whose item it still finds due for the same
+    #: date: why, in words ("no denosumab dose recorded since 2025-11-17"); "" otherwise.
+    still_due = models.CharField(max_length=300, blank=True, default="")
+    #: When this reminder was last put in a daily digest (new critical, or newly overdue).
+    digested_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
@@ -357,6 +362,60 @@ class Reminder(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_REMINDER_STATUSES
+
+
+class ContactKind(models.TextChoices):
+    CALLED = "called", "Called, spoke to the patient"
+    NO_ANSWER = "no_answer", "Called, no answer"
+    LEFT_MESSAGE = "left_message", "Left a message"
+    LETTER_SENT = "letter_sent", "Letter sent"
+    EMAIL_SENT = "email_sent", "E-mail sent"
+    OTHER = "other", "Other"
+
+
+class ReminderContact(models.Model):
+    """One attempt to reach the patient about a reminder: who, how, when, and what came of it."""
+
+    reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="contacts")
+    kind = models.CharField(max_length=20, choices=ContactKind.choices)
+    date = models.DateField(validators=[date_in_range, not_in_future])
+    note = models.TextField(blank=True, default="")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-date", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=ContactKind.values), name="reminder_contact_kind_known"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.date:%Y-%m-%d}"
+
+
+class ReminderDigest(models.Model):
+    """One daily digest e-mail to one address: the table that makes it one per recipient per
+    day (the unique constraint), whatever the number of workers or retries."""
+
+    recipient = models.EmailField()
+    day = models.DateField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    reminders = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-day", "recipient"]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "day"], name="digest_one_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"Digest to {self.recipient} for {self.day:%Y-%m-%d}"
 
 
 class ScanRun(models.Model):

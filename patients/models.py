@@ -62,6 +62,22 @@ class Clinic(models.Model):
         help_text="As printed under the clinic's name on letters, one line per line.",
     )
     phone = models.CharField("telephone", max_length=40, blank=True, default="")
+    #: "Mark done" without a record of the action holds this many days while the scan still
+    #: finds the item due; then the reminder returns to the open list (issue 10).
+    done_hold_days = models.PositiveSmallIntegerField(
+        "days a reminder marked done stays done",
+        default=14,
+        validators=[MaxValueValidator(365)],
+        help_text="A reminder marked done without a recorded dose, scan, lab or reassessment "
+        "returns to the open list after this many days if the item is still due.",
+    )
+    #: Besides the daily digest, e-mail each new critical reminder at the end of the scan that
+    #: found it (at most one message per recipient per scan).
+    immediate_critical_email = models.BooleanField(
+        "e-mail new critical reminders at once",
+        default=False,
+        help_text="Off: critical reminders reach people in the daily digest only.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -93,18 +109,57 @@ class Membership(models.Model):
         return f"{self.user} — {self.get_role_display()} at {self.clinic}"
 
 
+class PatientStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    DECEASED = "deceased", "Deceased"
+    TRANSFERRED = "transferred", "Transferred to another service"
+    DISCHARGED = "discharged", "Discharged"
+
+
+class PreferredContact(models.TextChoices):
+    PHONE = "phone", "Telephone"
+    LETTER = "letter", "Letter"
+    EMAIL = "email", "E-mail"
+
+
 class Patient(models.Model):
+    """A patient of one clinic.
+
+    `name` is the name as people read it ("Given Family"), kept by `save` from `given_name` and
+    `family_name`, which are stored apart so lists sort by family name. A record saved with only
+    `name` (an older import, a script) has it split once: the last word is the family name.
+    """
+
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
     mrn = models.CharField("medical record number", max_length=32, validators=[not_blank])
+    given_name = models.CharField("given names", max_length=100, blank=True, default="")
+    family_name = models.CharField("family name", max_length=100, blank=True, default="")
     name = models.CharField(max_length=200, validators=[not_blank])
     birth_date = models.DateField(validators=[date_in_range, not_in_future])
     sex = models.CharField(max_length=10, choices=_choices(Sex))
+    #: Only active patients get reminders; the others are hidden from lists by default.
+    status = models.CharField(
+        max_length=12, choices=PatientStatus.choices, default=PatientStatus.ACTIVE
+    )
+    #: The date of death, or the day the patient was transferred or discharged.
+    status_date = models.DateField(
+        "date", null=True, blank=True, validators=[date_in_range, not_in_future]
+    )
+    status_note = models.TextField("status note", blank=True, default="")
+    phone = models.CharField("telephone", max_length=40, blank=True, default="")
+    email = models.EmailField("e-mail", blank=True, default="")
+    address = models.TextField("postal address", blank=True, default="")
+    preferred_contact = models.CharField(
+        "preferred contact", max_length=10, choices=PreferredContact.choices, blank=True, default=""
+    )
+    gp_name = models.CharField("GP's name", max_length=200, blank=True, default="")
+    gp_practice = models.CharField("GP practice", max_length=300, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["name", "pk"]
+        ordering = ["family_name", "given_name", "pk"]
         constraints = [
             models.UniqueConstraint(
                 fields=["clinic", "mrn"],
@@ -117,15 +172,41 @@ class Patient(models.Model):
             limits.date_range_check("birth_date", name="patient_birth_date_range"),
             limits.not_blank_check("name", name="patient_name_not_blank"),
             limits.not_blank_check("mrn", name="patient_mrn_not_blank"),
+            models.CheckConstraint(
+                condition=Q(status__in=PatientStatus.values), name="patient_status_known"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="deceased") | Q(status_date__isnull=False),
+                name="patient_deceased_has_date",
+                violation_error_message="Give the date of death.",
+            ),
         ]
-        indexes = [models.Index(fields=["clinic", "name"])]
+        indexes = [
+            models.Index(fields=["clinic", "name"]),
+            models.Index(fields=["clinic", "family_name", "given_name"]),
+            models.Index(fields=["clinic", "status"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.mrn})"
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.sync_name()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def clean_fields(self, exclude: object = None) -> None:
+        self.sync_name()
+        super().clean_fields(exclude=exclude)  # type: ignore[arg-type]
+
     def clean(self) -> None:
         super().clean()
         check_unique_beside_field(self)
+        if not self.family_name:
+            raise ValidationError({"family_name": "Give the family name."})
+        if self.status != PatientStatus.ACTIVE and self.status_date is None:
+            raise ValidationError({"status_date": "Give the date."})
+        if self.status == PatientStatus.ACTIVE and self.status_date is not None:
+            raise ValidationError({"status_date": "An active patient has no such date."})
         if self.pk and self.birth_date:
             earliest = self.earliest_clinical_date()
             if earliest and earliest < self.birth_date:
@@ -135,6 +216,18 @@ class Patient(models.Model):
                         f"{earliest.isoformat()}, before this birth date."
                     }
                 )
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == PatientStatus.ACTIVE
+
+    def sync_name(self) -> None:
+        """Keep `name` ("Given Family") and the two parts in step; split a bare `name` once."""
+        given, family = self.given_name.strip(), self.family_name.strip()
+        if not family and self.name.strip():
+            given, _, family = self.name.strip().rpartition(" ")
+        self.given_name, self.family_name = given, family
+        self.name = f"{given} {family}".strip()
 
     @property
     def first_visit(self) -> dt.date:
@@ -418,3 +511,42 @@ def _dated_records() -> list[tuple[type[PatientRecord], str]]:
         for model in apps.get_models()
         if issubclass(model, PatientRecord) and model.dated_field
     ]
+
+
+class StaffAction(models.Model):
+    """What a clinic admin did to a colleague's account (unlock, password-reset link,
+    deactivate, reactivate), with who and when: the staff page's own audit trail."""
+
+    class Kind(models.TextChoices):
+        UNLOCK = "unlock", "Unlocked after failed logins"
+        PASSWORD_RESET = "password_reset", "Sent a password-reset link"
+        DEACTIVATE = "deactivate", "Deactivated"
+        REACTIVATE = "reactivate", "Reactivated"
+        ROLE_CHANGE = "role_change", "Changed role"
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="staff_actions")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    target = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_actions"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    detail = models.CharField(max_length=200, blank=True, default="")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    kind__in=["unlock", "password_reset", "deactivate", "reactivate", "role_change"]
+                ),
+                name="staff_action_kind_known",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_kind_display()}: {self.target} by {self.actor} at {self.at:%Y-%m-%d %H:%M}"
+        )
