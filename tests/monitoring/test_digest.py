@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from importlib import import_module
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -40,6 +41,14 @@ def team(clinic, clinician, nurse):
 def morning():
     with time_machine.travel(MORNING, tick=False):
         yield
+
+
+def schedule_digest() -> None:
+    """What migration 0008 does. Transactional tests elsewhere (live server, real worker) flush
+    the tables the migration filled; its (idempotent) step run again gives a fresh database's."""
+    from django.apps import apps
+
+    import_module("monitoring.migrations.0008_daily_reminder_digest").schedule(apps, None)
 
 
 def reminder(patient: Patient, kind: str, due: dt.date, **fields) -> Reminder:
@@ -240,6 +249,7 @@ def test_the_digest_task_takes_its_day_as_text(clinic, team, morning):
 
 @pytest.mark.django_db
 def test_a_migration_schedules_the_digest_every_morning_at_seven():
+    schedule_digest()
     task = PeriodicTask.objects.select_related("crontab").get(name=DIGEST_TASK_NAME)
 
     assert task.task == "monitoring.tasks.send_reminder_digest_task"
@@ -257,3 +267,19 @@ def test_nobody_else_gets_a_digest(clinic, other_clinic, team, morning):
     send()
 
     assert "elsewhere@riverside.example" not in [m.to[0] for m in mail.outbox]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_digest_schedule_migration_is_reversible_and_leaves_a_moved_one_alone():
+    from django.core.management import call_command
+
+    call_command("migrate", "monitoring", "0007", verbosity=0)
+    assert not PeriodicTask.objects.filter(name=DIGEST_TASK_NAME).exists()
+    call_command("migrate", "monitoring", verbosity=0)
+    task = PeriodicTask.objects.get(name=DIGEST_TASK_NAME)
+    task.crontab.hour = "6"
+    task.crontab.save()
+
+    schedule_digest()  # run again: no second task, the moved time kept
+    assert PeriodicTask.objects.filter(name=DIGEST_TASK_NAME).count() == 1
+    assert PeriodicTask.objects.get(name=DIGEST_TASK_NAME).crontab.hour == "6"

@@ -5,6 +5,7 @@ schedule and last run."""
 from __future__ import annotations
 
 import datetime as dt
+from importlib import import_module
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,6 +23,14 @@ LONDON = ZoneInfo("Europe/London")
 @pytest.fixture
 def url(clinic):
     return reverse("reminders:settings", args=[clinic.slug])
+
+
+@pytest.fixture
+def digest_schedule(db):
+    """The schedule migration 0008 creates (transactional tests elsewhere flush it)."""
+    from django.apps import apps
+
+    import_module("monitoring.migrations.0008_daily_reminder_digest").schedule(apps, None)
 
 
 def save(client, url, **fields):
@@ -129,7 +138,9 @@ def test_the_page_lists_the_daily_digest_with_its_time_and_last_run(clinic_admin
     assert "3 reminders" in section
 
 
-def test_the_page_says_when_the_digest_has_never_run(clinic_admin, url, client_for):
+def test_the_page_says_when_the_digest_has_never_run(
+    digest_schedule, clinic_admin, url, client_for
+):
     html = client_for(clinic_admin).get(url).content.decode()
 
     start = html.index('id="h-digest"')
