@@ -5,9 +5,10 @@ by the batch, whatever the clinic's size), asks the engine what each patient nee
 and reconciles that *wanted* set with the batch's reminders in a fixed number of queries: the
 batch's histories (`therapy.case_records.cases_for_patients`, eleven SELECTs of plain tuples),
 one SELECT of its reminders, then — only when something changed — one locked re-read of the
-changed rows, two bulk UPDATEs and one bulk INSERT (each with its audit rows). Every batch is its
-own transaction, so a worker killed half-way leaves whole batches behind, and a rerun finishes
-the job: the scan is idempotent, and a second run in a row changes nothing.
+changed rows, two bulk UPDATEs and one bulk INSERT (each with its audit rows); a patient who is
+not active costs no history read. Every batch is its own transaction, so a worker killed
+half-way leaves whole batches behind, and a rerun finishes the job: the scan is idempotent, and
+a second run in a row changes nothing.
 
 What is wanted, per patient
     every monitoring item due on or before `as_of` + the clinic's lead time (`kind` = the item's
@@ -18,12 +19,34 @@ How a wanted item meets the reminders of its (patient, kind, drug)
     - no reminder is active → one is created, open, with the item's due date;
     - the active one has the item's due date → unchanged;
     - the engine's date changed → the active reminder's due date moves with it;
-    - no longer wanted (dose given, follow-on started, beyond the lead time again) → the active
-      reminder is resolved (status `resolved`, closed now);
+    - no longer wanted (dose given, scan, lab or reassessment recorded, follow-on started,
+      beyond the lead time again) → the active reminder is resolved (status `resolved`, closed
+      now): the record shows the action, so nobody has to mark it done;
     - a snoozed reminder whose snooze has ended (`snoozed_until` ≤ as_of) is open again;
-    - a reminder that was done or resolved for that very due date is reopened instead of
-      duplicated (the database refuses two rows per (patient, kind, drug, due));
+    - a reminder resolved for that very due date (the record that resolved it was corrected
+      away) is reopened instead of duplicated (the database refuses two rows per (patient,
+      kind, drug, due));
     - a dismissed reminder for that due date blocks it: the scan does not re-create it.
+
+Done means done
+    A reminder a person marked done for a due date that the engine still lists for that same
+    date stays done: the scan writes why in `still_due`, in words built from the patient's
+    record (`monitoring.still_due`: "no denosumab dose recorded since 2025-11-17"), and
+    changes it only when those words change. It returns to the open list only
+    - when the engine's date moves: the new date is a new open reminder (or moves the active
+      one), and the done one's `still_due` is cleared (it no longer speaks for the item); or
+    - when the clinic's hold has run out (`closed_at` + `Clinic.done_hold_days` ≤ as_of): the
+      done reminder is reopened, `still_due` cleared; its close reason stays in its history.
+    Critical alerts follow the same rule. A floating item (below) has no date of its own: its
+    latest done reminder holds it the same way, and reopens with its old (overdue) date. A done
+    reminder whose item is no longer listed loses its `still_due` words.
+
+Patients who left
+    A patient whose status is not active (deceased, transferred, discharged) is locked with
+    the batch but not evaluated: their active reminders are resolved with the reason "patient
+    deceased" (…"transferred", …"discharged"), so a status changed outside the status service
+    is cleaned up by the next scan; closed reminders are left as they are. The summary counts
+    them apart (`inactive_patients`, `inactive_resolved`).
 
 A new edition of the rule book
     Each reminder records the engine version whose scan last wanted it. The first scan under a
@@ -52,7 +75,10 @@ Concurrency
     Each batch locks its patient rows (`FOR NO KEY UPDATE`, which does not block inserting their
     scans, labs or doses), so the nightly scan and a per-patient rescan never interleave on one
     patient; the changed reminders are re-read under a row lock and, if a person changed one
-    since it was read (the worklist locks the same rows), the batch is recomputed.
+    since it was read (the worklist locks the same rows), the batch is recomputed. So a person
+    who marks a reminder done while its batch runs wins: the recomputed batch sees it done and
+    holds it (tests/monitoring/test_scan_done.py races the two on two connections). A person who
+    marks one done after the batch wrote simply closes it; the next scan holds it.
 
 Speed
     The engine's input is read as plain tuples (`therapy.case_records`, the one reader the
@@ -60,7 +86,11 @@ Speed
     histories. `workers` > 1 runs batches in forked processes (PostgreSQL; see the task).
     `bench/scan.py` measures it all against a raw read of the same rows.
 
-New critical reminders are e-mailed after their batch commits (`monitoring.notifications`).
+E-mail
+    The batches collect the critical reminders they created or reopened; once the whole run is
+    over (and its transaction, if any, committed) `monitoring.notifications` sends them at once
+    to clinics that opt in, one message per recipient for the run, however many batches. The
+    daily digest (a beat task) lists them too, and every newly overdue reminder.
 """
 
 from __future__ import annotations
