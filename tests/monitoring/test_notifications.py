@@ -298,3 +298,20 @@ def test_one_scan_of_500_patients_with_200_new_criticals_mails_each_recipient_at
 
     assert sent == 5
     assert sorted(address for m in mail.outbox for address in m.to) == sorted(set(recipients))
+
+
+@pytest.mark.django_db
+def test_a_per_patient_rescan_is_a_scan_too_one_message_per_recipient(
+    clinic, staff, tonight, django_capture_on_commit_callbacks
+):
+    from monitoring.tasks import rescan_patient_task
+
+    patient = hypocalcemic(clinic)
+    with django_capture_on_commit_callbacks(execute=True):
+        rescan_patient_task.apply(args=(patient.pk,))
+
+    assert sorted(m.to for m in mail.outbox) == [
+        ["clinician@hillside.example"],
+        ["second@hillside.example"],
+    ]
+    assert mail.outbox[0].subject.startswith("Ossa: critical - Correct hypocalcaemia first")
