@@ -283,3 +283,37 @@ def test_the_digest_schedule_migration_is_reversible_and_leaves_a_moved_one_alon
     schedule_digest()  # run again: no second task, the moved time kept
     assert PeriodicTask.objects.filter(name=DIGEST_TASK_NAME).count() == 1
     assert PeriodicTask.objects.get(name=DIGEST_TASK_NAME).crontab.hour == "6"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_sending_the_same_days_digest_at_once_send_each_recipient_one(
+    require_postgres, clinic, team
+):
+    import threading
+
+    from django.db import connection
+
+    for _ in range(5):
+        reminder(factories.PatientFactory(clinic=clinic), "DXA_FOLLOW_UP", dt.date(2026, 8, 30))
+    start = threading.Barrier(2)
+    sent: list[int] = []
+
+    def worker():
+        try:
+            start.wait(timeout=10)
+            sent.append(reminders_digest_send(day=DAY, now=MORNING))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sum(sent) == 2
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "bones@hillside.example",
+        "clinician@hillside.example",
+    ]
+    assert ReminderDigest.objects.filter(sent_at__isnull=False).count() == 2
