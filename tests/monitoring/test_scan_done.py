@@ -16,6 +16,7 @@ from monitoring.models import DxaScan, LabResult, Reassessment, Reminder, Remind
 from monitoring.reminder_services import reminder_done
 from monitoring.tasks import rescan_patient_task
 from patients.models import Clinic, Patient, PatientStatus, RiskProfile
+from patients.services import record_save
 from tests import factories
 from tests.monitoring.test_scan import NEXT_DOSE_DUE, on, on_denosumab, scan, settled
 from therapy.models import Dose, TherapyCourse
@@ -32,22 +33,45 @@ def mark_done(r: Reminder, note: str = "Given at the GP surgery") -> Reminder:
 # --- the record shows the action: the reminder resolves by itself --------------------------------
 
 
+@pytest.fixture
+def save_and_rescan(monkeypatch, django_capture_on_commit_callbacks):
+    """`save_and_rescan(row, actor)`: a clinical save as the pages make it (`record_save`), whose
+    queued rescan a worker runs at once. Returns the patients rescanned."""
+    rescanned: list[int] = []
+
+    def worker_runs_it(args, **options):
+        rescanned.append(args[0])
+        rescan_patient_task.apply(args=args)
+
+    monkeypatch.setattr(rescan_patient_task, "apply_async", worker_runs_it)
+
+    def save(row, actor):
+        with django_capture_on_commit_callbacks(execute=True):
+            record_save(instance=row, actor=actor)
+        return rescanned
+
+    return save
+
+
 @pytest.mark.django_db
-def test_a_recorded_dose_resolves_the_next_dose_reminder_at_the_patients_rescan(clinic):
+def test_a_recorded_dose_resolves_the_next_dose_reminder_at_the_patients_rescan(
+    clinic, nurse, save_and_rescan
+):
     patient = on_denosumab(clinic)
     with on(dt.date(2026, 6, 20)):
         scan()
     assert reminder(patient, "NEXT_DOSE").status == "open"
 
-    Dose.objects.create(course=TherapyCourse.objects.get(patient=patient), date=dt.date(2026, 7, 8))
     with on(dt.date(2026, 7, 8), hour=15):
-        rescan_patient_task.apply(args=(patient.pk,))
+        course = TherapyCourse.objects.get(patient=patient)
+        rescanned = save_and_rescan(Dose(course=course, date=dt.date(2026, 7, 8)), nurse)
 
+    assert rescanned == [patient.pk]
     assert reminder(patient, "NEXT_DOSE").status == "resolved"
 
 
 @pytest.mark.django_db
-def test_a_recorded_dxa_scan_resolves_the_dxa_reminder(clinic):
+def test_a_recorded_dxa_scan_resolves_the_dxa_reminder(clinic, nurse, save_and_rescan):
     patient = factories.PatientFactory(clinic=clinic)
     Reassessment.objects.create(patient=patient, date=dt.date(2026, 3, 1))
     DxaScan.objects.create(patient=patient, date=dt.date(2024, 6, 1), total_hip_t_score=-2.6)
@@ -55,15 +79,17 @@ def test_a_recorded_dxa_scan_resolves_the_dxa_reminder(clinic):
         scan()
     assert reminder(patient, "DXA_FOLLOW_UP").due == dt.date(2026, 6, 1)
 
-    DxaScan.objects.create(patient=patient, date=dt.date(2026, 6, 3), total_hip_t_score=-2.5)
     with on(dt.date(2026, 6, 3), hour=15):
-        rescan_patient_task.apply(args=(patient.pk,))
+        rescanned = save_and_rescan(
+            DxaScan(patient=patient, date=dt.date(2026, 6, 3), total_hip_t_score=-2.5), nurse
+        )
 
+    assert rescanned == [patient.pk]
     assert reminder(patient, "DXA_FOLLOW_UP").status == "resolved"
 
 
 @pytest.mark.django_db
-def test_a_recorded_lab_resolves_the_marker_check_reminder(clinic):
+def test_a_recorded_lab_resolves_the_marker_check_reminder(clinic, nurse, save_and_rescan):
     patient = settled(factories.PatientFactory(clinic=clinic))
     course = TherapyCourse.objects.create(
         patient=patient, drug="denosumab", start=dt.date(2026, 5, 1)
@@ -74,15 +100,19 @@ def test_a_recorded_lab_resolves_the_marker_check_reminder(clinic):
         scan()
     assert reminder(patient, "BTM_3_MONTHS").status == "open"
 
-    LabResult.objects.create(patient=patient, date=dt.date(2026, 7, 25), test="ctx", value=0.2)
     with on(dt.date(2026, 7, 25), hour=15):
-        rescan_patient_task.apply(args=(patient.pk,))
+        rescanned = save_and_rescan(
+            LabResult(patient=patient, date=dt.date(2026, 7, 25), test="ctx", value=0.2), nurse
+        )
 
+    assert rescanned == [patient.pk]
     assert reminder(patient, "BTM_3_MONTHS").status == "resolved"
 
 
 @pytest.mark.django_db
-def test_a_recorded_reassessment_resolves_the_reassessment_reminder(clinic):
+def test_a_recorded_reassessment_resolves_the_reassessment_reminder(
+    clinic, clinician, save_and_rescan
+):
     patient = factories.PatientFactory(clinic=clinic)
     Reassessment.objects.create(patient=patient, date=dt.date(2025, 6, 10))
     DxaScan.objects.create(patient=patient, date=dt.date(2026, 3, 1), total_hip_t_score=-2.6)
@@ -90,10 +120,12 @@ def test_a_recorded_reassessment_resolves_the_reassessment_reminder(clinic):
         scan()
     assert reminder(patient, "FRACTURE_RISK_REASSESSMENT").due == dt.date(2026, 6, 10)
 
-    Reassessment.objects.create(patient=patient, date=dt.date(2026, 6, 2))
     with on(dt.date(2026, 6, 2), hour=15):
-        rescan_patient_task.apply(args=(patient.pk,))
+        rescanned = save_and_rescan(
+            Reassessment(patient=patient, date=dt.date(2026, 6, 2)), clinician
+        )
 
+    assert rescanned == [patient.pk]
     assert reminder(patient, "FRACTURE_RISK_REASSESSMENT").status == "resolved"
 
 
