@@ -118,7 +118,9 @@ def test_the_service_refuses_a_hold_of_no_days(clinic, clinic_admin):
     assert "done_hold_days" in refusal.value.message_dict
 
 
-def test_the_page_lists_the_daily_digest_with_its_time_and_last_run(clinic_admin, url, client_for):
+def test_the_page_lists_the_daily_digest_with_its_time_and_last_run(
+    digest_schedule, clinic_admin, url, client_for
+):
     task = PeriodicTask.objects.get(name=DIGEST_TASK_NAME)
     task.last_run_at = dt.datetime(2026, 9, 2, 7, 0, 3, tzinfo=LONDON)
     task.save()
