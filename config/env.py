@@ -53,3 +53,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     items = [item.strip() for item in (raw or "").split(",") if item.strip()]
     return items or default
+
+
+def env_url(name: str, default: str | None = None) -> str:
+    """An absolute http(s) address such as `https://ossa.example.org` (a path is kept, a
+    trailing slash dropped); required when there is no default."""
+    value = env_str(name, default).strip()
+    scheme, _, rest = value.partition("://")
+    host = rest.split("/", 1)[0]
+    if scheme not in {"http", "https"} or not host or any(c.isspace() for c in value):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not an absolute http(s) address (like https://ossa.example.org)."
+        )
+    return value.rstrip("/")

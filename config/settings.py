@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("OSSA_VAR_DIR", str(BASE_DIR / "var")))
@@ -197,6 +197,9 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "ossa@localhost")
+# Where Ossa is reached from a mail reader: e-mails link with absolute addresses built on it.
+# Required in production (DEBUG off): a relative link in an e-mail leads nowhere.
+OSSA_SITE_URL = env_url("OSSA_SITE_URL", "http://127.0.0.1:8000" if DEBUG else None)
 
 # Celery: Redis in production and CI, kombu's file transport under var/ by default.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")

@@ -3,7 +3,8 @@
 - clinician: patients with active critical reminders, with those critical reminders and a count
   of all their active reminders;
 - nurse: the scans, labs and doses due within a horizon, overdue ones included;
-- clinic admin: counts of the active reminders per clinic, and the last full scan.
+- clinic admin: counts of the active reminders per clinic;
+- every role: the last full scan that finished, and the one running now if any.
 
 Each read is one query (two for the clinician's, when anybody has a critical reminder), however
 many patients, reminders or clinics there are.
@@ -23,6 +24,7 @@ from django.db.models.functions import Coalesce
 from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderStatus, ScanRun
 from monitoring.reminder_presenters import decorate
 from monitoring.reminder_selectors import action_date
+from monitoring.scan import INTERRUPTED_AFTER
 from patients.models import Patient
 from therapy.engine import MonitoringCode, Severity
 
@@ -139,5 +141,25 @@ def reminder_counts_by_clinic(
     return {row.pop("patient__clinic_id"): row for row in rows}
 
 
-def last_scan_run() -> ScanRun | None:
-    return ScanRun.objects.order_by("-started_at", "-pk").first()
+@dataclass(frozen=True)
+class ScanStatus:
+    #: The last full scan that finished (succeeded or failed).
+    last: ScanRun | None
+    #: A full scan running now (started within `INTERRUPTED_AFTER`: an older one died).
+    running: ScanRun | None
+
+
+def scan_status(*, now: dt.datetime) -> ScanStatus:
+    """The last finished full scan and the one running now, in one query."""
+    finished = Q(status__in=[ScanRun.Status.SUCCEEDED, ScanRun.Status.FAILED])
+    last_finished = ScanRun.objects.filter(finished).order_by("-started_at", "-pk").values("pk")
+    runs = list(
+        ScanRun.objects.filter(
+            Q(status=ScanRun.Status.RUNNING, started_at__gte=now - INTERRUPTED_AFTER)
+            | Q(pk=Subquery(last_finished[:1]))
+        ).order_by("-started_at", "-pk")[:5]
+    )
+    return ScanStatus(
+        last=next((r for r in runs if r.status != ScanRun.Status.RUNNING), None),
+        running=next((r for r in runs if r.status == ScanRun.Status.RUNNING), None),
+    )

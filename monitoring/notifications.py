@@ -1,36 +1,63 @@
-"""E-mail about critical reminders: one message per reminder, never two.
+"""E-mail about reminders: one daily digest per recipient, and (where a clinic opts in) one
+immediate message per recipient per scan for its new critical reminders.
 
-The scan calls `reminders_notify_pending` after each batch has committed (outside its
-transaction). It sends every critical reminder of those patients that is active and not yet
-notified — the ones the batch created, and any whose e-mail failed before, so the next scan is
-the retry. Before sending, the reminders are claimed in one short transaction: locked
-(`FOR UPDATE SKIP LOCKED`: rows another worker is claiming are left to it) and marked
-`notified_at` = now, then committed; only then do the messages go out. So two workers never send
-the same reminder, and a reminder is never e-mailed twice — not even when it is reopened. A failed
-send gives its claim back and is logged.
+Who is told of a reminder
+    its assignee if it has one (active, with an address), else every clinician of the patient's
+    clinic; and always the clinic's `notification_emails`. A message names patients by medical
+    record number only (e-mail is not a place for names) and links to the pages with absolute
+    addresses built from `settings.OSSA_SITE_URL`. Each message goes to one address: what one
+    person reads is theirs alone.
 
-Recipients: the reminder's assignee if it has one (with an address), else every clinician of the
-patient's clinic; and always the clinic's `notification_emails`. The message names the patient by
-medical record number only (e-mail is not a place for names) and links to the pages.
+The daily digest (`reminders_digest_send`, a Celery beat task)
+    lists, per recipient, the active reminders of active patients that are new critical ones
+    (`digested_at` empty) or newly overdue (their action date — due, or the end of a snooze —
+    before the day, and never digested since that date). A recipient's digest is claimed first:
+    a `ReminderDigest` row (unique per recipient and day) is inserted and committed before the
+    message goes out, so two workers, or a retried task, never send one address two digests on
+    one day. A failed send deletes its claim again (a retry of the task sends it). A reminder is
+    stamped `digested_at` once every recipient's digest that listed it went out, so a recipient
+    whose send failed still finds it in the retry.
+
+The immediate e-mail (`reminders_notify_new_critical`)
+    The scan collects the critical reminders it created or reopened across all its batches and
+    calls this once, at the end of the run (a per-patient rescan is a run too): so nobody gets
+    more than one message per scan, however many batches or reminders. Only clinics with
+    `immediate_critical_email` on are mailed. The reminders are claimed first (`notified_at`,
+    under `FOR UPDATE SKIP LOCKED`, committed before sending), so two runs never mail one
+    reminder twice; a reminder whose every send failed gives its claim back and is logged. Any
+    critical reminder also goes in the next digest, so a failure here loses nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import transaction
-from django.db.models import QuerySet
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, QuerySet
+from django.urls import reverse
 
-from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder
-from patients.models import Membership, Role
+from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderDigest
+from monitoring.reminder_selectors import action_date, reminder_action_on
+from patients.models import Membership, PatientStatus, Role
 from therapy.engine import Severity
 from therapy.presenters import drug_label, label
 
 logger = logging.getLogger(__name__)
+
+WHY_YOU = (
+    "You receive this because these reminders are assigned to you, or you are a clinician of "
+    "their clinic, or this address is one of the clinic's notification recipients."
+)
+
+
+def site_url(path: str) -> str:
+    """An absolute link into Ossa: `settings.OSSA_SITE_URL` + the page's path."""
+    return settings.OSSA_SITE_URL.rstrip("/") + path
 
 
 def _clinic_addresses(text: str) -> list[str]:
@@ -52,7 +79,7 @@ def _clinicians_by_clinic(clinic_ids: set[int]) -> dict[int, list[str]]:
 
 
 def reminder_recipients(reminder: Reminder, clinicians: dict[int, list[str]]) -> list[str]:
-    """Who hears of this critical reminder (addresses de-duplicated, in order)."""
+    """Who hears of this reminder (addresses de-duplicated, in order)."""
     clinic = reminder.patient.clinic
     assignee = reminder.assignee
     people = (
@@ -66,83 +93,206 @@ def reminder_recipients(reminder: Reminder, clinicians: dict[int, list[str]]) ->
     return list(unique.values())
 
 
-def reminder_message(reminder: Reminder, recipients: list[str]) -> EmailMessage:
+def _by_recipient(reminders: Sequence[Reminder]) -> dict[str, list[Reminder]]:
+    """Each address (lower case) with the reminders it hears of; a reminder with nobody to tell
+    is logged."""
+    clinicians = _clinicians_by_clinic({r.patient.clinic_id for r in reminders})
+    mailbox: dict[str, list[Reminder]] = defaultdict(list)
+    for reminder in reminders:
+        recipients = reminder_recipients(reminder, clinicians)
+        if not recipients:
+            logger.warning(
+                "reminder %s (patient %s): nobody to tell — no assignee, no clinician with an "
+                "address, no clinic notification address",
+                reminder.pk,
+                reminder.patient_id,
+            )
+        for address in recipients:
+            mailbox[address.lower()].append(reminder)
+    return dict(sorted(mailbox.items()))
+
+
+def _what(reminder: Reminder) -> str:
     what = label(reminder.kind)
-    if reminder.drug:
-        what = f"{what}, {drug_label(reminder.drug)}"
+    return f"{what}, {drug_label(reminder.drug)}" if reminder.drug else what
+
+
+def _line(reminder: Reminder) -> str:
     patient = reminder.patient
+    when = reminder_action_on(reminder)
+    return (
+        f"- MRN {patient.mrn} ({patient.clinic.name}): {_what(reminder)}, due {when:%Y-%m-%d}\n"
+        f"  {site_url(reverse('reminders:detail', args=[reminder.pk]))}"
+    )
+
+
+def critical_message(address: str, reminders: Sequence[Reminder]) -> EmailMessage:
+    """One address's immediate message about the new critical reminders of one scan."""
+    count = len(reminders)
     # Plain ASCII where we choose the words: an encoded header costs more than the message.
-    subject = f"Ossa: critical - {what} (MRN {patient.mrn}, {patient.clinic.name})"
+    subject = (
+        f"Ossa: critical - {_what(reminders[0])} (MRN {reminders[0].patient.mrn})"
+        if count == 1
+        else f"Ossa: {count} new critical reminders"
+    )
+    raised = "A new critical reminder was" if count == 1 else f"{count} new critical reminders were"
     body = "\n".join(
         [
-            f"A critical reminder was raised for the patient with MRN {patient.mrn} "
-            f"at {patient.clinic.name}.",
+            f"{raised} raised by the reminder scan:",
             "",
-            f"What: {what}",
-            f"Due: {reminder.due:%Y-%m-%d}",
-            f"Patient: /patients/{patient.pk}/",
-            "Reminders: /reminders/",
+            *(_line(r) for r in reminders),
             "",
-            "You receive this because the reminder is assigned to you, or you are a clinician "
-            "of this clinic, or this address is one of the clinic's notification recipients.",
+            f"Your reminders: {site_url(reverse('reminders:list'))}",
+            "",
+            WHY_YOU,
         ]
     )
     return EmailMessage(
-        subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=recipients
+        subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[address]
     )
 
 
-def _claim(pending: QuerySet[Reminder], *, now: dt.datetime) -> list[tuple[Reminder, list[str]]]:
-    """Lock the pending reminders (passing over any another worker holds), mark those with
-    someone to tell as notified, and commit: from then on no other worker sends them."""
+def digest_message(address: str, day: dt.date, reminders: Sequence[Reminder]) -> EmailMessage:
+    """One address's digest of `day`: new critical reminders first, then the newly overdue."""
+    critical = [r for r in reminders if r.severity == Severity.CRITICAL]
+    overdue = [r for r in reminders if r.severity != Severity.CRITICAL]
+    sections: list[str] = []
+    for title, rows in (
+        ("New critical reminders", critical),
+        ("Newly overdue reminders", overdue),
+    ):
+        if rows:
+            sections += [f"{title} ({len(rows)}):", *(_line(r) for r in rows), ""]
+    body = "\n".join(
+        [
+            f"Your Ossa reminders of {day:%Y-%m-%d}.",
+            "",
+            *sections,
+            f"Your reminders: {site_url(reverse('reminders:list'))}",
+            "",
+            WHY_YOU,
+        ]
+    )
+    subject = f"Ossa: daily digest {day:%Y-%m-%d} - {len(reminders)} reminder" + (
+        "s" if len(reminders) != 1 else ""
+    )
+    return EmailMessage(
+        subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[address]
+    )
+
+
+def _with_pages(reminders: QuerySet[Reminder]) -> QuerySet[Reminder]:
+    return reminders.select_related("patient__clinic", "assignee").order_by(
+        "patient__clinic__name", "due", "pk"
+    )
+
+
+# --- the immediate e-mail of a scan -------------------------------------------------------------
+
+
+def _claim_new_critical(reminder_ids: Iterable[int], *, now: dt.datetime) -> list[Reminder]:
+    """Lock these reminders if they are still to be mailed (passing over any another run holds),
+    mark them notified and commit: from then on no other run sends them."""
     with transaction.atomic():
         reminders = list(
-            pending.select_related("patient__clinic", "assignee")
-            .select_for_update(skip_locked=True, of=("self",))
-            .order_by("patient_id", "pk")
-        )
-        if not reminders:
-            return []
-        clinicians = _clinicians_by_clinic({r.patient.clinic_id for r in reminders})
-        claimed = []
-        for reminder in reminders:
-            recipients = reminder_recipients(reminder, clinicians)
-            if recipients:
-                claimed.append((reminder, recipients))
-            else:
-                logger.warning(
-                    "critical reminder %s (patient %s): nobody to tell — no assignee, no "
-                    "clinician with an address, no clinic notification address; will try again",
-                    reminder.pk,
-                    reminder.patient_id,
+            _with_pages(
+                Reminder.objects.filter(
+                    pk__in=list(reminder_ids),
+                    severity=Severity.CRITICAL,
+                    status__in=ACTIVE_REMINDER_STATUSES,
+                    notified_at__isnull=True,
+                    patient__status=PatientStatus.ACTIVE,
+                    patient__clinic__immediate_critical_email=True,
                 )
-        Reminder.objects.filter(
-            pk__in=[reminder.pk for reminder, _ in claimed], notified_at__isnull=True
-        ).update(notified_at=now)
-    return claimed
+            ).select_for_update(skip_locked=True, of=("self",))
+        )
+        Reminder.objects.filter(pk__in=[r.pk for r in reminders]).update(notified_at=now)
+    return reminders
 
 
-def reminders_notify_pending(*, patient_ids: Iterable[int] | None = None, now: dt.datetime) -> int:
-    """E-mail every active critical reminder not yet notified (of these patients, or of all).
-    Returns how many messages went out; failures are logged and left for the next scan."""
-    pending = Reminder.objects.filter(
-        severity=Severity.CRITICAL,
-        status__in=ACTIVE_REMINDER_STATUSES,
-        notified_at__isnull=True,
-    )
-    if patient_ids is not None:
-        pending = pending.filter(patient_id__in=list(patient_ids))
-    claimed = _claim(pending, now=now)
-    if not claimed:
+def reminders_notify_new_critical(*, reminder_ids: Iterable[int], now: dt.datetime) -> int:
+    """E-mail the new critical reminders of one scan run: one message per recipient. Returns
+    how many messages went out; failures are logged (the digest lists those reminders)."""
+    reminders = _claim_new_critical(reminder_ids, now=now)
+    if not reminders:
         return 0
+    mailbox = _by_recipient(reminders)
+    told: set[int] = set()
     sent = 0
     with get_connection(fail_silently=False) as connection:
-        for reminder, recipients in claimed:
+        for address, theirs in mailbox.items():
             try:
-                connection.send_messages([reminder_message(reminder, recipients)])
-            except Exception:  # noqa: BLE001 — any mail failure: give the claim back, retry later
-                logger.exception("critical reminder %s: sending the e-mail failed", reminder.pk)
-                Reminder.objects.filter(pk=reminder.pk, notified_at=now).update(notified_at=None)
+                connection.send_messages([critical_message(address, theirs)])
+            except Exception:  # noqa: BLE001 — any mail failure: logged, the digest follows
+                logger.exception("critical reminders: sending the e-mail to %s failed", address)
                 continue
+            told.update(r.pk for r in theirs)
             sent += 1
+    untold = [r.pk for r in reminders if r.pk not in told]
+    if untold:
+        Reminder.objects.filter(pk__in=untold, notified_at=now).update(notified_at=None)
     return sent
+
+
+# --- the daily digest ---------------------------------------------------------------------------
+
+
+def digest_pending(day: dt.date) -> QuerySet[Reminder]:
+    """The reminders the digest of `day` lists: active, of active patients, and either critical
+    and never digested, or overdue on `day` and not digested since they fell due."""
+    return (
+        Reminder.objects.filter(
+            status__in=ACTIVE_REMINDER_STATUSES, patient__status=PatientStatus.ACTIVE
+        )
+        .alias(action_on=action_date())
+        .filter(
+            Q(severity=Severity.CRITICAL, digested_at__isnull=True)
+            | Q(action_on__lt=day)
+            & (Q(digested_at__isnull=True) | Q(digested_at__date__lte=F("action_on")))
+        )
+    )
+
+
+def _claim_digest(address: str, day: dt.date) -> ReminderDigest | None:
+    """This address's digest of `day`, claimed by this worker; None when one exists already
+    (sent, or being sent by another worker)."""
+    try:
+        with transaction.atomic():
+            return ReminderDigest.objects.create(recipient=address, day=day)
+    except IntegrityError:
+        return None
+
+
+def reminders_digest_send(*, day: dt.date, now: dt.datetime) -> int:
+    """Send the digest of `day` to everyone with something in it, one message per address;
+    returns how many went out. The task runs it outside any transaction, so that each claim
+    commits before its message is sent."""
+    reminders = list(_with_pages(digest_pending(day)))
+    if not reminders:
+        return 0
+    mailbox = _by_recipient(reminders)
+    failed: set[int] = set()
+    listed: set[int] = set()
+    sent = 0
+    with get_connection(fail_silently=False) as connection:
+        for address, theirs in mailbox.items():
+            listed.update(r.pk for r in theirs)
+            claim = _claim_digest(address, day)
+            if claim is None:
+                continue  # sent already today (a retry), or by another worker now
+            try:
+                connection.send_messages([digest_message(address, day, theirs)])
+            except Exception:  # noqa: BLE001 — any mail failure: release the claim, retry later
+                logger.exception("daily digest: sending to %s failed", address)
+                claim.delete()
+                failed.update(r.pk for r in theirs)
+                continue
+            ReminderDigest.objects.filter(pk=claim.pk).update(sent_at=now, reminders=len(theirs))
+            sent += 1
+    Reminder.objects.filter(pk__in=listed - failed).update(digested_at=now)
+    return sent
+
+
+def last_digest() -> ReminderDigest | None:
+    """The most recent digest that went out (for the settings page)."""
+    return ReminderDigest.objects.filter(sent_at__isnull=False).order_by("-sent_at").first()

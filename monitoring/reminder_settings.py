@@ -1,5 +1,6 @@
-"""The clinic's reminder settings (lead time, who is told of critical reminders) and the time of
-the nightly scan (one django-celery-beat schedule for every clinic)."""
+"""The clinic's reminder settings (lead time, how long "done" holds, who is told of critical
+reminders and whether at once) and the time of the nightly scan (one django-celery-beat schedule
+for every clinic); the daily digest's schedule, shown beside it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from patients.models import Clinic, Membership, Role
 
 #: The django-celery-beat task that runs the scan every night (created by a migration).
 NIGHTLY_SCAN_TASK_NAME = "Nightly reminder scan"
+#: The django-celery-beat task that sends the daily digest e-mail (monitoring 0008).
+DIGEST_TASK_NAME = "Daily reminder digest"
 
 
 def normalise_emails(text: str) -> str:
@@ -39,14 +42,33 @@ def normalise_emails(text: str) -> str:
 
 @transaction.atomic
 def clinic_reminder_settings_update(
-    *, clinic: Clinic, lead_days: int, notification_emails: str, actor: AbstractBaseUser | None
+    *,
+    clinic: Clinic,
+    lead_days: int,
+    notification_emails: str,
+    actor: AbstractBaseUser | None,
+    done_hold_days: int | None = None,
+    immediate_critical_email: bool | None = None,
 ) -> Clinic:
-    """Lead time and notification recipients of one clinic. (Clinic has no history table; the
-    change is not audited beyond this save.)"""
+    """Lead time, notification recipients, the days a reminder marked done stays done while
+    still due, and the immediate e-mail of new critical reminders (None: left as they are).
+    (Clinic has no history table; the change is not audited beyond this save.)"""
     clinic.reminder_lead_days = lead_days
     clinic.notification_emails = normalise_emails(notification_emails)
+    fields = ["reminder_lead_days", "notification_emails"]
+    if done_hold_days is not None:
+        clinic.done_hold_days = done_hold_days
+        fields.append("done_hold_days")
+    if immediate_critical_email is not None:
+        clinic.immediate_critical_email = immediate_critical_email
+        fields.append("immediate_critical_email")
+    if clinic.done_hold_days is not None and clinic.done_hold_days < 1:
+        raise ValidationError(
+            {"done_hold_days": "Hold a reminder marked done for at least 1 day."},
+            code="hold_too_short",
+        )
     clinic.full_clean(exclude=["slug", "name"])
-    clinic.save(update_fields=["reminder_lead_days", "notification_emails"])
+    clinic.save(update_fields=fields)
     return clinic
 
 
@@ -54,6 +76,11 @@ def nightly_scan_task() -> PeriodicTask | None:
     return (
         PeriodicTask.objects.filter(name=NIGHTLY_SCAN_TASK_NAME).select_related("crontab").first()
     )
+
+
+def digest_task() -> PeriodicTask | None:
+    """The daily digest's schedule (its time, whether it is on, when beat last ran it)."""
+    return PeriodicTask.objects.filter(name=DIGEST_TASK_NAME).select_related("crontab").first()
 
 
 def can_change_scan_time(user: AnyUser) -> bool:

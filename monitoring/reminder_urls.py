@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from monitoring import reminder_views
+from monitoring import reminder_views, settings_views
 
 app_name = "reminders"
 
@@ -17,7 +17,7 @@ urlpatterns = [
     path("reminders/<int:pk>/reopen/", reminder_views.reminder_reopen_view, name="reopen"),
     path(
         "clinics/<slug:slug>/reminder-settings/",
-        reminder_views.reminder_settings,
+        settings_views.reminder_settings,
         name="settings",
     ),
 ]

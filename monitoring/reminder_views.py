@@ -1,5 +1,5 @@
 """Reminder pages for clinic admins: the worklist, one reminder with its history, the actions
-(single, by htmx or plain POST, and bulk) and the clinic's reminder settings.
+(single, by htmx or plain POST, and bulk). The clinic's reminder settings: `settings_views`.
 
 Every page is scoped through `patients.access` (via `monitoring.reminder_selectors`): clinicians
 and nurses get 403, anyone outside the reminder's clinic 404. Views are thin: access → form → one
@@ -26,10 +26,8 @@ from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderStatus
 from monitoring.reminder_forms import (
     AssignForm,
     BulkForm,
-    ClinicReminderSettingsForm,
     DismissForm,
     DoneForm,
-    ScanTimeForm,
     SnoozeForm,
     WorklistFilterForm,
     staff_choices,
@@ -56,16 +54,7 @@ from monitoring.reminder_services import (
     reminder_snooze,
     reminders_bulk_act,
 )
-from monitoring.reminder_settings import (
-    can_change_scan_time,
-    clinic_reminder_settings_update,
-    nightly_scan_task,
-    reminder_scan_schedule_update,
-    scan_time,
-)
-from patients.access import clinic_for_user
 from patients.models import Clinic, Membership
-from patients.permissions import Action
 from patients.records import add_validation_error
 
 
@@ -384,69 +373,3 @@ def reminder_bulk(request: HttpRequest) -> HttpResponse:
                 url = reverse("reminders:list")
                 return redirect(f"{url}?{query.urlencode()}" if query else url)
     return _render_list(request, query, bulk_form=form, status=400)
-
-
-# --- the clinic's reminder settings -----------------------------------------------------------
-
-
-def reminder_settings(request: HttpRequest, slug: str) -> HttpResponse:
-    clinic = clinic_for_user(request.user, slug, Action.MANAGE_REMINDERS)
-    task = nightly_scan_task()
-    may_change_time = can_change_scan_time(request.user)
-    posted = request.POST if request.method == "POST" else None
-    settings_form = ClinicReminderSettingsForm(
-        posted if "save_settings" in request.POST else None, instance=clinic
-    )
-    time = scan_time(task)
-    scan_form = ScanTimeForm(
-        posted if "save_scan_time" in request.POST else None,
-        initial={"hour": time[0], "minute": time[1]} if time else {},
-        disabled=not may_change_time or task is None,
-    )
-    if request.method == "POST":
-        if "save_scan_time" in request.POST:
-            if not may_change_time:
-                raise PermissionDenied
-            if scan_form.is_valid():
-                try:
-                    reminder_scan_schedule_update(
-                        actor=request.user,  # type: ignore[arg-type]
-                        **scan_form.cleaned_data,
-                    )
-                except ValidationError as refusal:
-                    add_validation_error(scan_form, refusal)
-                else:
-                    data = scan_form.cleaned_data
-                    messages.success(
-                        request,
-                        f"The nightly scan now runs at {data['hour']:02d}:{data['minute']:02d}.",
-                    )
-                    return redirect("reminders:settings", slug)
-        elif settings_form.is_valid():
-            data = settings_form.cleaned_data
-            try:
-                clinic_reminder_settings_update(
-                    clinic=clinic,
-                    lead_days=data["reminder_lead_days"],
-                    notification_emails=data["notification_emails"],
-                    actor=request.user,  # type: ignore[arg-type]
-                )
-            except ValidationError as refusal:
-                add_validation_error(settings_form, refusal)
-            else:
-                messages.success(request, f"Reminder settings of {clinic.name} were saved.")
-                return redirect("reminders:settings", slug)
-    return render(
-        request,
-        "monitoring/reminder_settings.html",
-        {
-            "clinic": clinic,
-            "settings_form": settings_form,
-            "scan_form": scan_form,
-            "task": task,
-            "scan_time": time,
-            "may_change_time": may_change_time,
-            "time_zone": (task.crontab.timezone if task and task.crontab else None),
-        },
-        status=400 if request.method == "POST" else 200,
-    )

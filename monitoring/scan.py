@@ -5,9 +5,10 @@ by the batch, whatever the clinic's size), asks the engine what each patient nee
 and reconciles that *wanted* set with the batch's reminders in a fixed number of queries: the
 batch's histories (`therapy.case_records.cases_for_patients`, eleven SELECTs of plain tuples),
 one SELECT of its reminders, then — only when something changed — one locked re-read of the
-changed rows, two bulk UPDATEs and one bulk INSERT (each with its audit rows). Every batch is its
-own transaction, so a worker killed half-way leaves whole batches behind, and a rerun finishes
-the job: the scan is idempotent, and a second run in a row changes nothing.
+changed rows, two bulk UPDATEs and one bulk INSERT (each with its audit rows); a patient who is
+not active costs no history read. Every batch is its own transaction, so a worker killed
+half-way leaves whole batches behind, and a rerun finishes the job: the scan is idempotent, and
+a second run in a row changes nothing.
 
 What is wanted, per patient
     every monitoring item due on or before `as_of` + the clinic's lead time (`kind` = the item's
@@ -18,12 +19,34 @@ How a wanted item meets the reminders of its (patient, kind, drug)
     - no reminder is active → one is created, open, with the item's due date;
     - the active one has the item's due date → unchanged;
     - the engine's date changed → the active reminder's due date moves with it;
-    - no longer wanted (dose given, follow-on started, beyond the lead time again) → the active
-      reminder is resolved (status `resolved`, closed now);
+    - no longer wanted (dose given, scan, lab or reassessment recorded, follow-on started,
+      beyond the lead time again) → the active reminder is resolved (status `resolved`, closed
+      now): the record shows the action, so nobody has to mark it done;
     - a snoozed reminder whose snooze has ended (`snoozed_until` ≤ as_of) is open again;
-    - a reminder that was done or resolved for that very due date is reopened instead of
-      duplicated (the database refuses two rows per (patient, kind, drug, due));
+    - a reminder resolved for that very due date (the record that resolved it was corrected
+      away) is reopened instead of duplicated (the database refuses two rows per (patient,
+      kind, drug, due));
     - a dismissed reminder for that due date blocks it: the scan does not re-create it.
+
+Done means done
+    A reminder a person marked done for a due date that the engine still lists for that same
+    date stays done: the scan writes why in `still_due`, in words built from the patient's
+    record (`monitoring.still_due`: "no denosumab dose recorded since 2025-11-17"), and
+    changes it only when those words change. It returns to the open list only
+    - when the engine's date moves: the new date is a new open reminder (or moves the active
+      one), and the done one's `still_due` is cleared (it no longer speaks for the item); or
+    - when the clinic's hold has run out (`closed_at` + `Clinic.done_hold_days` ≤ as_of): the
+      done reminder is reopened, `still_due` cleared; its close reason stays in its history.
+    Critical alerts follow the same rule. A floating item (below) has no date of its own: its
+    latest done reminder holds it the same way, and reopens with its old (overdue) date. A done
+    reminder whose item is no longer listed loses its `still_due` words.
+
+Patients who left
+    A patient whose status is not active (deceased, transferred, discharged) is locked with
+    the batch but not evaluated: their active reminders are resolved with the reason "patient
+    deceased" (…"transferred", …"discharged"), so a status changed outside the status service
+    is cleaned up by the next scan; closed reminders are left as they are. The summary counts
+    them apart (`inactive_patients`, `inactive_resolved`).
 
 A new edition of the rule book
     Each reminder records the engine version whose scan last wanted it. The first scan under a
@@ -52,7 +75,10 @@ Concurrency
     Each batch locks its patient rows (`FOR NO KEY UPDATE`, which does not block inserting their
     scans, labs or doses), so the nightly scan and a per-patient rescan never interleave on one
     patient; the changed reminders are re-read under a row lock and, if a person changed one
-    since it was read (the worklist locks the same rows), the batch is recomputed.
+    since it was read (the worklist locks the same rows), the batch is recomputed. So a person
+    who marks a reminder done while its batch runs wins: the recomputed batch sees it done and
+    holds it (tests/monitoring/test_scan_done.py races the two on two connections). A person who
+    marks one done after the batch wrote simply closes it; the next scan holds it.
 
 Speed
     The engine's input is read as plain tuples (`therapy.case_records`, the one reader the
@@ -60,7 +86,11 @@ Speed
     histories. `workers` > 1 runs batches in forked processes (PostgreSQL; see the task).
     `bench/scan.py` measures it all against a raw read of the same rows.
 
-New critical reminders are e-mailed after their batch commits (`monitoring.notifications`).
+E-mail
+    The batches collect the critical reminders they created or reopened; once the whole run is
+    over (and its transaction, if any, committed) `monitoring.notifications` sends them at once
+    to clinics that opt in, one message per recipient for the run, however many batches. The
+    daily digest (a beat task) lists them too, and every newly overdue reminder.
 """
 
 from __future__ import annotations
@@ -79,11 +109,13 @@ from django.db import IntegrityError, transaction
 from django.db import connections as db_connections
 from django.db.models import QuerySet
 from django.db.models.functions import Now
+from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderStatus, ScanRun
-from monitoring.notifications import reminders_notify_pending
-from patients.models import Clinic, Patient
+from monitoring.notifications import reminders_notify_new_critical
+from monitoring.still_due import still_due_text
+from patients.models import Clinic, Patient, PatientStatus
 from therapy.case_records import cases_for_patients, of_patients
 from therapy.engine import ENGINE_VERSION, Assessment, Severity, evaluate
 from therapy.engine.case import Case
@@ -99,10 +131,18 @@ EDITION_REASON = f"rule book edition {ENGINE_VERSION}"
 #: How often a batch is recomputed when someone changes one of its reminders meanwhile.
 BATCH_ATTEMPTS = 3
 DEFAULT_LEAD_DAYS: int = Clinic._meta.get_field("reminder_lead_days").default
+DEFAULT_HOLD_DAYS: int = Clinic._meta.get_field("done_hold_days").default
 #: A run still "running" this long after it started died with its worker (the task's hard time
 #: limit is 30 minutes); the next full run records it as failed.
 INTERRUPTED_AFTER = dt.timedelta(hours=1)
 INTERRUPTED = "Interrupted: the scan stopped before it finished (its worker was stopped)."
+
+#: Why the scan closes the active reminders of a patient who is no longer active.
+INACTIVE_REASONS: dict[str, str] = {
+    PatientStatus.DECEASED: "patient deceased",
+    PatientStatus.TRANSFERRED: "patient transferred",
+    PatientStatus.DISCHARGED: "patient discharged",
+}
 
 Key = tuple[int, str, str]  # (patient id, kind, drug)
 
@@ -129,6 +169,8 @@ class _Row:
     status: str
     snoozed_until: dt.date | None
     engine_version: str
+    closed_at: dt.datetime | None
+    still_due: str
 
     @property
     def key(self) -> Key:
@@ -152,6 +194,8 @@ _ROW_FIELDS = (
     "status",
     "snoozed_until",
     "engine_version",
+    "closed_at",
+    "still_due",
 )
 
 
@@ -165,7 +209,8 @@ class ScanSummary:
     """What a scan did; `as_json()` is what `manage.py scan_reminders` prints.
 
     The lists hold one entry per reminder (`{"patient", "kind", "drug", "due"}`, moves also
-    `"from"`) when the scan was asked for details; the counts are always kept."""
+    `"from"`, held ones also `"still_due"`) when the scan was asked for details; the counts are
+    always kept."""
 
     as_of: dt.date
     patients: int = 0
@@ -174,27 +219,45 @@ class ScanSummary:
     resolved: list[dict[str, Any]] = field(default_factory=list)
     #: Snoozes that ended: the reminder is open again (its item unchanged).
     snooze_ended: list[dict[str, Any]] = field(default_factory=list)
+    #: Reminders marked done that the engine still lists for the same date: kept done, with
+    #: why they are still due (`Reminder.still_due`) written or changed.
+    held: list[dict[str, Any]] = field(default_factory=list)
+    #: Active reminders of patients who are no longer active (deceased, transferred,
+    #: discharged), resolved with that reason.
+    inactive_resolved: list[dict[str, Any]] = field(default_factory=list)
     unchanged: int = 0
     #: Patients whose record the engine could not evaluate (their reminders left as they were).
     skipped: list[int] = field(default_factory=list)
+    #: Patients not evaluated because they are not active.
+    inactive_patients: int = 0
+    #: The critical reminders this scan created or reopened (pks, for the immediate e-mail).
+    new_critical: list[int] = field(default_factory=list)
     created_count: int = 0
     moved_count: int = 0
     resolved_count: int = 0
     snooze_ended_count: int = 0
+    held_count: int = 0
+    inactive_resolved_count: int = 0
 
     def merge(self, other: ScanSummary, *, details: bool) -> None:
         self.patients += other.patients
         self.unchanged += other.unchanged
         self.skipped += other.skipped
+        self.inactive_patients += other.inactive_patients
+        self.new_critical += other.new_critical
         self.created_count += len(other.created)
         self.moved_count += len(other.moved)
         self.resolved_count += len(other.resolved)
         self.snooze_ended_count += len(other.snooze_ended)
+        self.held_count += len(other.held)
+        self.inactive_resolved_count += len(other.inactive_resolved)
         if details:
             self.created += other.created
             self.moved += other.moved
             self.resolved += other.resolved
             self.snooze_ended += other.snooze_ended
+            self.held += other.held
+            self.inactive_resolved += other.inactive_resolved
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -204,8 +267,11 @@ class ScanSummary:
             "moved": self.moved,
             "resolved": self.resolved,
             "snooze_ended": self.snooze_ended,
+            "held": self.held,
+            "inactive_resolved": self.inactive_resolved,
             "unchanged": self.unchanged,
             "skipped": self.skipped,
+            "inactive_patients": self.inactive_patients,
         }
 
     def counts(self) -> dict[str, Any]:
@@ -216,8 +282,11 @@ class ScanSummary:
             "moved": self.moved_count,
             "resolved": self.resolved_count,
             "snooze_ended": self.snooze_ended_count,
+            "held": self.held_count,
+            "inactive_resolved": self.inactive_resolved_count,
             "unchanged": self.unchanged,
             "skipped": len(self.skipped),
+            "inactive_patients": self.inactive_patients,
         }
 
 
@@ -274,34 +343,66 @@ class _Plan:
     create: list[Reminder] = field(default_factory=list)
     #: pk → the reminder as read, to check it is unchanged when it is written.
     snapshot: dict[int, _Row] = field(default_factory=dict)
+    #: Critical reminders reopened (their pks; the created ones get theirs when written).
+    new_critical: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What the plan of one batch needs besides the rows: the rules of each patient's clinic,
+    the patients who are not active, and the words for a reminder kept done though due."""
+
+    as_of: dt.date
+    now: dt.datetime
+    #: patient id → the clinic's `done_hold_days`.
+    hold_days: dict[int, int]
+    #: patient id → why their reminders close ("patient deceased"), for patients not active.
+    inactive: dict[int, str]
+    #: (patient id, kind, drug) → "no denosumab dose recorded since 2025-11-17".
+    still_due: Callable[[Key], str]
+
+    def hold_over(self, row: _Row) -> bool:
+        """The clinic's hold on a done reminder has run out (`closed_at` + hold days ≤ as_of)."""
+        if row.closed_at is None:
+            return True
+        days = self.hold_days.get(row.patient_id, DEFAULT_HOLD_DAYS)
+        return timezone.localdate(row.closed_at) + dt.timedelta(days=days) <= self.as_of
 
 
 def _plan_batch(
     wanted: dict[Key, Wanted],
     rows: Iterable[_Row],
     *,
-    as_of: dt.date,
-    now: dt.datetime,
+    context: _Context,
     summary: ScanSummary,
 ) -> _Plan:
+    as_of, now = context.as_of, context.now
     plan = _Plan()
     by_key: dict[Key, list[_Row]] = defaultdict(list)
     for row in rows:
         by_key[row.key].append(row)
         plan.snapshot[row.pk] = row
 
-    def resolve(row: _Row, *, unwanted: bool = False) -> None:
+    def resolve(row: _Row, *, unwanted: bool = False, reason: str = "") -> None:
         plan.close[row.pk] = {
             "status": ReminderStatus.RESOLVED,
             "closed_at": now,
             "snoozed_until": None,
         }
         if unwanted and row.engine_version != ENGINE_VERSION:
-            plan.close[row.pk]["close_reason"] = EDITION_REASON
-        summary.resolved.append(_entry(row.key, row.due))
+            reason = EDITION_REASON
+        if reason:
+            plan.close[row.pk]["close_reason"] = reason
+        (
+            summary.inactive_resolved if row.patient_id in context.inactive else summary.resolved
+        ).append(_entry(row.key, row.due))
 
     def lapse(row: _Row) -> None:
         plan.close[row.pk] = {"snoozed_until": as_of}
+
+    def set_still_due(row: _Row, text: str) -> None:
+        if row.still_due != text:
+            plan.close.setdefault(row.pk, {})["still_due"] = text
 
     def reopen(row: _Row, item: Wanted) -> None:
         plan.open[row.pk] = {
@@ -310,6 +411,7 @@ def _plan_batch(
             "snoozed_until": None,
             "closed_at": None,
             "close_reason": "",
+            "still_due": "",
             "engine_version": ENGINE_VERSION,
         }
 
@@ -324,6 +426,21 @@ def _plan_batch(
         existing = by_key.get(key, [])
         active = next((r for r in existing if r.is_active), None)
         item = wanted.get(key)
+
+        reason = context.inactive.get(key[0])
+        if reason is not None:  # not evaluated: only its active reminder is closed
+            if active is not None:
+                resolve(active, reason=reason)
+            continue
+
+        # A done reminder says why it is still due only while the engine lists it for its date.
+        for row in existing:
+            if (
+                row.status == ReminderStatus.DONE
+                and row.still_due
+                and (item is None or (row.due != item.due and not item.floating))
+            ):
+                set_still_due(row, "")
 
         if item is None:
             if active is not None:
@@ -359,7 +476,35 @@ def _plan_batch(
                 summary.unchanged += 1
             continue
 
-        if at_due is not None:  # done, resolved, or a dismissal that has lapsed: reopen it
+        # Done means done: a reminder marked done for this date stays done, saying why the
+        # engine still lists it, until the clinic's hold runs out. A floating item has no date
+        # of its own, so its latest done reminder holds it.
+        done = (
+            max(
+                (r for r in existing if r.status == ReminderStatus.DONE and r.due <= as_of),
+                key=lambda r: (r.closed_at is not None, r.closed_at, r.pk),
+                default=None,
+            )
+            if item.floating
+            else (at_due if at_due is not None and at_due.status == ReminderStatus.DONE else None)
+        )
+        if done is not None and not context.hold_over(done):
+            if active is not None:
+                resolve(active)
+            for row in existing:
+                if row is not done and row.status == ReminderStatus.DONE and row.still_due:
+                    set_still_due(row, "")
+            text = context.still_due(key)
+            if done.still_due != text:
+                set_still_due(done, text)
+                summary.held.append(_entry(key, done.due, still_due=text))
+            else:
+                summary.unchanged += 1
+            continue
+        if done is not None and item.floating:
+            at_due = done  # the hold ran out: that done reminder opens again, with its date
+
+        if at_due is not None:  # done (hold over), resolved, or a lapsed dismissal: reopen it
             if active is not None:
                 plan.close[active.pk] = {
                     "status": ReminderStatus.RESOLVED,
@@ -368,8 +513,10 @@ def _plan_batch(
                 }
                 summary.moved.append(_entry(key, item.due, **{"from": active.due.isoformat()}))
             else:
-                summary.created.append(_entry(key, item.due))
+                summary.created.append(_entry(key, at_due.due))
             reopen(at_due, item)
+            if item.severity:
+                plan.new_critical.append(at_due.pk)
         elif active is not None:
             plan.open.setdefault(active.pk, {})["due"] = item.due
             keep(active)
@@ -428,6 +575,7 @@ def _write(plan: _Plan, *, now: dt.datetime) -> None:
         bulk_create_with_history(
             plan.create, Reminder, default_change_reason=CHANGE_REASON, default_date=now
         )
+        plan.new_critical += [r.pk for r in plan.create if r.severity and r.pk is not None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,29 +620,44 @@ def _scan_batch(
     *,
     as_of: dt.date,
     now: dt.datetime,
-    lead_days: dict[int, int],
+    clinics: dict[int, tuple[int, int]],
     dry_run: bool = False,
 ) -> ScanSummary:
-    """One transaction: lock the batch's patients, evaluate them, reconcile their reminders
-    (with `dry_run`, only say what would change: nothing is written, nothing is sent)."""
+    """One transaction: lock the batch's patients, evaluate the active ones, reconcile their
+    reminders and close those of patients who left (with `dry_run`, only say what would
+    change: nothing is written, nothing is sent). `clinics`: clinic id → (lead days, hold
+    days)."""
     with transaction.atomic():
-        ids = list(
+        patients = list(
             batch.patients()
             .order_by("pk")
             .select_for_update(no_key=True)
-            .values_list("pk", flat=True)
+            .values_list("pk", "clinic_id", "status")
         )
-        if not ids:
+        if not patients:
             return ScanSummary(as_of=as_of)
+        ids = [pk for pk, _, _ in patients]
+        inactive = {
+            pk: INACTIVE_REASONS.get(status, f"patient {status}")
+            for pk, _, status in patients
+            if status != PatientStatus.ACTIVE
+        }
+        hold_days = {
+            pk: clinics.get(clinic_id, (DEFAULT_LEAD_DAYS, DEFAULT_HOLD_DAYS))[1]
+            for pk, clinic_id, _ in patients
+        }
 
         wanted: dict[Key, Wanted] = {}
         skipped: set[int] = set()
-        for patient_id, clinic_id, case in cases_for_patients(ids, as_of=as_of):
+        cases: dict[int, Case] = {}
+        active_ids = [pk for pk in ids if pk not in inactive]
+        for patient_id, clinic_id, case in cases_for_patients(active_ids, as_of=as_of):
             assessment = _assessment_or_none(patient_id, case)
             if assessment is None:
                 skipped.add(patient_id)
                 continue
-            lead = lead_days.get(clinic_id, DEFAULT_LEAD_DAYS)
+            cases[patient_id] = case
+            lead = clinics.get(clinic_id, (DEFAULT_LEAD_DAYS, DEFAULT_HOLD_DAYS))[0]
             for (kind, drug), item in wanted_reminders(
                 assessment, as_of=as_of, lead_days=lead
             ).items():
@@ -510,14 +673,24 @@ def _scan_batch(
             .values_list(*_ROW_FIELDS)
             if values[1] in in_batch
         ]
-        summary = ScanSummary(as_of=as_of, patients=len(ids), skipped=sorted(skipped))
-        plan = _plan_batch(wanted, rows, as_of=as_of, now=now, summary=summary)
+        summary = ScanSummary(
+            as_of=as_of,
+            patients=len(ids),
+            skipped=sorted(skipped),
+            inactive_patients=len(inactive),
+        )
+        context = _Context(
+            as_of=as_of,
+            now=now,
+            hold_days=hold_days,
+            inactive=inactive,
+            still_due=lambda key: still_due_text(cases[key[0]], kind=key[1], drug=key[2]),
+        )
+        plan = _plan_batch(wanted, rows, context=context, summary=summary)
         if dry_run:
             return summary
         _write(plan, now=now)
-        transaction.on_commit(
-            partial(reminders_notify_pending, patient_ids=ids, now=now), robust=True
-        )
+        summary.new_critical = plan.new_critical
     return summary
 
 
@@ -602,7 +775,12 @@ def reminders_scan(
             status=ScanRun.Status.RUNNING, started_at__lt=now - INTERRUPTED_AFTER
         ).update(status=ScanRun.Status.FAILED, error=INTERRUPTED)
         run = ScanRun.objects.create(as_of=as_of)
-    lead_days = dict(Clinic.objects.values_list("pk", "reminder_lead_days"))
+    clinics = {
+        pk: (lead, hold)
+        for pk, lead, hold in Clinic.objects.values_list(
+            "pk", "reminder_lead_days", "done_hold_days"
+        )
+    }
     total = ScanSummary(as_of=as_of)
     number = 0
     try:
@@ -611,7 +789,7 @@ def reminders_scan(
             workers=workers,
             as_of=as_of,
             now=now,
-            lead_days=lead_days,
+            clinics=clinics,
             dry_run=dry_run,
         ):
             if not batch.patients:
@@ -624,10 +802,22 @@ def reminders_scan(
     except BaseException as error:
         if run is not None:
             _finish(run, total, status=ScanRun.Status.FAILED, error=repr(error)[:2000])
+        _notify(total.new_critical, now=now)  # what the finished batches raised
         raise
     if run is not None:
         _finish(run, total, status=ScanRun.Status.SUCCEEDED)
+    _notify(total.new_critical, now=now)
     return total
+
+
+def _notify(reminder_ids: list[int], *, now: dt.datetime) -> None:
+    """The immediate e-mail of this scan's new critical reminders: one message per recipient,
+    once the scan's transaction (if it runs inside one) has committed."""
+    if reminder_ids:
+        transaction.on_commit(
+            partial(reminders_notify_new_critical, reminder_ids=reminder_ids, now=now),
+            robust=True,
+        )
 
 
 def _finish(run: ScanRun, total: ScanSummary, *, status: str, error: str = "") -> None:
@@ -638,7 +828,7 @@ def _finish(run: ScanRun, total: ScanSummary, *, status: str, error: str = "") -
         patients=total.patients,
         created=total.created_count,
         moved=total.moved_count,
-        resolved=total.resolved_count,
+        resolved=total.resolved_count + total.inactive_resolved_count,
         unchanged=total.unchanged,
         error=error,
     )

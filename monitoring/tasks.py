@@ -1,8 +1,8 @@
 """Celery tasks of the reminders: thin doors to `monitoring.scan`, taking ids and dates as text.
 
-Both tasks are idempotent (the scan is), acknowledged late and rejected when their worker dies, so
-a scan cut short is delivered again and finishes the job. A database that is briefly away
-(`OperationalError`) is retried with exponential backoff.
+The tasks are idempotent (the scan is; the digest claims each recipient's day), acknowledged
+late and rejected when their worker dies, so a scan cut short is delivered again and finishes the
+job. A database that is briefly away (`OperationalError`) is retried with exponential backoff.
 
 `enqueue_patient_rescan` is how a save asks for a patient's reminders to be brought up to date:
 after the transaction commits, and never at the price of the save. When the broker is down the
@@ -78,6 +78,18 @@ def rescan_patient_task(self: Any, patient_id: int) -> dict[str, Any]:
         as_of=timezone.localdate(), now=timezone.now(), patient_ids=[patient_id], details=False
     )
     return summary.counts()
+
+
+@shared_task(name="monitoring.tasks.send_reminder_digest_task", **_RETRY)
+def send_reminder_digest_task(self: Any, day: str | None = None) -> int:
+    """The daily digest e-mail (django-celery-beat runs it; `day` defaults to today in the
+    clinic's time zone). A retry never sends one address a second digest that day."""
+    from monitoring.notifications import reminders_digest_send  # see `enqueue_patient_rescan`
+
+    on = dt.date.fromisoformat(day) if day else timezone.localdate()
+    sent = reminders_digest_send(day=on, now=timezone.now())
+    logger.info("daily digest of %s: %s message(s)", on.isoformat(), sent)
+    return sent
 
 
 class _Rescan:

@@ -3,11 +3,13 @@
 - clinician: patients with active critical reminders (those with a reminder assigned to the user
   first), each with its critical kinds and due dates and a count of all its active reminders;
 - nurse: the clinic's scans, labs and doses due within the week (overdue ones included);
-- clinic admin: worklist counts with links into the filtered worklist, and the last scan.
+- clinic admin: worklist counts with links into the filtered worklist;
+- every role: a link to the worklist (`/reminders/`), when the last scan ran and with what
+  result, and whether one is running now.
 
 The reminders come from their owner, `monitoring.dashboards`; this module lays them out per
 clinic. Queries: one per role present (two when a clinician has patients to show), plus one for
-the last scan — however many patients, reminders or clinics there are.
+the scans — however many patients, reminders or clinics there are.
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from monitoring.dashboards import (
     NURSE_TASK_LABELS,
     NURSE_TASKS,
     CriticalPatient,
+    ScanStatus,
     critical_patients,
-    last_scan_run,
     nurse_tasks_due,
     reminder_counts_by_clinic,
+    scan_status,
 )
 from monitoring.models import Reminder, ScanRun
 from patients.models import Clinic, Membership, Role
@@ -65,13 +68,21 @@ class Section:
 @dataclass
 class Dashboard:
     sections: list[Section]
-    last_scan: ScanRun | None
+    scans: ScanStatus | None  # None without a membership
     has_admin: bool
     week_end: dt.date  # the nurse's horizon
 
+    @property
+    def last_scan(self) -> ScanRun | None:
+        return self.scans.last if self.scans else None
+
+    @property
+    def scan_running(self) -> ScanRun | None:
+        return self.scans.running if self.scans else None
+
 
 def dashboard_for(
-    user: AbstractBaseUser, memberships: list[Membership], *, today: dt.date
+    user: AbstractBaseUser, memberships: list[Membership], *, today: dt.date, now: dt.datetime
 ) -> Dashboard:
     by_role: dict[str, list[Membership]] = defaultdict(list)
     for m in memberships:
@@ -86,7 +97,7 @@ def dashboard_for(
         _fill_admin([sections[m.pk] for m in by_role[Role.CLINIC_ADMIN]], today=today)
     return Dashboard(
         sections=[sections[m.pk] for m in memberships],
-        last_scan=last_scan_run() if has_admin else None,
+        scans=scan_status(now=now) if memberships else None,
         has_admin=has_admin,
         week_end=today + dt.timedelta(days=NURSE_DAYS),
     )

@@ -92,7 +92,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         .select_related("clinic")
         .order_by("clinic__name")
     )
-    board = dashboard_for(request.user, memberships, today=timezone.localdate())
+    board = dashboard_for(request.user, memberships, today=timezone.localdate(), now=timezone.now())
     return render(
         request,
         "patients/dashboard.html",

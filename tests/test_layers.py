@@ -94,6 +94,7 @@ LAYERS: dict[str, Layer] = {
     "monitoring.reminder_services": FEATURES,
     "monitoring.reminder_settings": FEATURES,
     "monitoring.scan": FEATURES,
+    "monitoring.still_due": FEATURES,  # why a reminder marked done is still due, in words
     "monitoring.trend": FEATURES,
     "config.asgi": EDGES,
     "config.health": EDGES,
@@ -119,6 +120,8 @@ LAYERS: dict[str, Layer] = {
     "monitoring.reminder_forms": EDGES,
     "monitoring.reminder_urls": EDGES,
     "monitoring.reminder_views": EDGES,
+    "monitoring.settings_forms": EDGES,
+    "monitoring.settings_views": EDGES,
     "monitoring.tasks": EDGES,
     "monitoring.urls": EDGES,
     "monitoring.views": EDGES,

@@ -10,4 +10,6 @@ import tempfile
 os.environ.setdefault("OSSA_SSL_REDIRECT", "0")
 os.environ.setdefault("OSSA_SECURE_COOKIES", "0")
 os.environ.setdefault("OSSA_STATIC_MANIFEST", "0")
+# E-mails link with absolute addresses; production must say where Ossa lives (DEBUG is off here).
+os.environ.setdefault("OSSA_SITE_URL", "https://ossa.test")
 os.environ.setdefault("OSSA_VAR_DIR", tempfile.mkdtemp(prefix="ossa-test-var-"))

@@ -1,4 +1,5 @@
-"""E-mail for critical reminders: one message per reminder, to the right people, never twice."""
+"""The immediate e-mail of new critical reminders (clinics that opt in): one message per
+recipient per scan, to the right people, never twice. The daily digest: test_digest.py."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from monitoring.models import DxaScan, Reassessment, Reminder
-from monitoring.notifications import reminders_notify_pending
+from monitoring.notifications import reminders_digest_send, reminders_notify_new_critical
 from monitoring.scan import reminders_scan
 from patients.models import Clinic, Membership, RiskProfile, Role
 from tests import factories
@@ -36,6 +37,21 @@ def staff(clinic, clinician, nurse, clinic_admin):
     second = factories.UserFactory(username="second", email="second@hillside.example")
     Membership.objects.create(user=second, clinic=clinic, role=Role.CLINICIAN)
     return clinician, second
+
+
+@pytest.fixture(autouse=True)
+def opted_in(clinic):
+    Clinic.objects.filter(pk=clinic.pk).update(immediate_critical_email=True)
+
+
+def critical(patient, due=None, **fields) -> Reminder:
+    return Reminder.objects.create(
+        patient=patient,
+        kind="CORRECT_HYPOCALCEMIA_FIRST",
+        severity="critical",
+        due=due or TONIGHT.date(),
+        **fields,
+    )
 
 
 def hypocalcemic(clinic: Clinic):
@@ -60,7 +76,7 @@ def scan(capture, **kwargs):
 
 
 @pytest.mark.django_db
-def test_a_new_critical_reminder_is_mailed_once_to_the_clinicians_and_the_clinic_addresses(
+def test_a_new_critical_reminder_is_mailed_once_to_each_clinician_and_clinic_address(
     clinic, staff, tonight, django_capture_on_commit_callbacks
 ):
     Clinic.objects.filter(pk=clinic.pk).update(
@@ -70,37 +86,51 @@ def test_a_new_critical_reminder_is_mailed_once_to_the_clinicians_and_the_clinic
 
     scan(django_capture_on_commit_callbacks)
 
-    assert len(mail.outbox) == 1
-    message = mail.outbox[0]
-    assert message.to == [
-        "clinician@hillside.example",
-        "second@hillside.example",
-        "bones@hillside.example",
+    assert sorted(m.to for m in mail.outbox) == [
+        ["bones@hillside.example"],
+        ["clinician@hillside.example"],
+        ["second@hillside.example"],
     ]
+    message = mail.outbox[0]
     assert f"MRN {patient.mrn}" in message.subject
     assert "Correct hypocalcaemia first" in message.subject
-    assert "Due: 2026-09-01" in message.body
-    assert patient.name not in message.subject + message.body
-    assert Reminder.objects.get().notified_at == TONIGHT
+    assert "due 2026-09-01" in message.body
+    reminder = Reminder.objects.get()
+    assert f"https://ossa.test/reminders/{reminder.pk}/" in message.body
+    assert "https://ossa.test/reminders/" in message.body
+    for person in (patient.name, patient.given_name, patient.family_name):
+        if person:
+            assert person not in message.subject + message.body
+    assert reminder.notified_at == TONIGHT
 
 
 @pytest.mark.django_db
-def test_an_assigned_critical_reminder_is_mailed_to_its_assignee_only(
+def test_a_clinic_that_has_not_opted_in_gets_no_immediate_mail(
+    clinic, staff, tonight, django_capture_on_commit_callbacks
+):
+    Clinic.objects.filter(pk=clinic.pk).update(immediate_critical_email=False)
+    hypocalcemic(clinic)
+
+    scan(django_capture_on_commit_callbacks)
+
+    assert mail.outbox == []
+    assert Reminder.objects.get().notified_at is None
+
+
+@pytest.mark.django_db
+def test_an_assigned_critical_reminder_is_mailed_to_its_assignee_and_the_clinic_addresses(
     clinic, staff, nurse, tonight, django_capture_on_commit_callbacks
 ):
     Clinic.objects.filter(pk=clinic.pk).update(notification_emails="bones@hillside.example")
     patient = hypocalcemic(clinic)
-    Reminder.objects.create(
-        patient=patient,
-        kind="CORRECT_HYPOCALCEMIA_FIRST",
-        severity="critical",
-        due=dt.date(2026, 8, 30),
-        assignee=nurse,
-    )
+    critical(patient, due=dt.date(2026, 8, 30), assignee=nurse, status="done")
 
-    scan(django_capture_on_commit_callbacks)
+    scan(django_capture_on_commit_callbacks)  # reopens it: the done one was not held
 
-    assert [m.to for m in mail.outbox] == [["nurse@hillside.example", "bones@hillside.example"]]
+    assert sorted(m.to for m in mail.outbox) == [
+        ["bones@hillside.example"],
+        ["nurse@hillside.example"],
+    ]
 
 
 @pytest.mark.django_db
@@ -111,24 +141,11 @@ def test_a_critical_reminder_is_never_mailed_twice(
 
     scan(django_capture_on_commit_callbacks)
     scan(django_capture_on_commit_callbacks)
-    sent_again = reminders_notify_pending(now=timezone.now())
+    reminder = Reminder.objects.get()
+    sent_again = reminders_notify_new_critical(reminder_ids=[reminder.pk], now=timezone.now())
 
-    assert len(mail.outbox) == 1
+    assert len(mail.outbox) == 2  # the two clinicians, once
     assert sent_again == 0
-
-
-@pytest.mark.django_db
-def test_a_reopened_critical_reminder_is_not_mailed_again(
-    clinic, staff, tonight, django_capture_on_commit_callbacks
-):
-    hypocalcemic(clinic)
-    scan(django_capture_on_commit_callbacks)
-    Reminder.objects.update(status="done", closed_at=timezone.now())
-
-    scan(django_capture_on_commit_callbacks)
-
-    assert Reminder.objects.get().status == "open"
-    assert len(mail.outbox) == 1
 
 
 @pytest.mark.django_db
@@ -152,7 +169,7 @@ def test_no_mail_leaves_the_transaction_of_the_scan_before_it_commits(clinic, st
 
 
 @pytest.mark.django_db
-def test_a_failed_send_is_logged_and_retried_by_the_next_scan(
+def test_a_failed_send_is_logged_and_gives_its_claim_back(
     clinic, staff, tonight, django_capture_on_commit_callbacks, monkeypatch, caplog
 ):
     hypocalcemic(clinic)
@@ -164,24 +181,20 @@ def test_a_failed_send_is_logged_and_retried_by_the_next_scan(
         patch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", smtp_down)
         with caplog.at_level(logging.ERROR, logger="monitoring.notifications"):
             scan(django_capture_on_commit_callbacks)
-    assert Reminder.objects.get().notified_at is None
-    assert "sending the e-mail failed" in caplog.text
+
+    reminder = Reminder.objects.get()
+    assert reminder.notified_at is None
+    assert reminder.digested_at is None  # the next digest lists it
+    assert "sending the e-mail to clinician@hillside.example failed" in caplog.text
     assert mail.outbox == []
-
-    scan(django_capture_on_commit_callbacks)
-
-    assert len(mail.outbox) == 1
-    assert Reminder.objects.get().notified_at is not None
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_reminder_another_worker_is_claiming_is_left_to_it(
     require_postgres, clinic, staff, tonight
 ):
-    patient = hypocalcemic(clinic)
-    reminder = Reminder.objects.create(
-        patient=patient, kind="CORRECT_HYPOCALCEMIA_FIRST", severity="critical", due=TONIGHT.date()
-    )
+    Clinic.objects.filter(pk=clinic.pk).update(immediate_critical_email=True)
+    reminder = critical(hypocalcemic(clinic))
     db = connection.settings_dict
     other = psycopg.connect(
         host=db["HOST"],
@@ -192,13 +205,14 @@ def test_a_reminder_another_worker_is_claiming_is_left_to_it(
     )
     try:
         other.execute("SELECT 1 FROM monitoring_reminder WHERE id = %s FOR UPDATE", [reminder.pk])
-        assert reminders_notify_pending(now=timezone.now()) == 0  # locked: not waited for
+        # locked: not waited for
+        assert reminders_notify_new_critical(reminder_ids=[reminder.pk], now=timezone.now()) == 0
 
         other.execute(
             "UPDATE monitoring_reminder SET notified_at = now() WHERE id = %s", [reminder.pk]
         )
         other.commit()  # the other worker claimed it
-        assert reminders_notify_pending(now=timezone.now()) == 0
+        assert reminders_notify_new_critical(reminder_ids=[reminder.pk], now=timezone.now()) == 0
     finally:
         other.close()
 
@@ -220,19 +234,84 @@ def test_with_nobody_to_tell_the_reminder_waits_and_a_warning_is_logged(
 
 
 @pytest.mark.django_db
-def test_notifying_a_batch_costs_a_fixed_number_of_queries(
+def test_notifying_a_scan_costs_a_fixed_number_of_queries(
     clinic, staff, tonight, django_assert_max_num_queries
 ):
-    for _ in range(10):
-        patient = hypocalcemic(clinic)
-        Reminder.objects.create(
-            patient=patient,
-            kind="CORRECT_HYPOCALCEMIA_FIRST",
-            severity="critical",
-            due=TONIGHT.date(),
-        )
+    ids = [critical(hypocalcemic(clinic)).pk for _ in range(10)]
 
-    # savepoint; the pending reminders, locked, with patients and clinics; the clinicians;
-    # the claim; release
+    # savepoint; the reminders, locked, with patients and clinics; the claim; release;
+    # the clinicians
     with django_assert_max_num_queries(5):
-        assert reminders_notify_pending(now=timezone.now()) == 10
+        assert reminders_notify_new_critical(reminder_ids=ids, now=timezone.now()) == 2
+
+
+# --- one message per recipient per scan, however large ------------------------------------------
+
+
+@pytest.mark.django_db
+def test_one_scan_of_500_patients_with_200_new_criticals_mails_each_recipient_at_most_once(
+    clinic, other_clinic, staff, tonight, django_capture_on_commit_callbacks
+):
+    """Two clinics (the second with its own clinician and address), 500 patients in batches of
+    100, 200 of them with a new critical alert; then the next morning's digest."""
+    Clinic.objects.filter(pk=other_clinic.pk).update(
+        immediate_critical_email=True, notification_emails="team@riverside.example"
+    )
+    Clinic.objects.filter(pk=clinic.pk).update(notification_emails="bones@hillside.example")
+    rider = factories.UserFactory(username="rider", email="rider@riverside.example")
+    Membership.objects.create(user=rider, clinic=other_clinic, role=Role.CLINICIAN)
+    patients = [
+        factories.PatientFactory.build(clinic=clinic if n % 2 else other_clinic, mrn=f"B{n:04d}")
+        for n in range(500)
+    ]
+    for p in patients:
+        p.save()
+    RiskProfile.objects.bulk_create(
+        RiskProfile(patient=p, has_hypocalcemia=n < 200) for n, p in enumerate(patients)
+    )
+    recent = dt.date(2026, 3, 1)
+    Reassessment.objects.bulk_create(Reassessment(patient=p, date=recent) for p in patients)
+    DxaScan.objects.bulk_create(
+        DxaScan(patient=p, date=recent, total_hip_t_score=-2.6) for p in patients
+    )
+
+    summary = scan(django_capture_on_commit_callbacks, batch_size=100, details=False)
+
+    assert summary.patients == 500
+    assert len(summary.new_critical) == 200
+    recipients = [address for m in mail.outbox for address in m.to]
+    assert sorted(recipients) == sorted(set(recipients))  # nobody twice
+    assert set(recipients) == {
+        "clinician@hillside.example",
+        "second@hillside.example",
+        "bones@hillside.example",
+        "rider@riverside.example",
+        "team@riverside.example",
+    }
+    hillside = next(m for m in mail.outbox if m.to == ["clinician@hillside.example"])
+    assert hillside.subject == "Ossa: 100 new critical reminders"
+    assert Reminder.objects.filter(notified_at__isnull=True).count() == 0
+
+    mail.outbox.clear()
+    with time_machine.travel(dt.datetime(2026, 9, 2, 7, tzinfo=LONDON), tick=False):
+        sent = reminders_digest_send(day=dt.date(2026, 9, 2), now=timezone.now())
+
+    assert sent == 5
+    assert sorted(address for m in mail.outbox for address in m.to) == sorted(set(recipients))
+
+
+@pytest.mark.django_db
+def test_a_per_patient_rescan_is_a_scan_too_one_message_per_recipient(
+    clinic, staff, tonight, django_capture_on_commit_callbacks
+):
+    from monitoring.tasks import rescan_patient_task
+
+    patient = hypocalcemic(clinic)
+    with django_capture_on_commit_callbacks(execute=True):
+        rescan_patient_task.apply(args=(patient.pk,))
+
+    assert sorted(m.to for m in mail.outbox) == [
+        ["clinician@hillside.example"],
+        ["second@hillside.example"],
+    ]
+    assert mail.outbox[0].subject.startswith("Ossa: critical - Correct hypocalcaemia first")

@@ -169,3 +169,38 @@ def test_a_future_as_of_is_refused_unless_it_is_a_dry_run(overdue):
         assert run("--as-of", "2026-09-01", "--dry-run")["created"]
         assert not Reminder.objects.exists()
         assert run("--as-of", "2026-03-01")["created"]  # today is not the future
+
+
+@pytest.mark.django_db
+def test_the_summary_counts_the_patients_who_left_and_what_was_closed_for_them(overdue):
+    from patients.models import Patient
+
+    run("--as-of", "2026-03-01")
+    Patient.objects.filter(pk=overdue.pk).update(status="deceased", status_date=dt.date(2026, 3, 2))
+
+    summary = run("--as-of", "2026-03-03")
+
+    assert summary["inactive_patients"] == 1
+    assert {r["kind"] for r in summary["inactive_resolved"]} == {
+        "NEXT_DOSE",
+        "DENOSUMAB_OVERDUE",
+        "DXA_FOLLOW_UP",
+        "FRACTURE_RISK_REASSESSMENT",
+    }
+    assert summary["resolved"] == [] and summary["held"] == []
+    assert set(Reminder.objects.values_list("close_reason", flat=True)) == {"patient deceased"}
+
+
+@pytest.mark.django_db
+def test_a_dry_run_closes_nothing_for_a_patient_who_left(overdue):
+    from patients.models import Patient
+
+    run("--as-of", "2026-03-01")
+    Patient.objects.filter(pk=overdue.pk).update(
+        status="discharged", status_date=dt.date(2026, 3, 2)
+    )
+
+    summary = run("--as-of", "2026-03-03", "--dry-run")
+
+    assert len(summary["inactive_resolved"]) == Reminder.objects.count() == 4
+    assert set(Reminder.objects.values_list("status", flat=True)) == {"open"}

@@ -2,7 +2,8 @@
 
     clinician     patients with active critical reminders (own assignments first)
     nurse         scans, labs and doses due within 7 days, overdue included, grouped
-    clinic admin  worklist counts linking into the filtered worklist, and the last scan
+    clinic admin  worklist counts linking into the filtered worklist
+    every role    a link to the worklist; the last scan (when, as of, counts) and one running now
 
 Today is frozen at 2025-06-16 (time-machine). Every section costs a fixed number of queries.
 """
@@ -218,11 +219,54 @@ def test_an_admin_is_told_when_no_scan_has_run_yet(clinic_admin, client_for):
     assert "No reminder is open or snoozed." in html
 
 
-def test_clinicians_and_nurses_do_not_see_the_admin_section(clinician, client_for):
+@pytest.mark.parametrize("role", ["clinician", "nurse", "clinic_admin"])
+def test_every_role_sees_the_last_scan_and_links_to_the_worklist(role, request, db, client_for):
+    ScanRun.objects.create(
+        as_of=days(-1), status="succeeded", patients=120, created=4, moved=2, resolved=1
+    )
+    ScanRun.objects.filter().update(finished_at=NOW)
+    client = client_for(request.getfixturevalue(role))
+
+    response = client.get("/")
+
+    html = response.content.decode()
+    assert response.context["board"].last_scan.patients == 120
+    assert "(as of 2025-06-15): <strong>succeeded</strong>, finished 2025-06-16 10:00" in html
+    assert "120 patients, 4 created, 2 moved, 1 resolved" in html
+    assert 'href="/reminders/"' in html
+    assert 'href="/reminders/?clinic=hillside"' in html
+    assert "Running now" not in html
+
+
+@pytest.mark.parametrize("role", ["clinician", "nurse", "clinic_admin"])
+def test_every_role_sees_that_a_scan_is_running_now(role, request, db, client_for):
+    ScanRun.objects.create(as_of=days(-1), status="succeeded", patients=120)
+    ScanRun.objects.create(as_of=TODAY, patients=0)  # running
+
+    html = client_for(request.getfixturevalue(role)).get("/").content.decode()
+
+    assert "Running now" in html
+    assert "A scan as of 2025-06-16 started 2025-06-16 10:00" in html
+    assert "(as of 2025-06-15): <strong>succeeded</strong>" in html  # and the last finished one
+
+
+def test_a_first_scan_still_running_is_shown_without_a_last_scan(clinician, client_for):
+    ScanRun.objects.create(as_of=TODAY)
+
+    html = client_for(clinician).get("/").content.decode()
+
+    assert "Running now" in html
+    assert "No scan has run yet." not in html
+
+
+def test_a_run_left_running_by_a_dead_worker_is_not_shown_as_running(clinician, client_for):
+    run = ScanRun.objects.create(as_of=days(-1))
+    ScanRun.objects.filter(pk=run.pk).update(started_at=NOW - dt.timedelta(hours=2))
+
     response = client_for(clinician).get("/")
 
-    assert response.context["board"].last_scan is None
-    assert "Last reminder scan" not in response.content.decode()
+    assert response.context["board"].scan_running is None
+    assert "Running now" not in response.content.decode()
 
 
 # --- several memberships ------------------------------------------------------------------------
@@ -261,9 +305,9 @@ def seed(clinic, patients: int, nurse) -> None:
         reminder(p, "BTM_3_MONTHS", due=days(n % 4), status="snoozed", snoozed_until=days(2))
 
 
-#: session, user, memberships (shared with the navigation), the role's own queries, session
-#: save (3). Clinician: patients + their critical reminders; nurse: one; admin: counts + scan.
-BUDGETS = {"clinician": 8, "nurse": 7, "clinic_admin": 8}
+#: session, user, memberships (shared with the navigation), the role's own queries, the scans,
+#: session save (3). Clinician: patients + their critical reminders; nurse: one; admin: counts.
+BUDGETS = {"clinician": 9, "nurse": 8, "clinic_admin": 8}
 
 
 @pytest.mark.parametrize("role", sorted(BUDGETS))
@@ -303,7 +347,7 @@ def test_a_user_in_three_clinics_with_every_role_costs_a_fixed_number_of_queries
     seed(other_clinic, 10, nurse)
     client = client_for(clinician)
 
-    # session, user, memberships, clinician (2), nurse (1), admin (2), session save (3)
+    # session, user, memberships, clinician (2), nurse (1), admin (1), scans, session save (3)
     with django_assert_num_queries(11):
         response = client.get("/")
 

@@ -2,8 +2,10 @@
 scan, now.
 
 Prints the scan's summary as JSON: `{"as_of", "patients", "created": [{"patient", "kind", "drug",
-"due"}], "moved": [… "from"], "resolved": […], "snooze_ended": […], "unchanged": N,
-"skipped": [patient ids]}` (with `--dry-run`, also `"dry_run": true`). `--dry-run` computes the
+"due"}], "moved": [… "from"], "resolved": […], "snooze_ended": […], "held": [… "still_due"]
+(marked done, still due, kept done), "inactive_resolved": […] (of patients who left),
+"unchanged": N, "skipped": [patient ids], "inactive_patients": N}` (with `--dry-run`, also
+`"dry_run": true`). `--dry-run` computes the
 same summary and writes and sends nothing. A future `--as-of` would write reminders and send
 e-mail for a day that has not come: it is refused unless `--dry-run` is given. A bad argument
 exits with status 2 and a message on stderr.
