@@ -1,4 +1,5 @@
-"""The reminder worklist and the clinic's reminder settings (clinic admins)."""
+"""The reminder worklist (every role that works reminders) and the clinic's reminder settings
+(clinic admins)."""
 
 from django.urls import path
 
@@ -9,12 +10,15 @@ app_name = "reminders"
 urlpatterns = [
     path("reminders/", reminder_views.reminder_list, name="list"),
     path("reminders/bulk/", reminder_views.reminder_bulk, name="bulk"),
+    path("reminders/export.csv", reminder_views.reminder_export, name="export"),
     path("reminders/<int:pk>/", reminder_views.reminder_detail, name="detail"),
     path("reminders/<int:pk>/assign/", reminder_views.reminder_assign_view, name="assign"),
     path("reminders/<int:pk>/snooze/", reminder_views.reminder_snooze_view, name="snooze"),
     path("reminders/<int:pk>/done/", reminder_views.reminder_done_view, name="done"),
     path("reminders/<int:pk>/dismiss/", reminder_views.reminder_dismiss_view, name="dismiss"),
     path("reminders/<int:pk>/reopen/", reminder_views.reminder_reopen_view, name="reopen"),
+    path("reminders/<int:pk>/undo/", reminder_views.reminder_undo_view, name="undo"),
+    path("reminders/<int:pk>/contacts/", reminder_views.reminder_contact_view, name="contact"),
     path(
         "clinics/<slug:slug>/reminder-settings/",
         reminder_views.reminder_settings,

@@ -1,32 +1,39 @@
-"""Reminder pages for clinic admins: the worklist, one reminder with its history, the actions
-(single, by htmx or plain POST, and bulk) and the clinic's reminder settings.
+"""Reminder pages: the worklist of every role that works reminders, one reminder with its
+contact log and history, the actions (single, by htmx or plain POST, and bulk), undo, the CSV
+export, and the clinic's reminder settings (clinic admins).
 
-Every page is scoped through `patients.access` (via `monitoring.reminder_selectors`): clinicians
-and nurses get 403, anyone outside the reminder's clinic 404. Views are thin: access → form → one
-service → redirect; a refusal from a service is shown beside its field or above the form.
+Every page is scoped through `patients.access` and the permission matrix (via
+`monitoring.reminder_selectors`): a user sees the reminders of the kinds their role acts on in
+their clinics; a reminder of another clinic answers 404, one of a kind their role does not act
+on 403. Views are thin: access → form → one service → redirect; a refusal from a service is
+shown beside its field or above the form. After an action the page (or, with htmx, the row)
+offers to undo it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import csv
+import logging
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderStatus
 from monitoring.reminder_forms import (
     AssignForm,
     BulkForm,
     ClinicReminderSettingsForm,
+    ContactForm,
     DismissForm,
     DoneForm,
     ScanTimeForm,
@@ -34,26 +41,34 @@ from monitoring.reminder_forms import (
     WorklistFilterForm,
     staff_choices,
 )
-from monitoring.reminder_presenters import decorate, reminder_history
+from monitoring.reminder_presenters import decorate, export_rows, kind_label, reminder_history
 from monitoring.reminder_selectors import (
     PAGE_SIZE,
+    SORT_LABELS,
     WorklistFilters,
-    admin_clinics,
+    WorklistScope,
     assignable_staff,
+    can_take,
+    reminder_contacts,
     reminder_for_user,
-    reminders_in,
+    reminder_latest_change_id,
     worklist,
     worklist_counts,
     worklist_kinds,
+    worklist_rows_for_export,
+    worklist_scope,
 )
 from monitoring.reminder_services import (
     BULK_VERBS,
     BulkAction,
     reminder_assign,
+    reminder_contact_record,
+    reminder_contact_undo,
     reminder_dismiss,
     reminder_done,
     reminder_reopen,
     reminder_snooze,
+    reminder_undo,
     reminders_bulk_act,
 )
 from monitoring.reminder_settings import (
@@ -64,16 +79,15 @@ from monitoring.reminder_settings import (
     scan_time,
 )
 from patients.access import clinic_for_user
-from patients.models import Clinic, Membership
+from patients.models import Membership
 from patients.permissions import Action
 from patients.records import add_validation_error
 
+logger = logging.getLogger(__name__)
 
-def _admin_clinics(request: HttpRequest) -> list[Clinic]:
-    clinics = admin_clinics(request.user)
-    if not clinics:
-        raise PermissionDenied
-    return clinics
+#: The session's slot for the last action's undo: what it was, and the audit row (or contact
+#: log entry) to take back. One at a time; the page that shows it clears it.
+UNDO_KEY = "reminder_undo"
 
 
 def _next_url(request: HttpRequest, fallback: str) -> str:
@@ -85,18 +99,49 @@ def _next_url(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
-def _choices_by_clinic(staff: list[Membership]) -> dict[int, list[tuple[str, str]]]:
-    by_clinic: dict[int, list[Membership]] = {}
-    for m in staff:
-        by_clinic.setdefault(m.clinic_id, []).append(m)
-    return {cid: staff_choices(ms, show_clinic=False) for cid, ms in by_clinic.items()}
+def _offered(staff: list[Membership], reminder: Reminder) -> list[Membership]:
+    return [m for m in staff if can_take(m, reminder)]
+
+
+def _pending_undo(request: HttpRequest) -> dict[str, Any] | None:
+    return request.session.pop(UNDO_KEY, None)
+
+
+def _offer_undo(
+    request: HttpRequest,
+    reminder: Reminder,
+    text: str,
+    *,
+    change: int | None = None,
+    contact: int | None = None,
+) -> None:
+    request.session[UNDO_KEY] = {
+        "reminder": reminder.pk,
+        "text": text,
+        "change": change,
+        "contact": contact,
+    }
 
 
 # --- the worklist -----------------------------------------------------------------------------
 
 
+@require_GET
 def reminder_list(request: HttpRequest) -> HttpResponse:
     return _render_list(request, request.GET)
+
+
+def _filter_form(
+    query: QueryDict, scope: WorklistScope, reminders: Any, staff: list[Membership]
+) -> WorklistFilterForm:
+    form = WorklistFilterForm(
+        query if any(k != "page" for k in query) else None,
+        clinics=scope.clinics,
+        kinds=worklist_kinds(reminders),
+        staff=staff,
+    )
+    form.is_valid()
+    return form
 
 
 def _render_list(
@@ -106,26 +151,23 @@ def _render_list(
     bulk_form: BulkForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    clinics = _admin_clinics(request)
+    scope = worklist_scope(request.user)
     today = timezone.localdate()
-    reminders = reminders_in(clinics)
-    staff = assignable_staff(c.pk for c in clinics)
-    show_clinic = len(clinics) > 1
-    form = WorklistFilterForm(
-        query if any(k != "page" for k in query) else None,
-        clinics=clinics,
-        kinds=worklist_kinds(reminders),
-        staff=staff,
-    )
-    form.is_valid()
-    filters = form.filters()
+    reminders = scope.reminders()
+    staff = assignable_staff(c.pk for c in scope.clinics)
+    show_clinic = len(scope.clinics) > 1
+    form = _filter_form(query, scope, reminders, staff)
+    filters = form.filters(me=request.user.pk)
     page = Paginator(worklist(reminders, filters=filters, today=today), PAGE_SIZE).get_page(
         query.get("page")
     )
     rows = decorate(page.object_list, today)
-    choices = _choices_by_clinic(staff)
+    offers: dict[tuple[int, str], list[tuple[str, str]]] = {}
     for r in rows:
-        r.assignable = choices.get(r.patient.clinic_id, [])  # type: ignore[attr-defined]
+        key = (r.patient.clinic_id, r.kind)
+        if key not in offers:
+            offers[key] = staff_choices(_offered(staff, r), show_clinic=False)
+        r.assignable = offers[key]  # type: ignore[attr-defined]
     counts = worklist_counts(reminders, filters=filters, today=today)
     without_page = query.copy()
     without_page.pop("page", None)
@@ -141,14 +183,17 @@ def _render_list(
             "rows": rows,
             "counts": counts,
             "status_links": _status_links(counts, without_status, filters.status),
+            "sort_links": _sort_links(without_page, filters.sort),
             "query": without_page.urlencode(),
             "here": request.path + (f"?{query.urlencode()}" if query else ""),
             "bulk_form": bulk_form,
             "selected": bulk_form.selected_ids() if bulk_form.is_bound else set(),
             "show_clinic": show_clinic,
-            "clinics": clinics,
+            "clinics": scope.clinics,
+            "managed_clinics": scope.managed_clinics,
             "today": today,
-            "is_filtered": filters != WorklistFilters(),
+            "is_filtered": form.is_narrowed(),
+            "undo": _pending_undo(request),
         },
         status=status,
     )
@@ -172,6 +217,50 @@ def _status_links(counts: dict[str, int], query: QueryDict, current: str) -> lis
     return links
 
 
+def _sort_links(query: QueryDict, current: str) -> dict[str, dict[str, str]]:
+    """Per column: the link that sorts by it (ascending, or descending when it is the ascending
+    order already) and its `aria-sort`."""
+    links = {}
+    for key, words in SORT_LABELS.items():
+        q = query.copy()
+        q["sort"] = f"-{key}" if current == key else key
+        state = "ascending" if current == key else "descending" if current == f"-{key}" else "none"
+        links[key] = {"query": q.urlencode(), "aria_sort": state, "label": words}
+    return links
+
+
+@require_GET
+def reminder_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The filtered worklist (every page of it) as CSV, in words, every cell inert."""
+    scope = worklist_scope(request.user)
+    today = timezone.localdate()
+    reminders = scope.reminders()
+    staff = assignable_staff(c.pk for c in scope.clinics)
+    form = _filter_form(request.GET, scope, reminders, staff)
+    filters = form.filters(me=request.user.pk)
+    rows = worklist_rows_for_export(reminders, filters=filters, today=today)
+    user = request.user.get_username()
+
+    def lines() -> Iterator[str]:
+        buffer = _Echo()
+        writer = csv.writer(buffer)
+        count = -1  # the header is not a reminder
+        for count, row in enumerate(export_rows(rows)):  # noqa: B007  # logged after the loop
+            yield writer.writerow(row)
+        logger.info("reminder worklist exported by %s: %d reminders", user, max(count, 0))
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="reminders-{today:%Y-%m-%d}.csv"'
+    return response
+
+
+class _Echo:
+    """A file-like object whose `write` returns the line, for streaming csv.writer's output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
 def reminder_detail(request: HttpRequest, pk: int) -> HttpResponse:
     reminder = reminder_for_user(request.user, pk)
     return _render_detail(request, reminder)
@@ -186,10 +275,15 @@ def _render_detail(
     today = timezone.localdate()
     staff = assignable_staff([reminder.patient.clinic_id])
     forms_by_name: dict[str, forms.Form] = {
-        "assign": AssignForm(staff=staff, initial={"assignee": reminder.assignee_id or ""}),
+        "assign": AssignForm(
+            staff=staff,
+            offered=_offered(staff, reminder),
+            initial={"assignee": reminder.assignee_id or ""},
+        ),
         "snooze": SnoozeForm(initial={"until": reminder.snoozed_until}),
         "done": DoneForm(),
         "dismiss": DismissForm(),
+        "contact": ContactForm(initial={"date": today}),
     }
     if bound is not None:
         forms_by_name[_FORM_NAMES[type(bound)]] = bound
@@ -201,9 +295,11 @@ def _render_detail(
             "reminder": reminder,
             "patient": reminder.patient,
             "history": reminder_history(reminder),
+            "contacts": reminder_contacts(reminder),
             "forms": forms_by_name,
             "today": today,
             "back_url": reverse("reminders:list"),
+            "undo": _pending_undo(request),
         },
         status=status,
     )
@@ -214,10 +310,14 @@ _FORM_NAMES: dict[type[forms.Form], str] = {
     SnoozeForm: "snooze",
     DoneForm: "done",
     DismissForm: "dismiss",
+    ContactForm: "contact",
 }
 
 
 # --- actions on one reminder ------------------------------------------------------------------
+
+#: Whatever its status and assignee: the one row an action re-renders.
+_ANY_ROW = WorklistFilters(status="all", assignee="anyone")
 
 
 def _act(
@@ -225,9 +325,12 @@ def _act(
     reminder: Reminder,
     form: forms.Form | None,
     service: Callable[[dict[str, Any]], str],
+    *,
+    undoable: bool = True,
 ) -> HttpResponse:
     """Validate `form`, run `service(cleaned_data)` (which says what it did); answer htmx with
-    the row, others with a redirect (or the reminder page with the error beside its field)."""
+    the row, others with a redirect (or the reminder page with the error beside its field).
+    After a change, `undoable` offers to take it back."""
     error = done = ""
     if form is None or form.is_valid():
         try:
@@ -238,29 +341,50 @@ def _act(
             error = " ".join(refusal.messages)
     else:
         error = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    change = reminder_latest_change_id(reminder) if done and undoable else None
     if request.htmx:  # type: ignore[attr-defined]  # django-htmx middleware
-        return _render_row(request, reminder, flash=error or done, is_error=bool(error))
+        return _render_row(
+            request, reminder, flash=error or done, is_error=bool(error), undo_change=change
+        )
     if error:
         if form is None or not any(name in form.fields for name in form.errors):
             # Not about the input (the reminder was closed meanwhile…): say so where they were.
             messages.error(request, error)
             return redirect(_next_url(request, reverse("reminders:detail", args=[reminder.pk])))
         return _render_detail(request, reminder, bound=form, status=400)
-    messages.success(request, done)
+    if change is not None:
+        _offer_undo(request, reminder, _about(reminder, done), change=change)
+    else:
+        messages.success(request, done)
     return redirect(_next_url(request, reverse("reminders:detail", args=[reminder.pk])))
 
 
+def _about(reminder: Reminder, done: str) -> str:
+    """`Marked done: Next dose — Denosumab, Ada Lovelace.`"""
+    what = kind_label(reminder.kind, reminder.drug)
+    return f"{done.rstrip('.')}: {what}, {reminder.patient.name}."
+
+
 def _render_row(
-    request: HttpRequest, reminder: Reminder, *, flash: str, is_error: bool
+    request: HttpRequest,
+    reminder: Reminder,
+    *,
+    flash: str,
+    is_error: bool,
+    undo_change: int | None = None,
 ) -> HttpResponse:
     """The worklist row of one reminder, as htmx swaps it in after an action."""
     today = timezone.localdate()
-    reminder = (
-        Reminder.objects.select_related("patient__clinic", "assignee").filter(pk=reminder.pk).get()
+    scope_rows = worklist(
+        Reminder.objects.filter(pk=reminder.pk),
+        filters=_ANY_ROW,
+        today=today,
     )
-    decorate([reminder], today)
+    reminder = decorate(scope_rows, today)[0]
     staff = assignable_staff([reminder.patient.clinic_id])
-    reminder.assignable = staff_choices(staff, show_clinic=False)  # type: ignore[attr-defined]
+    reminder.assignable = staff_choices(  # type: ignore[attr-defined]
+        _offered(staff, reminder), show_clinic=False
+    )
     return render(
         request,
         "monitoring/_reminder_row.html",
@@ -269,6 +393,7 @@ def _render_row(
             "today": today,
             "flash": flash,
             "is_error": is_error,
+            "undo_change": undo_change,
             "here": _next_url(request, reverse("reminders:list")),
             "show_clinic": request.POST.get("show_clinic") == "1",
         },
@@ -339,31 +464,85 @@ def reminder_reopen_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(request, reminder, None, reopen)
 
 
+@require_POST
+def reminder_undo_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take back the user's latest change of this reminder (`change`: its audit row) or a
+    contact log entry of theirs (`contact`)."""
+    reminder = reminder_for_user(request.user, pk)
+    contact_id, change_id = request.POST.get("contact", ""), request.POST.get("change", "")
+    if contact_id:
+        contact = reminder.contacts.filter(pk=contact_id if contact_id.isdigit() else 0).first()
+        if contact is None:
+            raise Http404("No such contact log entry.")
+
+        def undo(data: dict[str, Any]) -> str:
+            reminder_contact_undo(contact=contact, actor=request.user)  # type: ignore[arg-type]
+            return "Contact log entry taken back."
+
+    elif change_id.isdigit():
+
+        def undo(data: dict[str, Any]) -> str:
+            reminder_undo(
+                reminder=reminder,
+                change_id=int(change_id),
+                actor=request.user,  # type: ignore[arg-type]
+            )
+            return "Undone."
+
+    else:
+        return HttpResponse("Say what to undo.", status=400)
+    return _act(request, reminder, None, undo, undoable=False)
+
+
+@require_POST
+def reminder_contact_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Log an attempt to reach the patient about this reminder."""
+    reminder = reminder_for_user(request.user, pk)
+    form = ContactForm(request.POST)
+    if form.is_valid():
+        try:
+            contact = reminder_contact_record(
+                reminder=reminder,
+                actor=request.user,  # type: ignore[arg-type]
+                today=timezone.localdate(),
+                **form.cleaned_data,
+            )
+        except ValidationError as refusal:
+            add_validation_error(form, refusal)
+        else:
+            text = f"Contact logged: {contact.get_kind_display()} on {contact.date:%Y-%m-%d}."
+            _offer_undo(request, reminder, text, contact=contact.pk)
+            return redirect(reverse("reminders:detail", args=[reminder.pk]) + "#contacts")
+    return _render_detail(request, reminder, bound=form, status=400)
+
+
 # --- bulk actions -----------------------------------------------------------------------------
 
 
 @require_POST
 def reminder_bulk(request: HttpRequest) -> HttpResponse:
-    clinics = _admin_clinics(request)
-    staff = assignable_staff(c.pk for c in clinics)
-    form = BulkForm(request.POST, staff=staff, show_clinic=len(clinics) > 1)
+    scope = worklist_scope(request.user)
+    staff = assignable_staff(c.pk for c in scope.clinics)
+    form = BulkForm(request.POST, staff=staff, show_clinic=len(scope.clinics) > 1)
     query = QueryDict(request.POST.get("query", ""))
     if form.is_valid():
         data = form.cleaned_data
-        ids = data["ids"]
-        reminders = list(
-            reminders_in(clinics)
-            .filter(pk__in=ids)
-            .select_related("patient__clinic")
-            .order_by("pk")
-        )
-        if len(reminders) != len(ids):
-            form.add_error(
-                None,
-                "Some of the selected reminders are not in your clinics' worklist. "
-                "Nothing was changed.",
-            )
+        today = timezone.localdate()
+        mine = scope.reminders()
+        if data["all_matching"]:
+            filters = _filter_form(query, scope, mine, staff).filters(me=request.user.pk)
+            reminders = list(worklist(mine, filters=filters, today=today))
         else:
+            ids = data["ids"]
+            reminders = list(
+                mine.filter(pk__in=ids).select_related("patient__clinic").order_by("pk")
+            )
+            if len(reminders) != len(ids):
+                form.add_error(
+                    None,
+                    "Some of the selected reminders are not in your worklist. Nothing was changed.",
+                )
+        if not form.errors:
             action = BulkAction(data["action"])
             try:
                 count = reminders_bulk_act(
@@ -371,10 +550,11 @@ def reminder_bulk(request: HttpRequest) -> HttpResponse:
                     action=action,
                     actor=request.user,  # type: ignore[arg-type]
                     now=timezone.now(),
-                    today=timezone.localdate(),
+                    today=today,
                     assignee=data["assignee"],
                     until=data["until"],
                     reason=data["reason"],
+                    note=data["note"],
                 )
             except ValidationError as refusal:
                 add_validation_error(form, refusal)
