@@ -173,7 +173,7 @@ class SnoozeForm(QuietCrispyMixin, forms.Form):
 
 class DoneForm(QuietCrispyMixin, forms.Form):
     note = forms.CharField(
-        label="Note",
+        label="Note on what was done",
         max_length=2000,
         widget=forms.TextInput(),
         error_messages={"required": DONE_NOTE_REQUIRED},
