@@ -123,6 +123,8 @@ class HistoryEntry:
 
 
 _IGNORED_FIELDS = ("created_at", "updated_at")
+#: The audit trail's reason on the row an undo writes (`reminder_services.reminder_undo`).
+UNDO_REASON = "undo"
 _CHANGE_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 
 
@@ -158,7 +160,11 @@ def reminder_history(reminder: Reminder) -> list[HistoryEntry]:
             HistoryEntry(
                 when=record.history_date,
                 who=person_name(record.history_user),
-                change_type=_CHANGE_TYPES.get(record.history_type, record.history_type),
+                change_type=(
+                    "undid the change before"
+                    if record.history_change_reason == UNDO_REASON
+                    else _CHANGE_TYPES.get(record.history_type, record.history_type)
+                ),
                 fields=fields,
             )
         )

@@ -21,6 +21,7 @@ from django.db.models import (
     Count,
     F,
     IntegerField,
+    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -348,6 +349,17 @@ def worklist_rows_for_export(
 def reminder_contacts(reminder: Reminder) -> list[ReminderContact]:
     """The reminder's contact log, newest first, with who logged each entry (one query)."""
     return list(reminder.contacts.select_related("user").order_by("-date", "-pk"))
+
+
+def latest_change_ids(reminder_ids: Iterable[int]) -> dict[int, int]:
+    """Reminder id → the id of its latest audit row, for many reminders in one query."""
+    history = Reminder.history.model
+    return dict(
+        history.objects.filter(id__in=list(reminder_ids))
+        .values("id")
+        .annotate(latest=Max("history_id"))
+        .values_list("id", "latest")
+    )
 
 
 def reminder_latest_change_id(reminder: Reminder) -> int | None:

@@ -30,7 +30,7 @@ from monitoring.models import (
     ReminderContact,
     ReminderStatus,
 )
-from monitoring.reminder_presenters import kind_label, person_name
+from monitoring.reminder_presenters import UNDO_REASON, kind_label, person_name
 from patients.models import Membership, Role
 from patients.permissions import role_works_on_reminder
 
@@ -233,7 +233,7 @@ def reminder_undo(*, reminder: Reminder, change_id: int, actor: AbstractBaseUser
     for name in UNDONE_FIELDS:
         attname = Reminder._meta.get_field(name).attname
         setattr(reminder, attname, getattr(previous, attname))
-    reminder._change_reason = "undo"  # type: ignore[attr-defined]  # read by simple-history
+    reminder._change_reason = UNDO_REASON  # type: ignore[attr-defined]  # read by simple-history
     return _save(reminder, actor, [Reminder._meta.get_field(n).attname for n in UNDONE_FIELDS])
 
 
@@ -329,5 +329,22 @@ def reminders_bulk_act(
                 f"{reminder.patient.name} ({reminder.patient.mrn}): {' '.join(error.messages)}"
                 " Nothing was changed.",
                 code="bulk_refused",
+            ) from error
+    return len(reminders)
+
+
+@transaction.atomic
+def reminders_bulk_undo(
+    *, reminders: Sequence[Reminder], changes: dict[int, int], actor: AbstractBaseUser
+) -> int:
+    """Undo one bulk action (`changes`: reminder id → the audit row it wrote), all or nothing:
+    a reminder changed since refuses, naming its patient, and nothing is undone."""
+    for reminder in reminders:
+        try:
+            reminder_undo(reminder=reminder, change_id=changes[reminder.pk], actor=actor)
+        except ValidationError as error:
+            raise ValidationError(
+                f"{reminder.patient.name} ({reminder.patient.mrn}): {' '.join(error.messages)}",
+                code="bulk_undo_refused",
             ) from error
     return len(reminders)

@@ -10,6 +10,7 @@ app_name = "reminders"
 urlpatterns = [
     path("reminders/", reminder_views.reminder_list, name="list"),
     path("reminders/bulk/", reminder_views.reminder_bulk, name="bulk"),
+    path("reminders/bulk/undo/", reminder_views.reminder_bulk_undo, name="bulk-undo"),
     path("reminders/export.csv", reminder_views.reminder_export, name="export"),
     path("reminders/<int:pk>/", reminder_views.reminder_detail, name="detail"),
     path("reminders/<int:pk>/assign/", reminder_views.reminder_assign_view, name="assign"),

@@ -49,6 +49,7 @@ from monitoring.reminder_selectors import (
     WorklistScope,
     assignable_staff,
     can_take,
+    latest_change_ids,
     reminder_contacts,
     reminder_for_user,
     reminder_latest_change_id,
@@ -70,6 +71,7 @@ from monitoring.reminder_services import (
     reminder_snooze,
     reminder_undo,
     reminders_bulk_act,
+    reminders_bulk_undo,
 )
 from monitoring.reminder_settings import (
     can_change_scan_time,
@@ -225,7 +227,8 @@ def _sort_links(query: QueryDict, current: str) -> dict[str, dict[str, str]]:
         q = query.copy()
         q["sort"] = f"-{key}" if current == key else key
         state = "ascending" if current == key else "descending" if current == f"-{key}" else "none"
-        links[key] = {"query": q.urlencode(), "aria_sort": state, "label": words}
+        arrow = {"ascending": "▲", "descending": "▼"}.get(state, "")
+        links[key] = {"query": q.urlencode(), "aria_sort": state, "label": words, "arrow": arrow}
     return links
 
 
@@ -560,10 +563,56 @@ def reminder_bulk(request: HttpRequest) -> HttpResponse:
                 add_validation_error(form, refusal)
             else:
                 verb = BULK_VERBS[action]
-                messages.success(request, f"{count} reminder{'s' * (count != 1)} {verb}.")
-                url = reverse("reminders:list")
-                return redirect(f"{url}?{query.urlencode()}" if query else url)
+                text = f"{count} reminder{'s' * (count != 1)} {verb}."
+                changes = latest_change_ids(r.pk for r in reminders)
+                if changes:
+                    request.session[UNDO_KEY] = {
+                        "text": text,
+                        "bulk": ",".join(f"{pk}:{change}" for pk, change in changes.items()),
+                        "query": query.urlencode(),
+                    }
+                else:
+                    messages.success(request, text)
+                return redirect(_list_url(query))
     return _render_list(request, query, bulk_form=form, status=400)
+
+
+def _list_url(query: QueryDict) -> str:
+    url = reverse("reminders:list")
+    return f"{url}?{query.urlencode()}" if query else url
+
+
+@require_POST
+def reminder_bulk_undo(request: HttpRequest) -> HttpResponse:
+    """Take back a bulk action: `changes` lists "reminder id:audit row id" pairs."""
+    scope = worklist_scope(request.user)
+    query = QueryDict(request.POST.get("query", ""))
+    try:
+        changes = {
+            int(pk): int(change)
+            for pk, change in (pair.split(":") for pair in request.POST["changes"].split(","))
+        }
+    except (KeyError, ValueError):
+        return HttpResponse("Say what to undo.", status=400)
+    reminders = list(
+        scope.reminders().filter(pk__in=changes).select_related("patient").order_by("pk")
+    )
+    if len(reminders) != len(changes):
+        messages.error(
+            request, "Some of these reminders are not in your worklist. Nothing was undone."
+        )
+        return redirect(_list_url(query))
+    try:
+        count = reminders_bulk_undo(
+            reminders=reminders,
+            changes=changes,
+            actor=request.user,  # type: ignore[arg-type]
+        )
+    except ValidationError as refusal:
+        messages.error(request, " ".join(refusal.messages))
+    else:
+        messages.success(request, f"Undone for {count} reminder{'s' * (count != 1)}.")
+    return redirect(_list_url(query))
 
 
 # --- the clinic's reminder settings -----------------------------------------------------------

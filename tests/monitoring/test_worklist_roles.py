@@ -831,3 +831,76 @@ def test_the_reminder_page_costs_the_same_with_1_or_20_contacts(
         with django_assert_num_queries(DETAIL_QUERIES):
             response = client.get(reverse("reminders:detail", args=[dose.pk]))
         assert len(response.context["contacts"]) == total
+
+
+# --- undoing a bulk action ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def three_doses(clinic):
+    return [
+        reminder(factories.PatientFactory(clinic=clinic), due=days(n - 1), note="Ring first")
+        for n in range(3)
+    ]
+
+
+def _bulk_done(client, reminders):
+    return client.post(
+        reverse("reminders:bulk"),
+        {
+            "bulk-ids": [r.pk for r in reminders],
+            "bulk-action": "done",
+            "bulk-note": "Given at the GP",
+            "query": "kind=NEXT_DOSE",
+        },
+        follow=True,
+    )
+
+
+def test_a_bulk_action_is_undone_in_one_go(three_doses, nurse, client_for):
+    client = client_for(nurse)
+    before = [_state(r) for r in three_doses]
+
+    done = _bulk_done(client, three_doses)
+    undo = done.context["undo"]
+    assert "3 reminders marked done." in done.content.decode()
+    assert {r.status for r in Reminder.objects.all()} == {"done"}
+
+    response = client.post(
+        reverse("reminders:bulk-undo"), {"changes": undo["bulk"], "query": undo["query"]}
+    )
+
+    assert response["Location"] == "/reminders/?kind=NEXT_DOSE"
+    assert [_state(r) for r in three_doses] == before
+    assert "Undone for 3 reminders." in client.get(response["Location"]).content.decode()
+
+
+def test_a_bulk_undo_undoes_nothing_when_one_reminder_changed_since(
+    three_doses, nurse, clinician, client_for
+):
+    client = client_for(nurse)
+    undo = _bulk_done(client, three_doses).context["undo"]
+    reminder_reopen(reminder=Reminder.objects.get(pk=three_doses[1].pk), actor=clinician)
+
+    response = client.post(
+        reverse("reminders:bulk-undo"), {"changes": undo["bulk"], "query": ""}, follow=True
+    )
+
+    assert "can no longer be undone" in response.content.decode()
+    assert [Reminder.objects.get(pk=r.pk).status for r in three_doses] == ["done", "open", "done"]
+
+
+def test_a_bulk_undo_never_reaches_a_reminder_outside_the_worklist(
+    three_doses, patient, nurse, clinician, client_for
+):
+    reassessment = reminder(patient, "FRACTURE_RISK_REASSESSMENT", due=days(1))
+    reminder_done(reminder=reassessment, actor=clinician, note="Seen", now=NOW)
+    change = reassessment.history.latest().history_id
+
+    response = client_for(nurse).post(
+        reverse("reminders:bulk-undo"), {"changes": f"{reassessment.pk}:{change}"}, follow=True
+    )
+
+    assert "not in your worklist. Nothing was undone." in response.content.decode()
+    reassessment.refresh_from_db()
+    assert reassessment.status == ReminderStatus.DONE
