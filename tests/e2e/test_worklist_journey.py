@@ -1,7 +1,8 @@
 """The reminder worklist in the browser: a nurse works the reminders assigned to her (and the
 unassigned ones), logs a call, marks a dose done with a note and undoes it — on the reminder's
 page without JavaScript's help and in the list's row with htmx; a clinician exports the list as
-CSV and the spreadsheet-dangerous cells arrive inert."""
+CSV and the spreadsheet-dangerous cells arrive inert, and snoozes every reminder matching a filter
+(not only the page's) and takes it back in one go."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
+from simple_history.utils import bulk_create_with_history
 
 from monitoring.models import Reminder, ReminderStatus
 from monitoring.reminder_services import reminder_assign
@@ -182,3 +184,37 @@ def test_the_clinician_exports_the_worklist_and_formulas_arrive_inert(
     assert order == sorted(order)  # Castillo, Hughes, Okafor, Smith
     assert len(rows) - 1 == Reminder.objects.count()
     assert not any("_" in cell and cell.isupper() for row in rows for cell in row)
+
+
+def test_the_clinician_snoozes_every_matching_reminder_across_pages_and_undoes_it(
+    page_for, demo_clinic, worklist
+):
+    clinic, people = demo_clinic
+    today = timezone.localdate()
+    patients = [factories.PatientFactory(clinic=clinic) for _ in range(3)]
+    bulk_create_with_history(
+        [
+            Reminder(patient=patients[n % 3], kind="DXA_FOLLOW_UP", drug=f"d{n}", due=today)
+            for n in range(60)
+        ],
+        Reminder,
+    )
+    page = page_for(people["clinician"])
+    page.goto("/reminders/")
+    page.get_by_label("Kind").select_option(label="DXA follow-up")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_text("61 reminders, overdue first · page 1 of 2")).to_be_visible()
+
+    bulk = page.get_by_role("form", name="Act on the ticked reminders")
+    bulk.get_by_label("Select all 61 reminders matching these filters").check()
+    bulk.get_by_label("Action").select_option(label="Snooze until…")
+    bulk.get_by_label("Snooze until").fill((today + dt.timedelta(days=7)).isoformat())
+    bulk.get_by_role("button", name="Apply").click()
+
+    expect(page.locator("#undo-notice")).to_contain_text("61 reminders snoozed.")
+    assert Reminder.objects.filter(kind="DXA_FOLLOW_UP", status="snoozed").count() == 61
+    assert Reminder.objects.exclude(kind="DXA_FOLLOW_UP").filter(status="snoozed").count() == 0
+
+    page.locator("#undo-notice").get_by_role("button", name="Undo").click()
+    expect(page.get_by_text("Undone for 61 reminders.")).to_be_visible()
+    assert Reminder.objects.filter(status="snoozed").count() == 0
