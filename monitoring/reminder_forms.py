@@ -10,10 +10,16 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from monitoring.models import ReminderStatus
+from monitoring.models import ContactKind, ReminderStatus
 from monitoring.reminder_presenters import kind_label
-from monitoring.reminder_selectors import WorklistFilters
-from monitoring.reminder_services import BulkAction
+from monitoring.reminder_selectors import (
+    ASSIGNEE_ANYONE,
+    ASSIGNEE_ME,
+    ASSIGNEE_NONE,
+    SORT_LABELS,
+    WorklistFilters,
+)
+from monitoring.reminder_services import DONE_NOTE_REQUIRED, BulkAction
 from monitoring.reminder_settings import normalise_emails
 from patients.forms import CrispyMixin, DateInput
 from patients.models import Clinic, Membership
@@ -52,22 +58,52 @@ def staff_choices(staff: Sequence[Membership], *, show_clinic: bool) -> list[tup
     return list(seen.items())
 
 
-class _AssigneeMixin:
-    """An `assignee` choice among the clinic's clinicians and nurses; cleaned to a user or None."""
+class _StaffChoiceField(forms.ChoiceField):
+    """A choice of a person: the list offers those who may take the item, but any member of the
+    clinic is accepted here, so that the service says why one of them may not (beside the field)
+    rather than "Select a valid choice"."""
 
-    def _setup_assignee(self, staff: Sequence[Membership], *, show_clinic: bool) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.accepted: set[str] = set()
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value) in self.accepted or super().valid_value(value)
+
+
+class _AssigneeMixin:
+    """An `assignee` choice among the clinic's members who work reminders (`offered`: those who
+    may take this reminder); cleaned to a user or None."""
+
+    def _setup_assignee(
+        self,
+        staff: Sequence[Membership],
+        *,
+        show_clinic: bool,
+        offered: Sequence[Membership] | None = None,
+    ) -> None:
         self._users = {str(m.user_id): m.user for m in staff}
         field = self.fields["assignee"]  # type: ignore[attr-defined]
-        field.choices = [("", "Unassigned"), *staff_choices(staff, show_clinic=show_clinic)]
+        shown = staff if offered is None else offered
+        field.choices = [("", "Unassigned"), *staff_choices(shown, show_clinic=show_clinic)]
+        field.accepted = set(self._users)
 
     def clean_assignee(self) -> Any:
         value = self.cleaned_data["assignee"]  # type: ignore[attr-defined]
         return self._users.get(value) if value else None
 
 
+SORT_CHOICES = [
+    ("", "Overdue first"),
+    *[(key, f"{words} (ascending)") for key, words in SORT_LABELS.items()],
+    *[(f"-{key}", f"{words} (descending)") for key, words in SORT_LABELS.items()],
+]
+
+
 class WorklistFilterForm(forms.Form):
     """The worklist's filters (GET). An invalid filter is shown and left out, the others apply."""
 
+    q = forms.CharField(required=False, max_length=100, label="Patient")
     clinic = forms.ChoiceField(required=False)
     kind = forms.ChoiceField(required=False)
     status = forms.ChoiceField(required=False, choices=STATUS_CHOICES)
@@ -75,6 +111,7 @@ class WorklistFilterForm(forms.Form):
     severity = forms.ChoiceField(required=False, choices=SEVERITY_CHOICES)
     due_from = forms.DateField(required=False, label="Due from", widget=DateInput())
     due_to = forms.DateField(required=False, label="Due to", widget=DateInput())
+    sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
 
     def __init__(
         self,
@@ -90,8 +127,10 @@ class WorklistFilterForm(forms.Form):
         ]
         self.fields["kind"].choices = [("", "Any kind")] + [(k, kind_label(k)) for k in kinds]
         self.fields["assignee"].choices = [
-            ("", "Anyone"),
-            ("none", "Unassigned"),
+            ("", "Me or unassigned"),
+            (ASSIGNEE_ME, "Me"),
+            (ASSIGNEE_NONE, "Unassigned"),
+            (ASSIGNEE_ANYONE, "Anyone"),
             *staff_choices(staff, show_clinic=len(clinics) > 1),
         ]
 
@@ -102,20 +141,30 @@ class WorklistFilterForm(forms.Form):
             self.add_error("due_to", "The end of the range is before its start.")
         return data
 
-    def filters(self) -> WorklistFilters:
-        """The valid filters (call after `is_valid()`)."""
+    def filters(self, *, me: int) -> WorklistFilters:
+        """The valid filters for user `me` (call after `is_valid()`)."""
         data = getattr(self, "cleaned_data", {})
-        return WorklistFilters(**{k: v for k, v in data.items() if v not in (None, "")})
+        return WorklistFilters(me=me, **{k: v for k, v in data.items() if v not in (None, "")})
+
+    def is_narrowed(self) -> bool:
+        """Whether a filter other than the defaults (and the order) applies."""
+        data = getattr(self, "cleaned_data", {})
+        return any(v not in (None, "") for k, v in data.items() if k != "sort")
 
 
 class AssignForm(_AssigneeMixin, QuietCrispyMixin, forms.Form):
-    assignee = forms.ChoiceField(required=False, label="Assign to")
+    assignee = _StaffChoiceField(required=False, label="Assign to")
 
     def __init__(
-        self, *args: Any, staff: Sequence[Membership], show_clinic: bool = False, **kwargs: Any
+        self,
+        *args: Any,
+        staff: Sequence[Membership],
+        offered: Sequence[Membership] | None = None,
+        show_clinic: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self._setup_assignee(staff, show_clinic=show_clinic)
+        self._setup_assignee(staff, show_clinic=show_clinic, offered=offered)
 
 
 class SnoozeForm(QuietCrispyMixin, forms.Form):
@@ -124,12 +173,29 @@ class SnoozeForm(QuietCrispyMixin, forms.Form):
 
 class DoneForm(QuietCrispyMixin, forms.Form):
     note = forms.CharField(
-        required=False,
-        label="Note (optional)",
+        label="Note on what was done",
         max_length=2000,
         widget=forms.TextInput(),
-        help_text="What was done, for the record.",
+        error_messages={"required": DONE_NOTE_REQUIRED},
+        help_text="What was done, for the record. A dose, scan or lab recorded on the patient's "
+        "page closes the reminder by itself.",
     )
+
+
+class ContactForm(QuietCrispyMixin, forms.Form):
+    """One entry of a reminder's contact log (prefix `contact`)."""
+
+    kind = forms.ChoiceField(
+        label="How",
+        choices=[("", "Choose…"), *ContactKind.choices],
+        error_messages={"required": "Choose how the patient was contacted."},
+    )
+    date = forms.DateField(label="Date", widget=DateInput())
+    note = forms.CharField(required=False, label="Note", max_length=2000, widget=forms.TextInput())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "contact")
+        super().__init__(*args, **kwargs)
 
 
 class DismissForm(QuietCrispyMixin, forms.Form):
@@ -155,14 +221,15 @@ class _IdsField(forms.Field):
             raise ValidationError("Select reminders from the list.") from error
 
     def validate(self, value: list[int]) -> None:
-        if not value:
-            raise ValidationError("Tick at least one reminder.", code="required")
+        """None ticked is the form's to judge: "all matching" needs no ticks."""
 
 
 class BulkForm(_AssigneeMixin, forms.Form):
-    """One action on the reminders ticked in the worklist (prefix `bulk`)."""
+    """One action on the reminders ticked in the worklist, or on every reminder matching its
+    filters (`all_matching`) (prefix `bulk`)."""
 
-    ids = _IdsField(label="Reminders")
+    ids = _IdsField(label="Reminders", required=False)
+    all_matching = forms.BooleanField(required=False)
     action = forms.ChoiceField(
         label="Action",
         choices=[
@@ -174,9 +241,10 @@ class BulkForm(_AssigneeMixin, forms.Form):
         ],
         error_messages={"required": "Choose what to do with the ticked reminders."},
     )
-    assignee = forms.ChoiceField(required=False, label="Assign to")
+    assignee = _StaffChoiceField(required=False, label="Assign to")
     until = forms.DateField(required=False, label="Snooze until", widget=DateInput())
     reason = forms.CharField(required=False, label="Reason for dismissing", max_length=2000)
+    note = forms.CharField(required=False, label="Note for “Mark done”", max_length=2000)
 
     def __init__(
         self, *args: Any, staff: Sequence[Membership], show_clinic: bool = False, **kwargs: Any
@@ -192,6 +260,10 @@ class BulkForm(_AssigneeMixin, forms.Form):
             self.add_error("until", "Choose the date to snooze to.")
         if action == BulkAction.DISMISS and not (data.get("reason") or "").strip():
             self.add_error("reason", REASON_REQUIRED)
+        if action == BulkAction.DONE and not (data.get("note") or "").strip():
+            self.add_error("note", DONE_NOTE_REQUIRED)
+        if not data.get("all_matching") and not data.get("ids") and "ids" not in self.errors:
+            self.add_error("ids", "Tick at least one reminder.")
         return data
 
     def selected_ids(self) -> set[str]:

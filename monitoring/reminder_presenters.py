@@ -1,16 +1,17 @@
-"""How reminders read on the pages: the item in words, how soon it is due, its audit trail."""
+"""How reminders read on the pages and in the CSV export: the item in words, how soon it is due,
+its last contact, its audit trail."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.utils.text import capfirst
 
-from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderStatus
+from monitoring.models import ACTIVE_REMINDER_STATUSES, ContactKind, Reminder, ReminderStatus
 from monitoring.reminder_selectors import reminder_action_on
 from therapy.engine import Severity
 from therapy.presenters import drug_label, label
@@ -41,9 +42,19 @@ def due_text(reminder: Reminder, today: dt.date) -> str:
     return "due today" if days == 0 else f"due in {_days(days)}"
 
 
+def last_contact_text(reminder: Reminder) -> str:
+    """`2025-06-10 · Called, no answer` from the worklist's annotations; "" when none."""
+    when = getattr(reminder, "last_contact_on", None)
+    if when is None:
+        return ""
+    kind = getattr(reminder, "last_contact_kind", "")
+    words = ContactKind(kind).label if kind in ContactKind.values else kind
+    return f"{when:%Y-%m-%d} · {words}"
+
+
 def decorate(reminders: Iterable[Reminder], today: dt.date) -> list[Reminder]:
     """Reminders with what the pages show: `label`, `action_on`, `is_overdue`, `is_critical`,
-    `due_text`."""
+    `due_text`, `last_contact`."""
     rows = list(reminders)
     for r in rows:
         r.label = kind_label(r.kind, r.drug)  # type: ignore[attr-defined]
@@ -51,7 +62,56 @@ def decorate(reminders: Iterable[Reminder], today: dt.date) -> list[Reminder]:
         r.is_overdue = r.is_active and r.action_on < today  # type: ignore[attr-defined]
         r.is_critical = r.severity == Severity.CRITICAL  # type: ignore[attr-defined]
         r.due_text = due_text(r, today)  # type: ignore[attr-defined]
+        r.last_contact = last_contact_text(r)  # type: ignore[attr-defined]
     return rows
+
+
+# --- the CSV export -------------------------------------------------------------------------------
+
+EXPORT_HEADER = (
+    "Due",
+    "Patient",
+    "MRN",
+    "Item",
+    "Drug",
+    "Severity",
+    "Status",
+    "Assignee",
+    "Still due",
+    "Last contact",
+)
+#: A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(cell: str) -> str:
+    """The cell as text a spreadsheet shows and never evaluates: a leading quote before a
+    character that would start a formula."""
+    return f"'{cell}" if cell.startswith(_FORMULA_STARTS) else cell
+
+
+def export_row(reminder: Reminder) -> list[str]:
+    """One reminder as a row of `EXPORT_HEADER`, in words, every cell inert."""
+    cells = [
+        f"{reminder.due:%Y-%m-%d}",
+        reminder.patient.name,
+        reminder.patient.mrn,
+        label(reminder.kind),
+        drug_label(reminder.drug) if reminder.drug else "",
+        "Critical" if reminder.severity == Severity.CRITICAL else "",
+        str(ReminderStatus(reminder.status).label),
+        person_name(reminder.assignee) if reminder.assignee else "",
+        reminder.still_due,
+        last_contact_text(reminder),
+    ]
+    return [inert(c) for c in cells]
+
+
+def export_rows(reminders: Iterable[Reminder]) -> Iterator[list[str]]:
+    """The header, then one row per reminder."""
+    yield list(EXPORT_HEADER)
+    for reminder in reminders:
+        yield export_row(reminder)
 
 
 @dataclass(frozen=True)
@@ -63,6 +123,8 @@ class HistoryEntry:
 
 
 _IGNORED_FIELDS = ("created_at", "updated_at")
+#: The audit trail's reason on the row an undo writes (`reminder_services.reminder_undo`).
+UNDO_REASON = "undo"
 _CHANGE_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 
 
@@ -98,7 +160,11 @@ def reminder_history(reminder: Reminder) -> list[HistoryEntry]:
             HistoryEntry(
                 when=record.history_date,
                 who=person_name(record.history_user),
-                change_type=_CHANGE_TYPES.get(record.history_type, record.history_type),
+                change_type=(
+                    "undid the change before"
+                    if record.history_change_reason == UNDO_REASON
+                    else _CHANGE_TYPES.get(record.history_type, record.history_type)
+                ),
                 fields=fields,
             )
         )

@@ -1,33 +1,59 @@
-"""Reads of reminders: who may see which, the worklist's rows and counts, and when a reminder
-needs attention.
+"""Reads of reminders: who may see which, the worklist's rows, counts, sorting and export, a
+reminder's contact log, and when a reminder needs attention.
 
 Reminders are created, moved and resolved by the scan (`monitoring/scan.py`); people act on them
-through `monitoring.reminder_services`. Every read here is scoped by `patients.access`.
+through `monitoring.reminder_services`. Every read here is scoped by `patients.access` and the
+permission matrix (`patients.permissions`): a user sees the reminders of the clinics where their
+role works reminders, of the kinds that role acts on.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Case, Count, F, Q, QuerySet, When
+from django.core.exceptions import PermissionDenied
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderStatus
-from patients.access import clinics_for_user, patient_for_user, patients_for_user
+from monitoring.models import (
+    ACTIVE_REMINDER_STATUSES,
+    Reminder,
+    ReminderContact,
+    ReminderStatus,
+)
+from patients.access import patient_for_user, patients_for_user
 from patients.models import Clinic, Membership, Role
-from patients.permissions import Action
-from therapy.engine import Severity
+from patients.permissions import (
+    REMINDER_KINDS,
+    Action,
+    role_allows,
+    role_works_on_reminder,
+    roles_allowed,
+)
+from therapy.engine import AlertCode, MonitoringCode, Severity
+from therapy.presenters import label
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
 #: Rows per page of the worklist.
 PAGE_SIZE = 50
-#: Roles a reminder may be assigned to: the people who do the work.
-ASSIGNABLE_ROLES = (Role.CLINICIAN, Role.NURSE)
 
 
 def action_date() -> Case:
@@ -48,19 +74,62 @@ def reminder_action_on(reminder: Reminder) -> dt.date:
     return reminder.due
 
 
-def admin_clinics(user: AnyUser) -> list[Clinic]:
-    """The clinics where the user manages reminders."""
-    return list(clinics_for_user(user, Action.MANAGE_REMINDERS).order_by("name"))
+# --- who sees which reminders ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorklistScope:
+    """The clinics where a user works reminders, with their role in each (from one query)."""
+
+    memberships: tuple[Membership, ...]
+
+    @property
+    def clinics(self) -> list[Clinic]:
+        return [m.clinic for m in self.memberships]
+
+    @property
+    def managed_clinics(self) -> list[Clinic]:
+        """The clinics whose reminder settings the user manages."""
+        return [m.clinic for m in self.memberships if role_allows(m.role, Action.MANAGE_REMINDERS)]
+
+    def role_in(self, clinic_id: int) -> Role | None:
+        return next((Role(m.role) for m in self.memberships if m.clinic_id == clinic_id), None)
+
+    def reminders(self) -> QuerySet[Reminder]:
+        """Every reminder the user may see: of their clinics, of the kinds their role acts on."""
+        if not self.memberships:
+            return Reminder.objects.none()
+        allowed = Q(pk__in=[])
+        for m in self.memberships:
+            kinds = REMINDER_KINDS.get(Role(m.role))
+            here = Q(patient__clinic_id=m.clinic_id)
+            allowed |= here if kinds is None else here & Q(kind__in=sorted(kinds))
+        return Reminder.objects.filter(allowed)
+
+
+def worklist_scope(user: AnyUser) -> WorklistScope:
+    """The user's worklist scope; 403 when no clinic of theirs lets their role work reminders."""
+    if not user.is_authenticated:
+        raise PermissionDenied
+    memberships = tuple(
+        Membership.objects.filter(user=user, role__in=roles_allowed(Action.WORK_REMINDERS))
+        .select_related("clinic")
+        .order_by("clinic__name")
+    )
+    if not memberships:
+        raise PermissionDenied
+    return WorklistScope(memberships)
 
 
 def reminders_in(clinics: Iterable[Clinic]) -> QuerySet[Reminder]:
-    """Every reminder of these clinics (from `admin_clinics`: scoped by the access helper)."""
+    """Every reminder of these clinics, whatever its kind (for callers already scoped)."""
     return Reminder.objects.filter(patient__clinic_id__in=[c.pk for c in clinics])
 
 
 def reminder_for_user(user: AnyUser, pk: int) -> Reminder:
-    """Reminder `pk` for a clinic admin of its clinic: 404 outside the user's clinics (as if it
-    did not exist), 403 for a member of the clinic who does not manage reminders."""
+    """Reminder `pk` for someone who works on it: 404 outside the user's clinics (as if it did not
+    exist), 403 for a member of the clinic whose role does not act on reminders of its kind (a
+    nurse opening a reassessment: she sees the patient, the item is the clinician's)."""
     reminder = (
         Reminder.objects.filter(pk=pk, patient__in=patients_for_user(user))
         .select_related("assignee")
@@ -68,25 +137,47 @@ def reminder_for_user(user: AnyUser, pk: int) -> Reminder:
     )
     if reminder is None:
         raise Http404("No such reminder.")
-    access = patient_for_user(user, reminder.patient_id, Action.MANAGE_REMINDERS)
+    access = patient_for_user(user, reminder.patient_id, Action.WORK_REMINDERS)
+    if not role_works_on_reminder(access.role, reminder.kind):
+        raise PermissionDenied
     reminder.patient = access.patient
     return reminder
 
 
 def assignable_staff(clinic_ids: Iterable[int]) -> list[Membership]:
-    """The clinicians and nurses of these clinics, who reminders can be assigned to."""
+    """The members of these clinics who work reminders; who may take which reminder is
+    `can_take`."""
     return list(
-        Membership.objects.filter(clinic_id__in=list(clinic_ids), role__in=ASSIGNABLE_ROLES)
+        Membership.objects.filter(
+            clinic_id__in=list(clinic_ids), role__in=roles_allowed(Action.WORK_REMINDERS)
+        )
         .select_related("user", "clinic")
         .order_by("clinic__name", "user__last_name", "user__first_name", "user__username")
     )
 
 
+def can_take(membership: Membership, reminder: Reminder) -> bool:
+    """Whether this member may be assigned this reminder: a member of its clinic whose role acts
+    on its kind (the permission matrix decides)."""
+    return membership.clinic_id == reminder.patient.clinic_id and role_works_on_reminder(
+        membership.role, reminder.kind
+    )
+
+
+# --- the worklist's filters and order -------------------------------------------------------------
+
+#: `assignee` values besides a user id: the default (empty) is "assigned to me, or unassigned".
+ASSIGNEE_ME = "me"
+ASSIGNEE_NONE = "none"
+ASSIGNEE_ANYONE = "anyone"
+
+
 @dataclass(frozen=True)
 class WorklistFilters:
     """What the worklist shows. `status` "" means the active ones (open or snoozed), "all" any;
-    `assignee` "" means anyone, "none" nobody, else a user id; `severity` "critical" or
-    "routine" (monitoring items)."""
+    `assignee` "" means assigned to `me` or to nobody, "me" to `me`, "none" to nobody,
+    "anyone" anyone, else a user id; `severity` "critical" or "routine" (monitoring items);
+    `q` a patient's name or MRN; `sort` a key of `SORTS`, "-" first for descending."""
 
     clinic: str = ""
     kind: str = ""
@@ -95,6 +186,58 @@ class WorklistFilters:
     severity: str = ""
     due_from: dt.date | None = None
     due_to: dt.date | None = None
+    q: str = ""
+    sort: str = ""
+    me: int | None = None
+
+
+#: Every kind a reminder may have, in words: the kind column sorts by what people read.
+REMINDER_KIND_CODES = tuple(c.value for c in (*MonitoringCode, *AlertCode))
+
+
+def _kind_words() -> Case:
+    return Case(
+        *[When(kind=code, then=Value(label(code))) for code in REMINDER_KIND_CODES],
+        default=F("kind"),
+        output_field=CharField(),
+    )
+
+
+def _status_rank() -> Case:
+    return Case(
+        *[When(status=s.value, then=Value(n)) for n, s in enumerate(ReminderStatus)],
+        output_field=IntegerField(),
+    )
+
+
+#: The worklist's sort keys (the whitelist of `?sort=`): each column's ordering, ascending.
+SORTS: dict[str, tuple[str, ...]] = {
+    "due": ("action_on", "due"),
+    "patient": ("patient__family_name", "patient__given_name", "patient__name"),
+    "kind": ("kind_words", "drug"),
+    "severity": ("severity_rank",),
+    "assignee": ("assignee__last_name", "assignee__first_name", "assignee__username"),
+    "status": ("status_rank",),
+}
+SORT_LABELS = {
+    "due": "Due",
+    "patient": "Patient",
+    "kind": "Kind",
+    "severity": "Severity",
+    "assignee": "Assignee",
+    "status": "Status",
+}
+
+
+def _ordering(sort: str) -> list[F | str]:
+    """`sort` as an order_by: its column (nulls last either way), then overdue-first, then pk."""
+    key = sort.removeprefix("-")
+    descending = sort.startswith("-")
+    columns = SORTS.get(key, ())
+    order: list[F | str] = [
+        F(c).desc(nulls_last=True) if descending else F(c).asc(nulls_last=True) for c in columns
+    ]
+    return [*order, "action_on", "due", "pk"]
 
 
 def _filtered(queryset: QuerySet[Reminder], filters: WorklistFilters) -> QuerySet[Reminder]:
@@ -103,9 +246,13 @@ def _filtered(queryset: QuerySet[Reminder], filters: WorklistFilters) -> QuerySe
         queryset = queryset.filter(patient__clinic__slug=filters.clinic)
     if filters.kind:
         queryset = queryset.filter(kind=filters.kind)
-    if filters.assignee == "none":
+    if filters.assignee == ASSIGNEE_NONE:
         queryset = queryset.filter(assignee__isnull=True)
-    elif filters.assignee:
+    elif filters.assignee == ASSIGNEE_ME:
+        queryset = queryset.filter(assignee_id=filters.me)
+    elif filters.assignee == "":
+        queryset = queryset.filter(Q(assignee__isnull=True) | Q(assignee_id=filters.me))
+    elif filters.assignee != ASSIGNEE_ANYONE:
         queryset = queryset.filter(assignee_id=filters.assignee)
     if filters.severity == "critical":
         queryset = queryset.filter(severity=Severity.CRITICAL)
@@ -115,6 +262,15 @@ def _filtered(queryset: QuerySet[Reminder], filters: WorklistFilters) -> QuerySe
         queryset = queryset.filter(action_on__gte=filters.due_from)
     if filters.due_to:
         queryset = queryset.filter(action_on__lte=filters.due_to)
+    if filters.q:
+        q = filters.q.strip()
+        queryset = queryset.filter(
+            Q(patient__name__icontains=q)
+            | Q(patient__family_name__icontains=q)
+            | Q(patient__given_name__icontains=q)
+            | Q(patient__mrn__iexact=q)
+            | Q(patient__mrn__istartswith=q)
+        )
     return queryset
 
 
@@ -126,16 +282,39 @@ def _with_status(queryset: QuerySet[Reminder], status: str) -> QuerySet[Reminder
     return queryset.filter(status__in=ACTIVE_REMINDER_STATUSES)
 
 
+def _last_contact(field: str) -> Subquery:
+    return Subquery(
+        ReminderContact.objects.filter(reminder=OuterRef("pk"))
+        .order_by("-date", "-pk")
+        .values(field)[:1]
+    )
+
+
 def worklist(
     queryset: QuerySet[Reminder], *, filters: WorklistFilters, today: dt.date
 ) -> QuerySet[Reminder]:
-    """The rows of the worklist: overdue first (most overdue first), then by the day they need
-    attention (`action_on`)."""
+    """The rows of the worklist, with their last contact (`last_contact_on`,
+    `last_contact_kind`): by default overdue first (most overdue first), then by the day they
+    need attention (`action_on`); else by `filters.sort`."""
     rows = _filtered(queryset.annotate(action_on=action_date()), filters)
+    key = filters.sort.removeprefix("-")
+    if key == "kind":
+        rows = rows.annotate(kind_words=_kind_words())
+    elif key == "severity":
+        rows = rows.annotate(
+            severity_rank=Case(
+                When(severity=Severity.CRITICAL, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+    elif key == "status":
+        rows = rows.annotate(status_rank=_status_rank())
     return (
         _with_status(rows, filters.status)
+        .annotate(last_contact_on=_last_contact("date"), last_contact_kind=_last_contact("kind"))
         .select_related("patient__clinic", "assignee")
-        .order_by("action_on", "due", "pk")
+        .order_by(*_ordering(filters.sort))
     )
 
 
@@ -155,3 +334,34 @@ def worklist_counts(
 def worklist_kinds(queryset: QuerySet[Reminder]) -> list[str]:
     """The kinds (engine codes) present among these reminders, for the kind filter."""
     return list(queryset.order_by("kind").values_list("kind", flat=True).distinct())
+
+
+def worklist_rows_for_export(
+    queryset: QuerySet[Reminder], *, filters: WorklistFilters, today: dt.date
+) -> Iterator[Reminder]:
+    """Every row of the filtered worklist (not a page), streamed from the database in chunks."""
+    return worklist(queryset, filters=filters, today=today).iterator(chunk_size=500)
+
+
+# --- one reminder ---------------------------------------------------------------------------------
+
+
+def reminder_contacts(reminder: Reminder) -> list[ReminderContact]:
+    """The reminder's contact log, newest first, with who logged each entry (one query)."""
+    return list(reminder.contacts.select_related("user").order_by("-date", "-pk"))
+
+
+def latest_change_ids(reminder_ids: Iterable[int]) -> dict[int, int]:
+    """Reminder id → the id of its latest audit row, for many reminders in one query."""
+    history = Reminder.history.model
+    return dict(
+        history.objects.filter(id__in=list(reminder_ids))
+        .values("id")
+        .annotate(latest=Max("history_id"))
+        .values_list("id", "latest")
+    )
+
+
+def reminder_latest_change_id(reminder: Reminder) -> int | None:
+    """The id of the reminder's latest audit row: what an undo must find unchanged."""
+    return reminder.history.order_by("-history_id").values_list("history_id", flat=True).first()

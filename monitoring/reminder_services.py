@@ -1,9 +1,16 @@
-"""Actions on reminders: assign, snooze, mark done, dismiss with a reason, reopen — one at a time
-or many at once.
+"""Actions on reminders: assign, snooze, mark done with a note, dismiss with a reason, reopen —
+one at a time or many at once; the contact log; and undoing any of these.
 
 Every action is one service, keyword-only, with the acting user recorded by simple-history and
 the clock passed in (`today`, `now`). Refusals are `ValidationError`s naming the field they
 belong to, which the views show beside that field or as a message.
+
+Undo, and what it guarantees
+    `reminder_undo` puts back the fields a person's action changed (status, due date, assignee,
+    snooze, notes) from the reminder's audit trail: the state before its latest change. It runs
+    under the row's lock and only while that change is still the latest one (nobody — a
+    colleague, the scan — wrote the reminder since) and was made by the same person; otherwise
+    it refuses and changes nothing. The undo is itself a change in the audit trail.
 """
 
 from __future__ import annotations
@@ -16,10 +23,19 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderStatus
-from monitoring.reminder_presenters import person_name
-from monitoring.reminder_selectors import ASSIGNABLE_ROLES
-from patients.models import Membership
+from monitoring.models import (
+    ACTIVE_REMINDER_STATUSES,
+    ContactKind,
+    Reminder,
+    ReminderContact,
+    ReminderStatus,
+)
+from monitoring.reminder_presenters import UNDO_REASON, kind_label, person_name
+from patients.models import Membership, Role
+from patients.permissions import role_works_on_reminder
+
+#: The note "Mark done" asks for, when no record (dose, scan, lab) shows the item was done.
+DONE_NOTE_REQUIRED = "Say what was done, for the record (for example “given at the GP”)."
 
 _CLOSED_WORDS = {
     ReminderStatus.DONE: "already done",
@@ -58,20 +74,30 @@ def _save(reminder: Reminder, actor: AbstractBaseUser | None, fields: Sequence[s
 def reminder_assign(
     *, reminder: Reminder, assignee: AbstractBaseUser | None, actor: AbstractBaseUser | None
 ) -> Reminder:
-    """Give the reminder to a clinician or nurse of its patient's clinic (None: unassign)."""
+    """Give the reminder to a member of its patient's clinic whose role acts on its kind
+    (`patients.permissions.role_works_on_reminder`); None unassigns."""
     _locked(reminder)
     _refuse_closed(reminder)
     if assignee is not None:
-        clinic_id = reminder.patient.clinic_id
-        if not Membership.objects.filter(
-            user=assignee, clinic_id=clinic_id, role__in=ASSIGNABLE_ROLES
-        ).exists():
+        clinic = reminder.patient.clinic
+        role = (
+            Membership.objects.filter(user=assignee, clinic_id=clinic.pk)
+            .values_list("role", flat=True)
+            .first()
+        )
+        if role is None:
+            raise ValidationError(
+                {"assignee": f"{person_name(assignee)} is not a member of {clinic.name}."},
+                code="not_staff",
+            )
+        if not role_works_on_reminder(role, reminder.kind):
             raise ValidationError(
                 {
-                    "assignee": f"{person_name(assignee)} is not a clinician or nurse of "
-                    f"{reminder.patient.clinic.name}."
+                    "assignee": f"{person_name(assignee)} cannot take this reminder: "
+                    f"{Role(role).label.lower()}s do not act on "
+                    f"“{kind_label(reminder.kind, reminder.drug)}”."
                 },
-                code="not_staff",
+                code="role_cannot_act",
             )
     reminder.assignee = assignee  # type: ignore[assignment]
     return _save(reminder, actor, ["assignee"])
@@ -95,15 +121,19 @@ def reminder_snooze(
 
 @transaction.atomic
 def reminder_done(
-    *, reminder: Reminder, actor: AbstractBaseUser | None, note: str = "", now: dt.datetime
+    *, reminder: Reminder, actor: AbstractBaseUser | None, note: str, now: dt.datetime
 ) -> Reminder:
-    """The item was carried out; `note` (optional) is kept as the closing remark."""
+    """The item was carried out without a record that shows it (a dose, scan or lab recorded
+    resolves the reminder by itself): `note` says what was done and is required."""
+    note = note.strip()
+    if not note:
+        raise ValidationError({"note": DONE_NOTE_REQUIRED}, code="note_required")
     _locked(reminder)
     _refuse_closed(reminder)
     reminder.status = ReminderStatus.DONE
     reminder.snoozed_until = None
     reminder.closed_at = now
-    reminder.close_reason = note.strip()
+    reminder.close_reason = note
     return _save(reminder, actor, ["status", "snoozed_until", "closed_at", "close_reason"])
 
 
@@ -155,6 +185,96 @@ def reminder_reopen(*, reminder: Reminder, actor: AbstractBaseUser | None) -> Re
     reminder.closed_at = None
     reminder.close_reason = ""
     return _save(reminder, actor, ["status", "snoozed_until", "closed_at", "close_reason"])
+
+
+# --- undo -------------------------------------------------------------------------------------
+
+#: The fields a person's action changes, and an undo puts back.
+UNDONE_FIELDS = ("status", "due", "assignee", "snoozed_until", "note", "close_reason", "closed_at")
+STALE_UNDO = (
+    "This can no longer be undone: the reminder was changed since (by a colleague or the "
+    "reminder scan). Nothing was undone."
+)
+
+
+@transaction.atomic
+def reminder_undo(*, reminder: Reminder, change_id: int, actor: AbstractBaseUser) -> Reminder:
+    """Put back what audit row `change_id` (the actor's latest change) changed; see the module's
+    docstring for when it refuses."""
+    _locked(reminder)
+    rows = list(reminder.history.order_by("-history_id")[:2])
+    latest = rows[0] if rows else None
+    previous = rows[1] if len(rows) == 2 else None
+    if (
+        latest is None
+        or previous is None
+        or latest.history_id != change_id
+        or latest.history_type != "~"
+        or latest.updated_at != reminder.updated_at
+    ):
+        raise ValidationError(STALE_UNDO, code="stale")
+    if latest.history_user_id != actor.pk:
+        raise ValidationError("Only the person who made a change can undo it.", code="not_yours")
+    back_to_active = previous.status in ACTIVE_REMINDER_STATUSES
+    if (
+        back_to_active
+        and not reminder.is_active
+        and Reminder.objects.filter(
+            patient_id=reminder.patient_id,
+            kind=reminder.kind,
+            drug=reminder.drug,
+            status__in=ACTIVE_REMINDER_STATUSES,
+        ).exists()
+    ):
+        raise ValidationError(
+            "A newer reminder for the same item is already active; nothing was undone.",
+            code="superseded",
+        )
+    for name in UNDONE_FIELDS:
+        attname = Reminder._meta.get_field(name).attname
+        setattr(reminder, attname, getattr(previous, attname))
+    reminder._change_reason = UNDO_REASON  # type: ignore[attr-defined]  # read by simple-history
+    return _save(reminder, actor, [Reminder._meta.get_field(n).attname for n in UNDONE_FIELDS])
+
+
+# --- the contact log ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def reminder_contact_record(
+    *,
+    reminder: Reminder,
+    kind: str,
+    date: dt.date,
+    note: str,
+    actor: AbstractBaseUser,
+    today: dt.date,
+) -> ReminderContact:
+    """One attempt to reach the patient about this reminder, on `date` (today or before)."""
+    if date > today:
+        raise ValidationError(
+            {"date": f"This date is in the future (today is {today:%Y-%m-%d})."}, code="future"
+        )
+    if kind not in ContactKind.values:
+        raise ValidationError({"kind": "Choose how the patient was contacted."}, code="kind")
+    contact = ReminderContact(
+        reminder=reminder, kind=kind, date=date, note=note.strip(), user=actor
+    )
+    contact.full_clean()
+    contact._history_user = actor  # type: ignore[attr-defined]  # read by simple-history
+    contact.save()
+    return contact
+
+
+@transaction.atomic
+def reminder_contact_undo(*, contact: ReminderContact, actor: AbstractBaseUser) -> None:
+    """Take back a contact log entry: only its author may (the audit trail keeps it)."""
+    if contact.user_id != actor.pk:
+        raise ValidationError(
+            "Only the person who logged a contact can take it back.", code="not_yours"
+        )
+    contact._history_user = actor  # type: ignore[attr-defined]  # read by simple-history
+    contact.delete()
 
 
 # --- acting on many ---------------------------------------------------------------------------
@@ -209,5 +329,22 @@ def reminders_bulk_act(
                 f"{reminder.patient.name} ({reminder.patient.mrn}): {' '.join(error.messages)}"
                 " Nothing was changed.",
                 code="bulk_refused",
+            ) from error
+    return len(reminders)
+
+
+@transaction.atomic
+def reminders_bulk_undo(
+    *, reminders: Sequence[Reminder], changes: dict[int, int], actor: AbstractBaseUser
+) -> int:
+    """Undo one bulk action (`changes`: reminder id → the audit row it wrote), all or nothing:
+    a reminder changed since refuses, naming its patient, and nothing is undone."""
+    for reminder in reminders:
+        try:
+            reminder_undo(reminder=reminder, change_id=changes[reminder.pk], actor=actor)
+        except ValidationError as error:
+            raise ValidationError(
+                f"{reminder.patient.name} ({reminder.patient.mrn}): {' '.join(error.messages)}",
+                code="bulk_undo_refused",
             ) from error
     return len(reminders)

@@ -1,71 +1,65 @@
-"""Reminder pages for clinic admins: the worklist, one reminder with its history, the actions
-(single, by htmx or plain POST, and bulk). The clinic's reminder settings: `settings_views`.
+"""Reminder pages: the worklist of every role that works reminders (with its CSV export), one
+reminder with its contact log and history. The actions on reminders are in
+`monitoring.reminder_action_views`; the clinic's reminder settings in `monitoring.settings_views`.
 
-Every page is scoped through `patients.access` (via `monitoring.reminder_selectors`): clinicians
-and nurses get 403, anyone outside the reminder's clinic 404. Views are thin: access → form → one
-service → redirect; a refusal from a service is shown beside its field or above the form.
+Every page is scoped through `patients.access` and the permission matrix (via
+`monitoring.reminder_selectors`): a user sees the reminders of the kinds their role acts on in
+their clinics; a reminder of another clinic answers 404, one of a kind their role does not act
+on 403. After an action the page shows what was done with a button to undo it (`UNDO_KEY`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import csv
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 from django import forms
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET
 
 from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderStatus
 from monitoring.reminder_forms import (
     AssignForm,
     BulkForm,
+    ContactForm,
     DismissForm,
     DoneForm,
     SnoozeForm,
     WorklistFilterForm,
     staff_choices,
 )
-from monitoring.reminder_presenters import decorate, reminder_history
+from monitoring.reminder_presenters import decorate, export_rows, reminder_history
 from monitoring.reminder_selectors import (
     PAGE_SIZE,
-    WorklistFilters,
-    admin_clinics,
+    SORT_LABELS,
+    WorklistScope,
     assignable_staff,
+    can_take,
+    reminder_contacts,
     reminder_for_user,
-    reminders_in,
     worklist,
     worklist_counts,
     worklist_kinds,
+    worklist_rows_for_export,
+    worklist_scope,
 )
-from monitoring.reminder_services import (
-    BULK_VERBS,
-    BulkAction,
-    reminder_assign,
-    reminder_dismiss,
-    reminder_done,
-    reminder_reopen,
-    reminder_snooze,
-    reminders_bulk_act,
-)
-from patients.models import Clinic, Membership
-from patients.records import add_validation_error
+from patients.models import Membership
+
+logger = logging.getLogger(__name__)
+
+#: The session's slot for the last action's undo: what it was, and the audit row (or contact
+#: log entry) to take back. One at a time; the page that shows it clears it.
+UNDO_KEY = "reminder_undo"
 
 
-def _admin_clinics(request: HttpRequest) -> list[Clinic]:
-    clinics = admin_clinics(request.user)
-    if not clinics:
-        raise PermissionDenied
-    return clinics
-
-
-def _next_url(request: HttpRequest, fallback: str) -> str:
+def next_url(request: HttpRequest, fallback: str) -> str:
     url = request.POST.get("next", "")
     if url and url_has_allowed_host_and_scheme(
         url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -74,47 +68,59 @@ def _next_url(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
-def _choices_by_clinic(staff: list[Membership]) -> dict[int, list[tuple[str, str]]]:
-    by_clinic: dict[int, list[Membership]] = {}
-    for m in staff:
-        by_clinic.setdefault(m.clinic_id, []).append(m)
-    return {cid: staff_choices(ms, show_clinic=False) for cid, ms in by_clinic.items()}
+def offered_assignees(staff: list[Membership], reminder: Reminder) -> list[Membership]:
+    return [m for m in staff if can_take(m, reminder)]
+
+
+def _pending_undo(request: HttpRequest) -> dict[str, Any] | None:
+    return request.session.pop(UNDO_KEY, None)
 
 
 # --- the worklist -----------------------------------------------------------------------------
 
 
+@require_GET
 def reminder_list(request: HttpRequest) -> HttpResponse:
-    return _render_list(request, request.GET)
+    return render_list(request, request.GET)
 
 
-def _render_list(
+def filter_form(
+    query: QueryDict, scope: WorklistScope, reminders: Any, staff: list[Membership]
+) -> WorklistFilterForm:
+    form = WorklistFilterForm(
+        query if any(k != "page" for k in query) else None,
+        clinics=scope.clinics,
+        kinds=worklist_kinds(reminders),
+        staff=staff,
+    )
+    form.is_valid()
+    return form
+
+
+def render_list(
     request: HttpRequest,
     query: QueryDict,
     *,
     bulk_form: BulkForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    clinics = _admin_clinics(request)
+    scope = worklist_scope(request.user)
     today = timezone.localdate()
-    reminders = reminders_in(clinics)
-    staff = assignable_staff(c.pk for c in clinics)
-    show_clinic = len(clinics) > 1
-    form = WorklistFilterForm(
-        query if any(k != "page" for k in query) else None,
-        clinics=clinics,
-        kinds=worklist_kinds(reminders),
-        staff=staff,
-    )
-    form.is_valid()
-    filters = form.filters()
+    reminders = scope.reminders()
+    staff = assignable_staff(c.pk for c in scope.clinics)
+    show_clinic = len(scope.clinics) > 1
+    form = filter_form(query, scope, reminders, staff)
+    filters = form.filters(me=request.user.pk)
     page = Paginator(worklist(reminders, filters=filters, today=today), PAGE_SIZE).get_page(
         query.get("page")
     )
     rows = decorate(page.object_list, today)
-    choices = _choices_by_clinic(staff)
+    offers: dict[tuple[int, str], list[tuple[str, str]]] = {}
     for r in rows:
-        r.assignable = choices.get(r.patient.clinic_id, [])  # type: ignore[attr-defined]
+        key = (r.patient.clinic_id, r.kind)
+        if key not in offers:
+            offers[key] = staff_choices(offered_assignees(staff, r), show_clinic=False)
+        r.assignable = offers[key]  # type: ignore[attr-defined]
     counts = worklist_counts(reminders, filters=filters, today=today)
     without_page = query.copy()
     without_page.pop("page", None)
@@ -130,14 +136,17 @@ def _render_list(
             "rows": rows,
             "counts": counts,
             "status_links": _status_links(counts, without_status, filters.status),
+            "sort_links": _sort_links(without_page, filters.sort),
             "query": without_page.urlencode(),
             "here": request.path + (f"?{query.urlencode()}" if query else ""),
             "bulk_form": bulk_form,
             "selected": bulk_form.selected_ids() if bulk_form.is_bound else set(),
             "show_clinic": show_clinic,
-            "clinics": clinics,
+            "clinics": scope.clinics,
+            "managed_clinics": scope.managed_clinics,
             "today": today,
-            "is_filtered": filters != WorklistFilters(),
+            "is_filtered": form.is_narrowed(),
+            "undo": _pending_undo(request),
         },
         status=status,
     )
@@ -161,12 +170,57 @@ def _status_links(counts: dict[str, int], query: QueryDict, current: str) -> lis
     return links
 
 
+def _sort_links(query: QueryDict, current: str) -> dict[str, dict[str, str]]:
+    """Per column: the link that sorts by it (ascending, or descending when it is the ascending
+    order already) and its `aria-sort`."""
+    links = {}
+    for key, words in SORT_LABELS.items():
+        q = query.copy()
+        q["sort"] = f"-{key}" if current == key else key
+        state = "ascending" if current == key else "descending" if current == f"-{key}" else "none"
+        arrow = {"ascending": "▲", "descending": "▼"}.get(state, "")
+        links[key] = {"query": q.urlencode(), "aria_sort": state, "label": words, "arrow": arrow}
+    return links
+
+
+@require_GET
+def reminder_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The filtered worklist (every page of it) as CSV, in words, every cell inert."""
+    scope = worklist_scope(request.user)
+    today = timezone.localdate()
+    reminders = scope.reminders()
+    staff = assignable_staff(c.pk for c in scope.clinics)
+    form = filter_form(request.GET, scope, reminders, staff)
+    filters = form.filters(me=request.user.pk)
+    rows = worklist_rows_for_export(reminders, filters=filters, today=today)
+    user = request.user.get_username()
+
+    def lines() -> Iterator[str]:
+        buffer = _Echo()
+        writer = csv.writer(buffer)
+        count = -1  # the header is not a reminder
+        for count, row in enumerate(export_rows(rows)):  # noqa: B007  # logged after the loop
+            yield writer.writerow(row)
+        logger.info("reminder worklist exported by %s: %d reminders", user, max(count, 0))
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="reminders-{today:%Y-%m-%d}.csv"'
+    return response
+
+
+class _Echo:
+    """A file-like object whose `write` returns the line, for streaming csv.writer's output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
 def reminder_detail(request: HttpRequest, pk: int) -> HttpResponse:
     reminder = reminder_for_user(request.user, pk)
-    return _render_detail(request, reminder)
+    return render_detail(request, reminder)
 
 
-def _render_detail(
+def render_detail(
     request: HttpRequest,
     reminder: Reminder,
     bound: forms.Form | None = None,
@@ -175,10 +229,15 @@ def _render_detail(
     today = timezone.localdate()
     staff = assignable_staff([reminder.patient.clinic_id])
     forms_by_name: dict[str, forms.Form] = {
-        "assign": AssignForm(staff=staff, initial={"assignee": reminder.assignee_id or ""}),
+        "assign": AssignForm(
+            staff=staff,
+            offered=offered_assignees(staff, reminder),
+            initial={"assignee": reminder.assignee_id or ""},
+        ),
         "snooze": SnoozeForm(initial={"until": reminder.snoozed_until}),
         "done": DoneForm(),
         "dismiss": DismissForm(),
+        "contact": ContactForm(initial={"date": today}),
     }
     if bound is not None:
         forms_by_name[_FORM_NAMES[type(bound)]] = bound
@@ -190,9 +249,11 @@ def _render_detail(
             "reminder": reminder,
             "patient": reminder.patient,
             "history": reminder_history(reminder),
+            "contacts": reminder_contacts(reminder),
             "forms": forms_by_name,
             "today": today,
             "back_url": reverse("reminders:list"),
+            "undo": _pending_undo(request),
         },
         status=status,
     )
@@ -203,173 +264,5 @@ _FORM_NAMES: dict[type[forms.Form], str] = {
     SnoozeForm: "snooze",
     DoneForm: "done",
     DismissForm: "dismiss",
+    ContactForm: "contact",
 }
-
-
-# --- actions on one reminder ------------------------------------------------------------------
-
-
-def _act(
-    request: HttpRequest,
-    reminder: Reminder,
-    form: forms.Form | None,
-    service: Callable[[dict[str, Any]], str],
-) -> HttpResponse:
-    """Validate `form`, run `service(cleaned_data)` (which says what it did); answer htmx with
-    the row, others with a redirect (or the reminder page with the error beside its field)."""
-    error = done = ""
-    if form is None or form.is_valid():
-        try:
-            done = service(form.cleaned_data if form is not None else {})
-        except ValidationError as refusal:
-            if form is not None:
-                add_validation_error(form, refusal)
-            error = " ".join(refusal.messages)
-    else:
-        error = " ".join(str(e) for errors in form.errors.values() for e in errors)
-    if request.htmx:  # type: ignore[attr-defined]  # django-htmx middleware
-        return _render_row(request, reminder, flash=error or done, is_error=bool(error))
-    if error:
-        if form is None or not any(name in form.fields for name in form.errors):
-            # Not about the input (the reminder was closed meanwhile…): say so where they were.
-            messages.error(request, error)
-            return redirect(_next_url(request, reverse("reminders:detail", args=[reminder.pk])))
-        return _render_detail(request, reminder, bound=form, status=400)
-    messages.success(request, done)
-    return redirect(_next_url(request, reverse("reminders:detail", args=[reminder.pk])))
-
-
-def _render_row(
-    request: HttpRequest, reminder: Reminder, *, flash: str, is_error: bool
-) -> HttpResponse:
-    """The worklist row of one reminder, as htmx swaps it in after an action."""
-    today = timezone.localdate()
-    reminder = (
-        Reminder.objects.select_related("patient__clinic", "assignee").filter(pk=reminder.pk).get()
-    )
-    decorate([reminder], today)
-    staff = assignable_staff([reminder.patient.clinic_id])
-    reminder.assignable = staff_choices(staff, show_clinic=False)  # type: ignore[attr-defined]
-    return render(
-        request,
-        "monitoring/_reminder_row.html",
-        {
-            "r": reminder,
-            "today": today,
-            "flash": flash,
-            "is_error": is_error,
-            "here": _next_url(request, reverse("reminders:list")),
-            "show_clinic": request.POST.get("show_clinic") == "1",
-        },
-    )
-
-
-@require_POST
-def reminder_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
-    reminder = reminder_for_user(request.user, pk)
-    form = AssignForm(request.POST, staff=assignable_staff([reminder.patient.clinic_id]))
-
-    def assign(data: dict[str, Any]) -> str:
-        who = data["assignee"]
-        reminder_assign(reminder=reminder, assignee=who, actor=request.user)
-        return f"Assigned to {who.get_full_name() or who.get_username()}." if who else "Unassigned."
-
-    return _act(request, reminder, form, assign)
-
-
-@require_POST
-def reminder_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
-    reminder = reminder_for_user(request.user, pk)
-
-    def snooze(data: dict[str, Any]) -> str:
-        reminder_snooze(
-            reminder=reminder,
-            until=data["until"],
-            actor=request.user,
-            today=timezone.localdate(),
-        )
-        return f"Snoozed until {data['until']:%Y-%m-%d}."
-
-    return _act(request, reminder, SnoozeForm(request.POST), snooze)
-
-
-@require_POST
-def reminder_done_view(request: HttpRequest, pk: int) -> HttpResponse:
-    reminder = reminder_for_user(request.user, pk)
-
-    def mark_done(data: dict[str, Any]) -> str:
-        reminder_done(reminder=reminder, actor=request.user, note=data["note"], now=timezone.now())
-        return "Marked done."
-
-    return _act(request, reminder, DoneForm(request.POST), mark_done)
-
-
-@require_POST
-def reminder_dismiss_view(request: HttpRequest, pk: int) -> HttpResponse:
-    reminder = reminder_for_user(request.user, pk)
-
-    def dismiss(data: dict[str, Any]) -> str:
-        reminder_dismiss(
-            reminder=reminder, reason=data["reason"], actor=request.user, now=timezone.now()
-        )
-        return "Dismissed."
-
-    return _act(request, reminder, DismissForm(request.POST), dismiss)
-
-
-@require_POST
-def reminder_reopen_view(request: HttpRequest, pk: int) -> HttpResponse:
-    reminder = reminder_for_user(request.user, pk)
-
-    def reopen(data: dict[str, Any]) -> str:
-        reminder_reopen(reminder=reminder, actor=request.user)
-        return "Reopened."
-
-    return _act(request, reminder, None, reopen)
-
-
-# --- bulk actions -----------------------------------------------------------------------------
-
-
-@require_POST
-def reminder_bulk(request: HttpRequest) -> HttpResponse:
-    clinics = _admin_clinics(request)
-    staff = assignable_staff(c.pk for c in clinics)
-    form = BulkForm(request.POST, staff=staff, show_clinic=len(clinics) > 1)
-    query = QueryDict(request.POST.get("query", ""))
-    if form.is_valid():
-        data = form.cleaned_data
-        ids = data["ids"]
-        reminders = list(
-            reminders_in(clinics)
-            .filter(pk__in=ids)
-            .select_related("patient__clinic")
-            .order_by("pk")
-        )
-        if len(reminders) != len(ids):
-            form.add_error(
-                None,
-                "Some of the selected reminders are not in your clinics' worklist. "
-                "Nothing was changed.",
-            )
-        else:
-            action = BulkAction(data["action"])
-            try:
-                count = reminders_bulk_act(
-                    reminders=reminders,
-                    action=action,
-                    actor=request.user,  # type: ignore[arg-type]
-                    now=timezone.now(),
-                    today=timezone.localdate(),
-                    assignee=data["assignee"],
-                    until=data["until"],
-                    reason=data["reason"],
-                )
-            except ValidationError as refusal:
-                add_validation_error(form, refusal)
-            else:
-                verb = BULK_VERBS[action]
-                messages.success(request, f"{count} reminder{'s' * (count != 1)} {verb}.")
-                url = reverse("reminders:list")
-                return redirect(f"{url}?{query.urlencode()}" if query else url)
-    return _render_list(request, query, bulk_form=form, status=400)

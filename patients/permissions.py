@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from patients.models import Role
+from therapy.engine import AlertCode, MonitoringCode
 
 
 class Action(StrEnum):
@@ -21,6 +22,10 @@ class Action(StrEnum):
     RECORD_REASSESSMENT = "record_reassessment"  # the 12-month fracture-risk reassessment
     #: A letter to the patient's GP states the plan and is signed by the clinician who writes it.
     SIGN_LETTER = "sign_letter"
+    #: Work the reminder worklist: see reminders, assign, snooze, mark done, dismiss, reopen,
+    #: log a contact, undo — on the reminder kinds the role acts on (`REMINDER_KINDS`).
+    WORK_REMINDERS = "work_reminders"
+    #: The clinic's reminder settings (lead time, e-mail), and every kind of reminder.
     MANAGE_REMINDERS = "manage_reminders"
     MANAGE_STAFF = "manage_staff"
     #: The clinic's lab units and DXA scanner list (settings, not a patient's record).
@@ -39,14 +44,21 @@ MATRIX: dict[Role, frozenset[Action]] = {
             Action.RECORD_REASSESSMENT,
             Action.SIGN_LETTER,
             Action.MANAGE_MEASUREMENT_SETTINGS,
+            Action.WORK_REMINDERS,
         }
     ),
     Role.NURSE: frozenset(
-        {Action.VIEW_DEMOGRAPHICS, Action.VIEW_CLINICAL, Action.RECORD_MEASUREMENT}
+        {
+            Action.VIEW_DEMOGRAPHICS,
+            Action.VIEW_CLINICAL,
+            Action.RECORD_MEASUREMENT,
+            Action.WORK_REMINDERS,
+        }
     ),
     Role.CLINIC_ADMIN: frozenset(
         {
             Action.VIEW_DEMOGRAPHICS,
+            Action.WORK_REMINDERS,
             Action.MANAGE_REMINDERS,
             Action.MANAGE_STAFF,
             Action.MANAGE_MEASUREMENT_SETTINGS,
@@ -61,3 +73,35 @@ def roles_allowed(action: Action) -> list[str]:
 
 def role_allows(role: str, action: Action) -> bool:
     return action in MATRIX.get(Role(role), frozenset())
+
+
+#: The reminder kinds (the engine's codes) a nurse acts on: a dose to give (the next injection,
+#: or a denosumab dose gone overdue), a DXA scan to book, bone-turnover markers to draw. Every
+#: other kind asks for a clinical decision (a reassessment, a follow-on drug, a course to stop),
+#: which is the clinician's.
+NURSE_REMINDER_KINDS: frozenset[str] = frozenset(
+    {
+        MonitoringCode.NEXT_DOSE,
+        MonitoringCode.DXA_FOLLOW_UP,
+        MonitoringCode.BTM_BASELINE,
+        MonitoringCode.BTM_3_MONTHS,
+        AlertCode.DENOSUMAB_OVERDUE,
+    }
+)
+
+#: Which reminders each role works on (None: every kind). Clinicians act on every item; clinic
+#: admins manage the whole list (they call patients, book visits and close what was done
+#: elsewhere), so they see every kind and may be assigned any reminder too.
+REMINDER_KINDS: dict[Role, frozenset[str] | None] = {
+    Role.CLINICIAN: None,
+    Role.NURSE: NURSE_REMINDER_KINDS,
+    Role.CLINIC_ADMIN: None,
+}
+
+
+def role_works_on_reminder(role: str, kind: str) -> bool:
+    """Whether the role sees and acts on a reminder of this kind — and so may be assigned it."""
+    if not role_allows(role, Action.WORK_REMINDERS):
+        return False
+    kinds = REMINDER_KINDS.get(Role(role))
+    return kinds is None or kind in kinds

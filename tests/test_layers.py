@@ -118,6 +118,7 @@ LAYERS: dict[str, Layer] = {
     "monitoring.forms": EDGES,
     "monitoring.import_tasks": EDGES,
     "monitoring.reminder_forms": EDGES,
+    "monitoring.reminder_action_views": EDGES,
     "monitoring.reminder_urls": EDGES,
     "monitoring.reminder_views": EDGES,
     "monitoring.settings_forms": EDGES,

@@ -13,6 +13,10 @@
     previous history (intake)                  yes        403    403           404
     clinic staff pages                         403        403    yes           404
     clinic lab units and DXA scanners          yes        403    yes           404
+    reminder worklist and its CSV export       yes        yes    yes           own clinic only
+    a dose/DXA/lab reminder and its actions    yes        yes    yes           404
+    any other reminder and its actions         yes        403    yes           404
+    clinic reminder settings                   403        403    yes           404
 
 A GET that is allowed answers 200; a POST that is allowed redirects and changes the row; a
 refused request answers 403 (patient in the user's clinic) or 404 (patient of another clinic)
@@ -21,6 +25,7 @@ and changes nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,8 +36,9 @@ from django.db import models
 from django.forms.models import model_to_dict
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import StringConverter
+from django.utils import timezone
 
-from monitoring.models import DxaScan, DxaScanner, LabResult, Reassessment
+from monitoring.models import DxaScan, DxaScanner, LabResult, Reassessment, Reminder
 from patients.access import patients_for_user
 from patients.models import (
     CardiovascularEvent,
@@ -63,14 +69,45 @@ class Ctx:
     clinic_slug: str
     colleague: Membership  # a nurse of Hillside whose role the staff page may change
     scanner: DxaScanner  # a DXA scanner of Hillside's list
+    #: Open and dismissed reminders of the patient: a dose (a nurse's kind) and a reassessment
+    reminders: dict[str, Reminder]
+    assignee: Any  # a clinician of Hillside, who may take any reminder
 
 
 @pytest.fixture
 def ctx(world, clinic) -> Ctx:
     colleague = factories.UserFactory(username="colleague")
     membership = Membership.objects.create(user=colleague, clinic=clinic, role=Role.NURSE)
+    doctor = factories.UserFactory(username="doctor")
+    Membership.objects.create(user=doctor, clinic=clinic, role=Role.CLINICIAN)
     scanner = DxaScanner.objects.create(clinic=clinic, name="Hologic A")
-    return Ctx(world=world, clinic_slug=clinic.slug, colleague=membership, scanner=scanner)
+    today = timezone.localdate()
+    reminders = {}
+    # The closed ones are another patient's: reopening needs no active reminder of the item.
+    other = factories.PatientFactory(clinic=clinic)
+    for name, kind, drug in [
+        ("dose", "NEXT_DOSE", "denosumab"),
+        ("reassessment", "FRACTURE_RISK_REASSESSMENT", ""),
+    ]:
+        reminders[name] = Reminder.objects.create(
+            patient=world.patient, kind=kind, drug=drug, due=today
+        )
+        reminders[f"closed-{name}"] = Reminder.objects.create(
+            patient=other,
+            kind=kind,
+            drug=drug,
+            due=today - dt.timedelta(days=400),
+            status="dismissed",
+            close_reason="Entered twice",
+        )
+    return Ctx(
+        world=world,
+        clinic_slug=clinic.slug,
+        colleague=membership,
+        scanner=scanner,
+        reminders=reminders,
+        assignee=doctor,
+    )
 
 
 @dataclass(frozen=True)
@@ -356,7 +393,61 @@ MEASUREMENT_SETTINGS_ENDPOINTS: list[Endpoint] = [
     ),
 ]
 
-ENDPOINTS = PATIENT_ENDPOINTS + STAFF_ENDPOINTS + MEASUREMENT_SETTINGS_ENDPOINTS
+
+def _reminder(name: str) -> Callable[[Ctx], list[Any]]:
+    return lambda ctx: [ctx.reminders[name].pk]
+
+
+def _reminder_row(name: str) -> Callable[[Ctx], Any]:
+    def state(ctx: Ctx) -> Any:
+        reminder = Reminder.objects.get(pk=ctx.reminders[name].pk)
+        return (model_to_dict(reminder), reminder.contacts.count())
+
+    return state
+
+
+def _reminder_endpoints(kind: str, allowed: frozenset[str]) -> list[Endpoint]:
+    def later(ctx: Ctx) -> str:
+        return (timezone.localdate() + dt.timedelta(days=30)).isoformat()
+
+    def today(ctx: Ctx) -> str:
+        return timezone.localdate().isoformat()
+
+    posts: list[tuple[str, Callable[[Ctx], dict[str, Any]]]] = [
+        ("assign", lambda c: {"assignee": c.assignee.pk}),
+        ("snooze", lambda c: {"until": later(c)}),
+        ("done", lambda c: {"note": "Given at the GP surgery"}),
+        ("dismiss", lambda c: {"reason": "Moved abroad"}),
+        ("contact", lambda c: {"contact-kind": "called", "contact-date": today(c)}),
+    ]
+    return [
+        Endpoint("reminders:detail", _reminder(kind), allowed),
+        *[
+            Endpoint(
+                f"reminders:{verb}", _reminder(kind), allowed, data, _reminder_row(kind), False
+            )
+            for verb, data in posts
+        ],
+        Endpoint(
+            "reminders:reopen",
+            _reminder(f"closed-{kind}"),
+            allowed,
+            lambda c: {},
+            _reminder_row(f"closed-{kind}"),
+            get=False,
+        ),
+    ]
+
+
+REMINDER_ENDPOINTS: list[Endpoint] = [
+    *_reminder_endpoints("dose", EVERY_ROLE),
+    *_reminder_endpoints("reassessment", CLINICIAN_AND_ADMIN),
+    Endpoint("reminders:settings", lambda c: [c.clinic_slug], ADMIN),
+]
+
+ENDPOINTS = (
+    PATIENT_ENDPOINTS + STAFF_ENDPOINTS + MEASUREMENT_SETTINGS_ENDPOINTS + REMINDER_ENDPOINTS
+)
 
 
 def _allowed_cases(method: str) -> list[Any]:
@@ -488,6 +579,27 @@ def test_every_signed_in_role_opens_the_patient_list_and_the_dashboard(role, req
 
     assert client.get(reverse("patients:list")).status_code == 200
     assert client.get(reverse("dashboard")).status_code == 200
+
+
+@pytest.mark.parametrize("role", ["clinician", "nurse", "clinic_admin", "outsider"])
+def test_every_role_opens_the_reminder_worklist_and_exports_it_with_its_own_clinics_only(
+    role, ctx, request, client_for
+):
+    client = client_for(request.getfixturevalue(role))
+    query = {"assignee": "anyone", "status": "all"}
+
+    listed = client.get(reverse("reminders:list"), query)
+    exported = client.get(reverse("reminders:export"), query)
+
+    assert (listed.status_code, exported.status_code) == (200, 200)
+    shown = {r.kind for r in listed.context["rows"]}
+    expected = {
+        "outsider": set(),
+        "nurse": {"NEXT_DOSE"},
+    }.get(role, {"NEXT_DOSE", "FRACTURE_RISK_REASSESSMENT"})
+    assert shown == expected
+    rows = b"".join(exported.streaming_content).decode().splitlines()
+    assert len(rows) - 1 == len(listed.context["rows"])
 
 
 @pytest.mark.parametrize(
