@@ -17,6 +17,7 @@ from patients.models import (
     GlucocorticoidExposure,
     Immunosuppressant,
     Patient,
+    PatientStatus,
     RiskProfile,
     Role,
 )
@@ -76,8 +77,39 @@ def date_widgets(*names: str) -> dict[str, forms.Widget]:
 class PatientForm(CrispyMixin, forms.ModelForm):
     class Meta:
         model = Patient
-        fields = ["mrn", "name", "birth_date", "sex"]
+        fields = ["mrn", "given_name", "family_name", "birth_date", "sex"]
         widgets = date_widgets("birth_date")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Blank on the model so that a record saved with only `name` is split by `sync_name`;
+        # a person typing the name gives the family name.
+        self.fields["family_name"].required = True
+
+
+class ContactDetailsForm(CrispyMixin, forms.ModelForm):
+    """How to reach the patient and their GP: demographics a clinic admin may edit too."""
+
+    class Meta:
+        model = Patient
+        fields = ["phone", "email", "address", "preferred_contact", "gp_name", "gp_practice"]
+        widgets = {"address": forms.Textarea(attrs={"rows": 3})}
+
+
+class PatientStatusForm(CrispyMixin, forms.Form):
+    """Active, or why the patient no longer comes: the date is the date of death, transfer
+    or discharge (the service `patient_set_status` checks it)."""
+
+    status = forms.ChoiceField(choices=PatientStatus.choices)
+    status_date = forms.DateField(
+        label="Date",
+        required=False,
+        widget=DateInput(),
+        help_text="The date of death, transfer or discharge. Leave empty for an active patient.",
+    )
+    status_note = forms.CharField(
+        label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
 
 
 class RiskProfileForm(CrispyMixin, forms.ModelForm):

@@ -9,6 +9,8 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -23,12 +25,14 @@ from patients.access import (
 from patients.dashboards import dashboard_for
 from patients.forms import (
     CardiovascularEventForm,
+    ContactDetailsForm,
     FractureForm,
     GlucocorticoidExposureForm,
     ImmunosuppressantForm,
     MembershipRoleForm,
     PatientForm,
     PatientSearchForm,
+    PatientStatusForm,
     RiskProfileForm,
     StaffCreateForm,
 )
@@ -43,7 +47,7 @@ from patients.models import (
 from patients.permissions import MATRIX, Action
 from patients.presenters import age_on, risk_factor_facts
 from patients.selectors import patient_changes, patient_search, patient_with_records
-from patients.services import patient_create, record_save
+from patients.services import patient_create, patient_set_status, record_save
 from therapy.case_records import case_for_patient
 from therapy.presenters import patient_panel
 from therapy.selectors import alert_counts
@@ -258,6 +262,58 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "patients/patient_form.html",
         {"form": form, "access": access, "patient": access.patient, "is_new": False},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def contact_details_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Phone, e-mail, address, preferred contact and GP: clinicians and clinic admins."""
+    access = patient_for_user(request.user, pk, Action.EDIT_CONTACT_DETAILS)
+    form = ContactDetailsForm(request.POST or None, instance=access.patient)
+    if request.method == "POST" and records.save_form(request, form):
+        messages.success(request, "Contact details were updated.")
+        return redirect(f"{reverse('patients:detail', args=[pk])}#contact")
+    return render(
+        request,
+        "patients/contact_form.html",
+        {"form": form, "access": access, "patient": access.patient},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def patient_status_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record that the patient died, moved to another service or was discharged, or is back."""
+    access = patient_for_user(request.user, pk, Action.EDIT_DEMOGRAPHICS)
+    patient = access.patient
+    form = PatientStatusForm(
+        request.POST or None,
+        initial={
+            "status": patient.status,
+            "status_date": patient.status_date,
+            "status_note": patient.status_note,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            resolved = patient_set_status(
+                patient=patient,
+                status=data["status"],
+                status_date=data["status_date"],
+                note=data["status_note"],
+                actor=request.user,  # type: ignore[arg-type]
+                now=timezone.now(),
+            )
+        except ValidationError as error:
+            records.add_validation_error(form, error)
+        else:
+            closed = f" {resolved} open reminder{pluralize(resolved)} closed." if resolved else ""
+            messages.success(request, f"{patient.name}: {patient.get_status_display()}.{closed}")
+            return redirect("patients:detail", pk)
+    return render(
+        request,
+        "patients/status_form.html",
+        {"form": form, "access": access, "patient": patient},
         status=400 if request.method == "POST" else 200,
     )
 

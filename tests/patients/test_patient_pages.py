@@ -147,7 +147,13 @@ def test_the_patient_page_lists_no_yes_no_risk_factor_the_patient_does_not_have(
 
 # --- adding a patient -------------------------------------------------------------------------
 
-NEW = {"mrn": "H-777", "name": "Ada Newcomer", "birth_date": "1950-05-05", "sex": "female"}
+NEW = {
+    "mrn": "H-777",
+    "given_name": "Ada",
+    "family_name": "Newcomer",
+    "birth_date": "1950-05-05",
+    "sex": "female",
+}
 
 
 def test_a_clinician_adds_a_patient_and_lands_on_the_previous_history_page(
@@ -469,7 +475,7 @@ def test_the_section_menu_leads_to_every_section_of_the_page(patient, clinician,
         html.index('id="section-menu"') : html.index("</nav>", html.index('id="section-menu"'))
     ]
     targets = re.findall(r'href="#([\w-]+)"', menu)
-    assert len(targets) == 10
+    assert len(targets) == 11
     for target in targets:
         assert f'id="{target}"' in html, target
 

@@ -276,7 +276,8 @@ PATIENT_ENDPOINTS: list[Endpoint] = [
         CLINICIAN,
         lambda c: {
             "mrn": c.world.patient.mrn,
-            "name": "Renamed Patient",
+            "given_name": "Renamed",
+            "family_name": "Patient",
             "birth_date": "1948-04-02",
             "sex": "female",
         },
@@ -502,7 +503,8 @@ def test_only_a_clinician_opens_the_new_patient_form(role, status, request, clie
 NEW_PATIENT = {
     "clinic": "hillside",
     "mrn": "H-777",
-    "name": "Ada Newcomer",
+    "given_name": "Ada",
+    "family_name": "Newcomer",
     "birth_date": "1950-05-05",
     "sex": "female",
 }
