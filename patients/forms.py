@@ -21,6 +21,13 @@ from patients.models import (
     RiskProfile,
     Role,
 )
+from patients.selectors import (
+    SEVERITY_CRITICAL,
+    SEVERITY_ROUTINE,
+    SORT_DUE,
+    SORT_NAME,
+    STATUS_ALL,
+)
 
 
 class DateInput(forms.DateInput):
@@ -172,10 +179,40 @@ class PatientSearchForm(forms.Form):
         choices=[("", "Any sex"), *Patient._meta.get_field("sex").choices],
     )
     clinic = forms.ChoiceField(required=False, choices=[("", "All my clinics")])
+    status = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Active"),
+            (STATUS_ALL, "All"),
+            *[(value, label) for value, label in PatientStatus.choices if value != "active"],
+        ],
+    )
+    severity = forms.ChoiceField(
+        label="Reminders",
+        required=False,
+        choices=[
+            ("", "Any or none"),
+            (SEVERITY_CRITICAL, "A critical alert"),
+            (SEVERITY_ROUTINE, "A routine item (dose, scan, lab…)"),
+        ],
+    )
+    kind = forms.ChoiceField(label="Reminder kind", required=False, choices=[("", "Any kind")])
+    sort = forms.ChoiceField(
+        label="Sort by",
+        required=False,
+        choices=[(SORT_NAME, "Family name"), (SORT_DUE, "Next due date")],
+    )
 
-    def __init__(self, *args: Any, clinics: list[tuple[str, str]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        clinics: list[tuple[str, str]],
+        kinds: list[tuple[str, str]],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["clinic"].choices = [("", "All my clinics"), *clinics]
+        self.fields["kind"].choices = [("", "Any kind"), *kinds]
 
 
 class StaffCreateForm(CrispyMixin, forms.Form):

@@ -46,10 +46,15 @@ from patients.models import (
 )
 from patients.permissions import MATRIX, Action
 from patients.presenters import age_on, risk_factor_facts
-from patients.selectors import patient_changes, patient_search, patient_with_records
+from patients.selectors import (
+    patient_changes,
+    patient_search,
+    patient_with_records,
+    reminder_kinds_for,
+)
 from patients.services import patient_create, patient_set_status, record_save
 from therapy.case_records import case_for_patient
-from therapy.presenters import patient_panel
+from therapy.presenters import label, patient_panel
 from therapy.selectors import alert_counts
 
 PAGE_SIZE = 25
@@ -107,12 +112,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 def patient_list(request: HttpRequest) -> HttpResponse:
     clinics = list(clinics_for_user(request.user).values_list("slug", "name"))
-    form = PatientSearchForm(request.GET or None, clinics=clinics)
-    queryset = patients_for_user(request.user)
+    visible = patients_for_user(request.user)
+    kinds = [(kind, label(kind)) for kind in reminder_kinds_for(visible)]
+    form = PatientSearchForm(request.GET or None, clinics=clinics, kinds=kinds)
     if form.is_valid():
-        queryset = patient_search(queryset, **form.cleaned_data)
+        queryset = patient_search(visible, **form.cleaned_data)
     else:
-        queryset = patient_search(queryset)
+        queryset = patient_search(visible)
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     can_create = clinics_for_user(request.user, Action.EDIT_DEMOGRAPHICS).exists()
     counts = alert_counts(page.object_list, as_of=timezone.localdate())

@@ -8,7 +8,8 @@ The engine's input is read by `therapy.case_records` (eleven queries for one pat
 page of them), apart from the records a page lists: one reader for the pages and the scan.
 
     page                                                   queries
-    /patients/  (6 or 60 patients, each with a history)      21
+    /patients/  (6 or 60 patients, each with a history)      22
+      (one more: the reminder kinds of the kind filter)
     /patients/<id>/  clinician or nurse, 2 or 20 years       41
     /patients/<id>/  clinic admin (demographics only)         7
     /patients/new/, /patients/<id>/edit/                      7
@@ -41,7 +42,7 @@ from patients.models import (
 )
 from tests import factories
 
-LIST = 21
+LIST = 22
 DETAIL_CLINICAL = 41
 DETAIL_DEMOGRAPHICS = 7
 YEARS = [pytest.param(2, id="2-years"), pytest.param(20, id="20-years")]
