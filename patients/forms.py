@@ -172,6 +172,14 @@ class FractureForm(ExactWhenRetyped, CrispyMixin, forms.ModelForm):
         widgets = date_widgets("date")
 
 
+class OfferedChoiceField(forms.ChoiceField):
+    """A select whose choices are offers, not limits: a reminder kind no active reminder has
+    (a bookmarked search) filters to nobody rather than being refused."""
+
+    def valid_value(self, value: str) -> bool:
+        return len(value) <= 50
+
+
 class PatientSearchForm(forms.Form):
     q = forms.CharField(label="Name or MRN", required=False, max_length=100)
     sex = forms.ChoiceField(
@@ -196,7 +204,7 @@ class PatientSearchForm(forms.Form):
             (SEVERITY_ROUTINE, "A routine item (dose, scan, lab…)"),
         ],
     )
-    kind = forms.ChoiceField(label="Reminder kind", required=False, choices=[("", "Any kind")])
+    kind = OfferedChoiceField(label="Reminder kind", required=False, choices=[("", "Any kind")])
     sort = forms.ChoiceField(
         label="Sort by",
         required=False,
