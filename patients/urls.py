@@ -19,6 +19,7 @@ urlpatterns = [
     path("patients/<int:pk>/history/", intake_views.patient_intake, name="intake"),
     path("clinics/<slug:slug>/staff/", views.staff_list, name="staff"),
     path("clinics/<slug:slug>/staff/<int:pk>/", views.staff_update, name="staff-update"),
+    path("clinics/<slug:slug>/staff/<int:pk>/account/", views.staff_account, name="staff-account"),
 ]
 for kind in views.RECORD_KINDS:
     urlpatterns += records.record_urls(kind)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -43,6 +44,7 @@ from patients.models import (
     Immunosuppressant,
     Membership,
     RiskProfile,
+    StaffAction,
 )
 from patients.permissions import MATRIX, Action
 from patients.presenters import age_on, risk_factor_facts
@@ -53,11 +55,19 @@ from patients.selectors import (
     reminder_kinds_for,
 )
 from patients.services import patient_create, patient_set_status, record_save
+from patients.staff_services import (
+    staff_deactivate,
+    staff_reactivate,
+    staff_send_password_reset,
+    staff_unlock,
+)
 from therapy.case_records import case_for_patient
 from therapy.presenters import label, patient_panel
 from therapy.selectors import alert_counts
 
 PAGE_SIZE = 25
+#: The staff page lists this many of the latest account actions.
+STAFF_LOG_SIZE = 20
 
 CARDIOVASCULAR_EVENT = records.RecordKind(
     slug="cardiovascular-event",
@@ -370,6 +380,9 @@ def staff_list(request: HttpRequest, slug: str) -> HttpResponse:
             "form": form,
             "role_form": MembershipRoleForm(),
             "matrix": MATRIX,
+            "staff_actions": StaffAction.objects.filter(clinic=clinic).select_related(
+                "actor", "target"
+            )[:STAFF_LOG_SIZE],
         },
         status=400 if request.method == "POST" else 200,
     )
@@ -399,4 +412,54 @@ def staff_update(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         )
     else:
         messages.error(request, "Choose a role.")
+    return redirect("patients:staff", slug)
+
+
+#: The staff page's account buttons, each a service of patients.staff_services.
+STAFF_ACCOUNT_ACTIONS = ("unlock", "password_reset", "deactivate", "reactivate")
+
+
+def _site_url(request: HttpRequest) -> str:
+    """Where links in e-mails point: OSSA_SITE_URL when set, else this request's own site."""
+    return getattr(settings, "OSSA_SITE_URL", "") or request.build_absolute_uri("/")
+
+
+@require_POST
+def staff_account(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Unlock, send a password-reset link, deactivate or reactivate a colleague's account."""
+    clinic = clinic_for_user(request.user, slug, Action.MANAGE_STAFF)
+    membership = get_object_or_404(
+        Membership.objects.select_related("user", "clinic"), clinic=clinic, pk=pk
+    )
+    action = request.POST.get("action", "")
+    name = membership.user.get_username()
+    actor = request.user
+    try:
+        if action == "unlock":
+            staff_unlock(membership=membership, actor=actor)  # type: ignore[arg-type]
+            done = f"{name} may sign in again: failed logins were cleared."
+        elif action == "password_reset":
+            email = staff_send_password_reset(
+                membership=membership,
+                actor=actor,  # type: ignore[arg-type]
+                base_url=_site_url(request),
+            )
+            done = f"A password-reset link was sent to {email}."
+        elif action == "deactivate":
+            ended = staff_deactivate(
+                membership=membership,
+                actor=actor,  # type: ignore[arg-type]
+                now=timezone.now(),
+            )
+            done = f"{name} is deactivated; {ended} session{pluralize(ended)} ended."
+        elif action == "reactivate":
+            staff_reactivate(membership=membership, actor=actor)  # type: ignore[arg-type]
+            done = f"{name} is active again."
+        else:
+            messages.error(request, "Choose an action.")
+            return redirect("patients:staff", slug)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, done)
     return redirect("patients:staff", slug)
