@@ -98,28 +98,32 @@ def staff_send_password_reset(
         )
     link = password_reset_link(user=target, base_url=base_url)
     clinic = membership.clinic
-    with transaction.atomic():
-        _log(
-            clinic=clinic,
-            actor=actor,
-            target=target,
-            kind=StaffAction.Kind.PASSWORD_RESET,
-            detail=f"sent to {email}",
+    # Sent first, logged once sent: a mail server that refuses leaves no "sent" in the log.
+    try:
+        send_mail(
+            subject=f"Ossa: choose a new password for {clinic.name}",
+            message=(
+                f"Hello {target.get_username()},\n\n"
+                f"An administrator of {clinic.name} sent you this link to choose a new "
+                f"password for Ossa:\n\n{link}\n\n"
+                "The link works once. If you did not expect it, ignore this message and "
+                "tell your clinic's administrator.\n"
+            ),
+            from_email=None,
+            recipient_list=[email],
         )
-        transaction.on_commit(
-            lambda: send_mail(
-                subject=f"Ossa: choose a new password for {clinic.name}",
-                message=(
-                    f"Hello {target.get_username()},\n\n"
-                    f"An administrator of {clinic.name} sent you this link to choose a new "
-                    f"password for Ossa:\n\n{link}\n\n"
-                    "The link works once. If you did not expect it, ignore this message and "
-                    "tell your clinic's administrator.\n"
-                ),
-                from_email=None,
-                recipient_list=[email],
-            )
-        )
+    except OSError as error:  # smtplib's errors included: the server refused or is down
+        raise ValidationError(
+            f"The e-mail to {email} could not be sent ({error}); try again later.",
+            code="mail_failed",
+        ) from error
+    _log(
+        clinic=clinic,
+        actor=actor,
+        target=target,
+        kind=StaffAction.Kind.PASSWORD_RESET,
+        detail=f"sent to {email}",
+    )
     return email
 
 
