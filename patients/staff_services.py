@@ -24,7 +24,8 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from patients.models import Clinic, Membership, StaffAction
+from patients.models import Clinic, Membership, Role, StaffAction
+from patients.services import record_save
 
 #: The key under which django.contrib.auth keeps the signed-in user's id in a session.
 _SESSION_USER_KEY = "_auth_user_id"
@@ -194,3 +195,20 @@ def staff_reactivate(*, membership: Membership, actor: AbstractBaseUser) -> None
             kind=StaffAction.Kind.REACTIVATE,
             detail="",
         )
+
+
+@transaction.atomic
+def staff_role_set(*, membership: Membership, role: str, actor: AbstractBaseUser) -> Membership:
+    """Give the colleague another role in this clinic (audited on the membership, and logged
+    on the staff page)."""
+    before = membership.get_role_display()
+    membership.role = Role(role)
+    record_save(instance=membership, actor=actor)
+    _log(
+        clinic=membership.clinic,
+        actor=actor,
+        target=membership.user,
+        kind=StaffAction.Kind.ROLE_CHANGE,
+        detail=f"{before} → {membership.get_role_display()}",
+    )
+    return membership

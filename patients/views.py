@@ -54,10 +54,11 @@ from patients.selectors import (
     patient_with_records,
     reminder_kinds_for,
 )
-from patients.services import patient_create, patient_set_status, record_save
+from patients.services import patient_create, patient_set_status
 from patients.staff_services import (
     staff_deactivate,
     staff_reactivate,
+    staff_role_set,
     staff_send_password_reset,
     staff_unlock,
 )
@@ -404,8 +405,11 @@ def staff_update(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         return redirect("patients:staff", slug)
     form = MembershipRoleForm(request.POST)
     if form.is_valid():
-        membership.role = form.cleaned_data["role"]
-        record_save(instance=membership, actor=request.user)  # type: ignore[arg-type]
+        staff_role_set(
+            membership=membership,
+            role=form.cleaned_data["role"],
+            actor=request.user,  # type: ignore[arg-type]
+        )
         messages.success(
             request,
             f"{membership.user.get_username()} is now {membership.get_role_display()}.",

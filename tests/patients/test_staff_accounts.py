@@ -227,3 +227,20 @@ def test_an_admin_of_another_clinic_answers_404(clinic, nurse, other_clinic, cli
 
 def test_the_account_actions_need_a_post(clinic, nurse, clinic_admin, client_for):
     assert client_for(clinic_admin).get(_url(_membership(nurse, clinic))).status_code == 405
+
+
+def test_a_role_change_is_logged_on_the_staff_page(clinic, nurse, clinic_admin, client_for):
+    membership = _membership(nurse, clinic)
+
+    client_for(clinic_admin).post(
+        reverse("patients:staff-update", args=[clinic.slug, membership.pk]), {"role": "clinician"}
+    )
+
+    logged = StaffAction.objects.get()
+    assert (logged.kind, logged.target, logged.detail) == (
+        "role_change",
+        nurse,
+        "Nurse → Clinician",
+    )
+    page = client_for(clinic_admin).get(reverse("patients:staff", args=[clinic.slug]))
+    assert "Changed role (Nurse → Clinician)" in page.content.decode()
