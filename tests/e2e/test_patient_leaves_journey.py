@@ -1,5 +1,6 @@
-"""A patient who dies leaves the worklist: a clinician records the death on the patient page,
-and the clinic admin's worklist and the default patient list no longer show the patient."""
+"""Patients who leave, and reaching those who stay: a clinician records a death on the patient
+page, and the clinic admin's worklist and the default patient list no longer show the patient;
+a clinic admin records contact details and the GP, whom the clinician's letter then addresses."""
 
 from __future__ import annotations
 
@@ -81,3 +82,30 @@ def test_a_deceased_patient_disappears_from_the_worklist_and_the_patient_list(
     assert not Reminder.objects.filter(
         patient=dying, status__in=[ReminderStatus.OPEN, ReminderStatus.SNOOZED]
     ).exists()
+
+
+def test_a_clinic_admin_records_contact_details_and_the_gp_that_the_letter_then_addresses(
+    page_for, demo_clinic, two_patients
+):
+    _, people = demo_clinic
+    patient = two_patients[0]
+
+    admin = page_for(people["clinicadmin"])
+    admin.goto(f"/patients/{patient.pk}/")
+    admin.get_by_role("link", name="Edit contact and GP").click()
+    assert check_accessibility(admin) == []
+    admin.get_by_label("Telephone").fill("01234 567001")
+    admin.get_by_label("Postal address").fill("3 Mill Lane\nHillside HS1 3AB")
+    admin.get_by_label("Preferred contact").select_option("phone")
+    admin.get_by_label("GP's name").fill("Dr Amira Haddad")
+    admin.get_by_label("GP practice").fill("Mill Lane Surgery")
+    admin.get_by_role("button", name="Save").click()
+
+    details = admin.get_by_test_id("contact-details")
+    expect(details).to_contain_text("01234 567001")
+    expect(details).to_contain_text("Dr Amira Haddad, Mill Lane Surgery")
+
+    clinician = page_for(people["clinician"])
+    clinician.goto(f"/patients/{patient.pk}/letter/")
+    expect(clinician.get_by_test_id("letter-to")).to_contain_text("Dr Amira Haddad")
+    expect(clinician.locator("article")).to_contain_text("Dear Dr Amira Haddad,")
