@@ -13,6 +13,7 @@ page of them), apart from the records a page lists: one reader for the pages and
     /patients/<id>/  clinician or nurse, 2 or 20 years       41
     /patients/<id>/  clinic admin (demographics only)         7
     /patients/new/, /patients/<id>/edit/                      7
+    /patients/<id>/contact/, /patients/<id>/status/           7
     /patients/<id>/risk-factors/                              8
     record form, add (DXA, lab, reassessment, fracture,
       course, CV event, immunosuppressant, glucocorticoid)    7
@@ -21,6 +22,7 @@ page of them), apart from the records a page lists: one reader for the pages and
     POST a DXA scan (saved, redirect)                        50
     POST a dose (saved, redirect)                            17
     POST a therapy course (saved, redirect)                  25
+    POST a patient's death (saved, redirect)                 33
     /clinics/<slug>/staff/  (3 or 30 members, and their log)  9
     /  (dashboard)                                            7
 """
@@ -46,6 +48,7 @@ from tests import factories
 LIST = 22
 DETAIL_CLINICAL = 41
 DETAIL_DEMOGRAPHICS = 7
+STATUS_POST = 33
 YEARS = [pytest.param(2, id="2-years"), pytest.param(20, id="20-years")]
 
 
@@ -124,7 +127,13 @@ RECORD_PAGES = [
 @pytest.mark.parametrize("history", [20], indirect=True)
 @pytest.mark.parametrize(
     ("name", "queries"),
-    [("patients:create", 7), ("patients:edit", 7), ("patients:risk-factors", 8)],
+    [
+        ("patients:create", 7),
+        ("patients:edit", 7),
+        ("patients:contact", 7),
+        ("patients:status", 7),
+        ("patients:risk-factors", 8),
+    ],
 )
 def test_the_demographics_and_risk_factor_forms_have_a_fixed_query_budget(
     name, queries, history, clinician, client_for, django_assert_num_queries
@@ -214,3 +223,19 @@ def test_the_dashboard_has_a_fixed_query_budget(clinician, client_for, django_as
 
     with django_assert_num_queries(7):
         client.get("/")
+
+
+@pytest.mark.parametrize("history", YEARS, indirect=True)
+def test_recording_a_death_costs_the_same_queries_for_2_or_20_years_of_history(
+    history, clinician, client_for, django_assert_num_queries
+):
+    # The birth-date check reads the first date of each record type, not every row.
+    client = client_for(clinician)
+
+    with django_assert_num_queries(STATUS_POST):
+        response = client.post(
+            reverse("patients:status", args=[history.pk]),
+            {"status": "deceased", "status_date": "2026-11-20"},
+        )
+
+    assert response.status_code == 302
