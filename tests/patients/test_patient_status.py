@@ -192,3 +192,14 @@ def test_an_active_patient_shows_no_status_badge(patient, clinician, client_for)
     page = client_for(clinician).get(reverse("patients:detail", args=[patient.pk])).content
 
     assert b'data-testid="patient-status"' not in page
+
+
+@pytest.mark.parametrize("role", ["nurse", "clinic_admin"])
+def test_the_patient_page_offers_the_status_change_to_clinicians_only(
+    role, patient, clinician, request, client_for
+):
+    link = reverse("patients:status", args=[patient.pk])
+    detail = reverse("patients:detail", args=[patient.pk])
+
+    assert link in client_for(clinician).get(detail).content.decode()
+    assert link not in client_for(request.getfixturevalue(role)).get(detail).content.decode()
