@@ -25,6 +25,18 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    # The link a clinic admin sends from the staff page (patients.staff_services); no page
+    # asks for a reset by e-mail address, so nobody can probe which addresses have accounts.
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("", include("patients.urls")),

@@ -28,6 +28,8 @@ class MembershipAdmin(SimpleHistoryAdmin):
 
 @admin.register(Patient)
 class PatientAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "mrn", "clinic", "birth_date"]
-    list_filter = ["clinic"]
+    list_display = ["name", "mrn", "clinic", "birth_date", "status"]
+    list_filter = ["clinic", "status"]
     search_fields = ["name", "mrn"]
+    # Kept by Patient.save from the given and family names: edit those instead.
+    readonly_fields = ["name"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import secrets
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -17,7 +18,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from monitoring.models import DxaScanner
-from patients.models import Clinic, Membership, Patient, Role
+from patients.models import Clinic, Membership, Patient, PatientStatus, PreferredContact, Role
+from patients.services import patient_set_status
 from therapy.case_records import patient_import_case
 from therapy.engine import case as c
 
@@ -78,6 +80,18 @@ LAST = [
     "Tanaka",
     "Weber",
 ]
+
+
+#: Fictitious GPs and their practices, for the demo patients' contact details and GP letters.
+DEMO_GPS = [
+    ("Dr Amira Haddad", "Mill Lane Surgery, Demotown"),
+    ("Dr Peter Lund", "Riverside Medical Centre, Demotown"),
+    ("Dr Chloe Martin", "Station Road Practice, Demotown"),
+    ("Dr Yusuf Demir", "Old Town Health Centre, Demotown"),
+]
+#: The demo patients who have left (by their index): one died a few days ago, one moved away.
+DEMO_DECEASED_INDEX = 12
+DEMO_TRANSFERRED_INDEX = 13
 
 
 @dataclass(frozen=True)
@@ -359,6 +373,51 @@ def _demo_patient_case(index: int, today: dt.date) -> c.Case:
     )
 
 
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+def _demo_contact(index: int, given: str, family: str) -> dict[str, str]:
+    """Deterministic contact details and GP for demo patient `index` (all fictitious)."""
+    gp_name, gp_practice = DEMO_GPS[index % len(DEMO_GPS)]
+    preferred = [PreferredContact.PHONE, PreferredContact.LETTER, PreferredContact.EMAIL]
+    has_email = index % 3 != 1
+    return {
+        "phone": f"01234 {500000 + index * 37:06d}",
+        "email": f"{_ascii(given).lower()}.{_ascii(family).lower()}{index}@example.invalid"
+        if has_email
+        else "",
+        "address": f"{index % 90 + 1} Example Street\nDemotown DT{index % 9 + 1} {index % 7 + 1}AB",
+        "preferred_contact": preferred[index % 3] if has_email else PreferredContact.PHONE,
+        "gp_name": gp_name,
+        "gp_practice": gp_practice,
+    }
+
+
+def _demo_departures(patient: Patient, index: int, today: dt.date) -> None:
+    """The demo's patients who left: one deceased, one transferred (audited like any other).
+    Seeding writes no reminders, so no reminder is closed at `now` (the start of `today`)."""
+    now = dt.datetime.combine(today, dt.time.min, tzinfo=dt.UTC)
+    if index == DEMO_DECEASED_INDEX:
+        patient_set_status(
+            patient=patient,
+            status=PatientStatus.DECEASED,
+            status_date=today - dt.timedelta(days=5),
+            note="Died in hospital (demo).",
+            actor=None,
+            now=now,
+        )
+    elif index == DEMO_TRANSFERRED_INDEX:
+        patient_set_status(
+            patient=patient,
+            status=PatientStatus.TRANSFERRED,
+            status_date=today - dt.timedelta(days=30),
+            note="Moved; followed at the Other Clinic (demo).",
+            actor=None,
+            now=now,
+        )
+
+
 @transaction.atomic
 def seed_demo(*, patients: int, password: str | None, today: dt.date) -> SeedResult:
     clinics = {
@@ -406,7 +465,12 @@ def seed_demo(*, patients: int, password: str | None, today: dt.date) -> SeedRes
         case = _demo_patient_case(index, today)
         if case.patient.mrn in have:
             continue
-        patient_import_case(clinic=demo, case=case)
+        patient = patient_import_case(clinic=demo, case=case)
+        contact = _demo_contact(index, patient.given_name, patient.family_name)
+        Patient.objects.filter(pk=patient.pk).update(**contact)
+        for field, value in contact.items():
+            setattr(patient, field, value)
+        _demo_departures(patient, index, today)
         created_patients += 1
     return SeedResult(
         password=password, created_users=created_users, created_patients=created_patients

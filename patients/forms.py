@@ -17,8 +17,16 @@ from patients.models import (
     GlucocorticoidExposure,
     Immunosuppressant,
     Patient,
+    PatientStatus,
     RiskProfile,
     Role,
+)
+from patients.selectors import (
+    SEVERITY_CRITICAL,
+    SEVERITY_ROUTINE,
+    SORT_DUE,
+    SORT_NAME,
+    STATUS_ALL,
 )
 
 
@@ -76,8 +84,39 @@ def date_widgets(*names: str) -> dict[str, forms.Widget]:
 class PatientForm(CrispyMixin, forms.ModelForm):
     class Meta:
         model = Patient
-        fields = ["mrn", "name", "birth_date", "sex"]
+        fields = ["mrn", "given_name", "family_name", "birth_date", "sex"]
         widgets = date_widgets("birth_date")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Blank on the model so that a record saved with only `name` is split by `sync_name`;
+        # a person typing the name gives the family name.
+        self.fields["family_name"].required = True
+
+
+class ContactDetailsForm(CrispyMixin, forms.ModelForm):
+    """How to reach the patient and their GP: demographics a clinic admin may edit too."""
+
+    class Meta:
+        model = Patient
+        fields = ["phone", "email", "address", "preferred_contact", "gp_name", "gp_practice"]
+        widgets = {"address": forms.Textarea(attrs={"rows": 3})}
+
+
+class PatientStatusForm(CrispyMixin, forms.Form):
+    """Active, or why the patient no longer comes: the date is the date of death, transfer
+    or discharge (the service `patient_set_status` checks it)."""
+
+    status = forms.ChoiceField(choices=PatientStatus.choices)
+    status_date = forms.DateField(
+        label="Date",
+        required=False,
+        widget=DateInput(),
+        help_text="The date of death, transfer or discharge. Leave empty for an active patient.",
+    )
+    status_note = forms.CharField(
+        label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
 
 
 class RiskProfileForm(CrispyMixin, forms.ModelForm):
@@ -133,6 +172,14 @@ class FractureForm(ExactWhenRetyped, CrispyMixin, forms.ModelForm):
         widgets = date_widgets("date")
 
 
+class OfferedChoiceField(forms.ChoiceField):
+    """A select whose choices are offers, not limits: a reminder kind no active reminder has
+    (a bookmarked search) filters to nobody rather than being refused."""
+
+    def valid_value(self, value: str) -> bool:
+        return len(value) <= 50
+
+
 class PatientSearchForm(forms.Form):
     q = forms.CharField(label="Name or MRN", required=False, max_length=100)
     sex = forms.ChoiceField(
@@ -140,10 +187,40 @@ class PatientSearchForm(forms.Form):
         choices=[("", "Any sex"), *Patient._meta.get_field("sex").choices],
     )
     clinic = forms.ChoiceField(required=False, choices=[("", "All my clinics")])
+    status = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Active"),
+            (STATUS_ALL, "All"),
+            *[(value, label) for value, label in PatientStatus.choices if value != "active"],
+        ],
+    )
+    severity = forms.ChoiceField(
+        label="Reminders",
+        required=False,
+        choices=[
+            ("", "Any or none"),
+            (SEVERITY_CRITICAL, "A critical alert"),
+            (SEVERITY_ROUTINE, "A routine item (dose, scan, lab…)"),
+        ],
+    )
+    kind = OfferedChoiceField(label="Reminder kind", required=False, choices=[("", "Any kind")])
+    sort = forms.ChoiceField(
+        label="Sort by",
+        required=False,
+        choices=[(SORT_NAME, "Family name"), (SORT_DUE, "Next due date")],
+    )
 
-    def __init__(self, *args: Any, clinics: list[tuple[str, str]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        clinics: list[tuple[str, str]],
+        kinds: list[tuple[str, str]],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["clinic"].choices = [("", "All my clinics"), *clinics]
+        self.fields["kind"].choices = [("", "Any kind"), *kinds]
 
 
 class StaffCreateForm(CrispyMixin, forms.Form):

@@ -16,6 +16,8 @@ class Action(StrEnum):
     VIEW_DEMOGRAPHICS = "view_demographics"
     VIEW_CLINICAL = "view_clinical"
     EDIT_DEMOGRAPHICS = "edit_demographics"
+    #: Phone, e-mail, address, preferred contact and GP: demographics a clinic admin keeps too.
+    EDIT_CONTACT_DETAILS = "edit_contact_details"
     EDIT_RISK_FACTORS = "edit_risk_factors"
     RECORD_MEASUREMENT = "record_measurement"  # DXA scans, labs, doses given, fractures
     MANAGE_THERAPY = "manage_therapy"  # start, stop, switch therapy courses; decisions
@@ -38,6 +40,7 @@ MATRIX: dict[Role, frozenset[Action]] = {
             Action.VIEW_DEMOGRAPHICS,
             Action.VIEW_CLINICAL,
             Action.EDIT_DEMOGRAPHICS,
+            Action.EDIT_CONTACT_DETAILS,
             Action.EDIT_RISK_FACTORS,
             Action.RECORD_MEASUREMENT,
             Action.MANAGE_THERAPY,
@@ -59,6 +62,7 @@ MATRIX: dict[Role, frozenset[Action]] = {
         {
             Action.VIEW_DEMOGRAPHICS,
             Action.WORK_REMINDERS,
+            Action.EDIT_CONTACT_DETAILS,
             Action.MANAGE_REMINDERS,
             Action.MANAGE_STAFF,
             Action.MANAGE_MEASUREMENT_SETTINGS,

@@ -8,17 +8,25 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 
-from monitoring.models import DxaScan, LabResult, Reassessment
+from monitoring.models import (
+    ACTIVE_REMINDER_STATUSES,
+    DxaScan,
+    LabResult,
+    Reassessment,
+    Reminder,
+)
 from patients.models import (
     CardiovascularEvent,
     Fracture,
     GlucocorticoidExposure,
     Immunosuppressant,
     Patient,
+    PatientStatus,
     RiskProfile,
 )
+from therapy.engine import Severity
 from therapy.models import Dose, TherapyCourse
 
 _CHANGE_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
@@ -53,16 +61,71 @@ class Change:
     fields: tuple[tuple[str, str, str], ...]  # (field label, old, new) for changes
 
 
+#: The list's status filter: "" shows active patients only (the default), "all" everyone.
+STATUS_ALL = "all"
+#: The list's alert filter: a critical alert, or a routine item (dose, scan, lab, reassessment).
+SEVERITY_CRITICAL = "critical"
+SEVERITY_ROUTINE = "routine"
+SORT_NAME = "name"
+SORT_DUE = "due"
+
+
+def _active_reminders() -> QuerySet[Reminder]:
+    return Reminder.objects.filter(patient=OuterRef("pk"), status__in=ACTIVE_REMINDER_STATUSES)
+
+
 def patient_search(
-    queryset: QuerySet[Patient], *, q: str = "", sex: str = "", clinic: str = ""
+    queryset: QuerySet[Patient],
+    *,
+    q: str = "",
+    sex: str = "",
+    clinic: str = "",
+    status: str = "",
+    severity: str = "",
+    kind: str = "",
+    sort: str = "",
 ) -> QuerySet[Patient]:
+    """The patient list: by name or MRN, sex, clinic, status (active unless asked), and by
+    their active reminders (open or snoozed) — critical or routine, of one kind — as the
+    scan stored them; nothing is evaluated here. Sorted by family then given name, or by the
+    next due date of an active reminder (patients without one last). `next_due` is annotated
+    on every row."""
     if q:
         queryset = queryset.filter(Q(name__icontains=q) | Q(mrn__iexact=q) | Q(mrn__istartswith=q))
     if sex:
         queryset = queryset.filter(sex=sex)
     if clinic:
         queryset = queryset.filter(clinic__slug=clinic)
-    return queryset.select_related("clinic").order_by("name", "pk")
+    if status != STATUS_ALL:
+        queryset = queryset.filter(status=status or PatientStatus.ACTIVE)
+    if severity or kind:
+        reminders = _active_reminders()
+        if severity == SEVERITY_CRITICAL:
+            reminders = reminders.filter(severity=Severity.CRITICAL.value)
+        elif severity == SEVERITY_ROUTINE:
+            reminders = reminders.exclude(severity=Severity.CRITICAL.value)
+        if kind:
+            reminders = reminders.filter(kind=kind)
+        queryset = queryset.filter(Exists(reminders))
+    queryset = queryset.annotate(
+        next_due=Subquery(_active_reminders().order_by("due").values("due")[:1])
+    )
+    by_name = ("family_name", "given_name", "pk")
+    if sort == SORT_DUE:
+        return queryset.select_related("clinic").order_by(
+            F("next_due").asc(nulls_last=True), *by_name
+        )
+    return queryset.select_related("clinic").order_by(*by_name)
+
+
+def reminder_kinds_for(patients: QuerySet[Patient]) -> list[str]:
+    """The kinds of the active reminders of these patients (one query), for the list's filter."""
+    return sorted(
+        Reminder.objects.filter(patient__in=patients, status__in=ACTIVE_REMINDER_STATUSES)
+        .order_by()
+        .values_list("kind", flat=True)
+        .distinct()
+    )
 
 
 def patient_with_records(*, pk: int) -> Patient:

@@ -7,10 +7,13 @@ import datetime as dt
 from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
+from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderStatus
 from monitoring.tasks import enqueue_patient_rescan
-from patients.models import Clinic, Patient, RiskProfile
+from patients.models import Clinic, Patient, PatientStatus, RiskProfile
+from patients.validators import check_not_before_birth
 from therapy.models import Dose
 
 M = TypeVar("M", bound=models.Model)
@@ -56,14 +59,90 @@ def patient_create(
     *,
     clinic: Clinic,
     mrn: str,
-    name: str,
+    given_name: str,
+    family_name: str,
     birth_date: dt.date,
     sex: str,
     actor: AbstractBaseUser | None,
 ) -> Patient:
     patient = record_save(
-        instance=Patient(clinic=clinic, mrn=mrn, name=name, birth_date=birth_date, sex=sex),
+        instance=Patient(
+            clinic=clinic,
+            mrn=mrn,
+            given_name=given_name,
+            family_name=family_name,
+            birth_date=birth_date,
+            sex=sex,
+        ),
         actor=actor,
     )
     record_save(instance=RiskProfile(patient=patient), actor=actor)
     return patient
+
+
+#: The reason a reminder closed by a status change gives, per status.
+STATUS_CLOSE_REASONS = {
+    PatientStatus.DECEASED: "patient deceased",
+    PatientStatus.TRANSFERRED: "patient transferred",
+    PatientStatus.DISCHARGED: "patient discharged",
+}
+
+
+@transaction.atomic
+def patient_set_status(
+    *,
+    patient: Patient,
+    status: str,
+    status_date: dt.date | None,
+    note: str = "",
+    actor: AbstractBaseUser | None,
+    now: dt.datetime,
+) -> int:
+    """Record that the patient died, was transferred or discharged (with the date), or is active
+    again (the date cleared). Audited like any demographic change. A patient who is not active
+    gets no reminders: their open and snoozed ones are resolved at once with the reason
+    ("patient deceased"), and the scan skips them from now on. Returns how many reminders were
+    resolved.
+
+    The patient row is locked first, so two people changing the status at once are serialised
+    and the second sees the first's change; a scan writing a reminder for the patient at the
+    same moment is caught by the rescan this save queues, which skips a patient not active."""
+    status = PatientStatus(status)
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    if status is PatientStatus.ACTIVE:
+        status_date = None
+    elif status_date is None:
+        word = "date of death" if status is PatientStatus.DECEASED else "date"
+        raise ValidationError({"status_date": f"Give the {word}."}, code="required")
+    check_not_before_birth(status_date, patient.birth_date, "status_date")
+    patient.status = status
+    patient.status_date = status_date
+    patient.status_note = note.strip()
+    record_save(instance=patient, actor=actor)
+    if status is PatientStatus.ACTIVE:
+        return 0
+    return _reminders_resolve(
+        patient=patient, reason=STATUS_CLOSE_REASONS[status], actor=actor, now=now
+    )
+
+
+def _reminders_resolve(
+    *, patient: Patient, reason: str, actor: AbstractBaseUser | None, now: dt.datetime
+) -> int:
+    """Close every active reminder of the patient as resolved, each with its history row."""
+    reminders = list(
+        Reminder.objects.select_for_update().filter(
+            patient=patient, status__in=ACTIVE_REMINDER_STATUSES
+        )
+    )
+    for reminder in reminders:
+        reminder.status = ReminderStatus.RESOLVED
+        reminder.snoozed_until = None
+        reminder.closed_at = now
+        reminder.close_reason = reason
+        if actor is not None:
+            reminder._history_user = actor  # type: ignore[attr-defined]  # read by simple-history
+        reminder.save(
+            update_fields=["status", "snoozed_until", "closed_at", "close_reason", "updated_at"]
+        )
+    return len(reminders)

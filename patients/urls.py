@@ -9,6 +9,8 @@ urlpatterns = [
     path("patients/new/", views.patient_create_view, name="create"),
     path("patients/<int:pk>/", views.patient_detail, name="detail"),
     path("patients/<int:pk>/edit/", views.patient_edit, name="edit"),
+    path("patients/<int:pk>/contact/", views.contact_details_edit, name="contact"),
+    path("patients/<int:pk>/status/", views.patient_status_edit, name="status"),
     path("patients/<int:pk>/summary/", summary_views.patient_summary, name="summary"),
     path("patients/<int:pk>/summary/pdf/", summary_views.patient_summary_pdf, name="summary-pdf"),
     path("patients/<int:pk>/letter/", letter_views.gp_letter, name="letter"),
@@ -17,6 +19,7 @@ urlpatterns = [
     path("patients/<int:pk>/history/", intake_views.patient_intake, name="intake"),
     path("clinics/<slug:slug>/staff/", views.staff_list, name="staff"),
     path("clinics/<slug:slug>/staff/<int:pk>/", views.staff_update, name="staff-update"),
+    path("clinics/<slug:slug>/staff/<int:pk>/account/", views.staff_account, name="staff-account"),
 ]
 for kind in views.RECORD_KINDS:
     urlpatterns += records.record_urls(kind)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -9,6 +10,8 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -23,12 +26,14 @@ from patients.access import (
 from patients.dashboards import dashboard_for
 from patients.forms import (
     CardiovascularEventForm,
+    ContactDetailsForm,
     FractureForm,
     GlucocorticoidExposureForm,
     ImmunosuppressantForm,
     MembershipRoleForm,
     PatientForm,
     PatientSearchForm,
+    PatientStatusForm,
     RiskProfileForm,
     StaffCreateForm,
 )
@@ -39,16 +44,31 @@ from patients.models import (
     Immunosuppressant,
     Membership,
     RiskProfile,
+    StaffAction,
 )
 from patients.permissions import MATRIX, Action
 from patients.presenters import age_on, risk_factor_facts
-from patients.selectors import patient_changes, patient_search, patient_with_records
-from patients.services import patient_create, record_save
+from patients.selectors import (
+    patient_changes,
+    patient_search,
+    patient_with_records,
+    reminder_kinds_for,
+)
+from patients.services import patient_create, patient_set_status
+from patients.staff_services import (
+    staff_deactivate,
+    staff_reactivate,
+    staff_role_set,
+    staff_send_password_reset,
+    staff_unlock,
+)
 from therapy.case_records import case_for_patient
-from therapy.presenters import patient_panel
+from therapy.presenters import label, patient_panel
 from therapy.selectors import alert_counts
 
 PAGE_SIZE = 25
+#: The staff page lists this many of the latest account actions.
+STAFF_LOG_SIZE = 20
 
 CARDIOVASCULAR_EVENT = records.RecordKind(
     slug="cardiovascular-event",
@@ -103,12 +123,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 def patient_list(request: HttpRequest) -> HttpResponse:
     clinics = list(clinics_for_user(request.user).values_list("slug", "name"))
-    form = PatientSearchForm(request.GET or None, clinics=clinics)
-    queryset = patients_for_user(request.user)
+    visible = patients_for_user(request.user)
+    kinds = [(kind, label(kind)) for kind in reminder_kinds_for(visible)]
+    form = PatientSearchForm(request.GET or None, clinics=clinics, kinds=kinds)
     if form.is_valid():
-        queryset = patient_search(queryset, **form.cleaned_data)
+        queryset = patient_search(visible, **form.cleaned_data)
     else:
-        queryset = patient_search(queryset)
+        queryset = patient_search(visible)
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     can_create = clinics_for_user(request.user, Action.EDIT_DEMOGRAPHICS).exists()
     counts = alert_counts(page.object_list, as_of=timezone.localdate())
@@ -262,6 +283,58 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def contact_details_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Phone, e-mail, address, preferred contact and GP: clinicians and clinic admins."""
+    access = patient_for_user(request.user, pk, Action.EDIT_CONTACT_DETAILS)
+    form = ContactDetailsForm(request.POST or None, instance=access.patient)
+    if request.method == "POST" and records.save_form(request, form):
+        messages.success(request, "Contact details were updated.")
+        return redirect(f"{reverse('patients:detail', args=[pk])}#contact")
+    return render(
+        request,
+        "patients/contact_form.html",
+        {"form": form, "access": access, "patient": access.patient},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def patient_status_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record that the patient died, moved to another service or was discharged, or is back."""
+    access = patient_for_user(request.user, pk, Action.EDIT_DEMOGRAPHICS)
+    patient = access.patient
+    form = PatientStatusForm(
+        request.POST or None,
+        initial={
+            "status": patient.status,
+            "status_date": patient.status_date,
+            "status_note": patient.status_note,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            resolved = patient_set_status(
+                patient=patient,
+                status=data["status"],
+                status_date=data["status_date"],
+                note=data["status_note"],
+                actor=request.user,  # type: ignore[arg-type]
+                now=timezone.now(),
+            )
+        except ValidationError as error:
+            records.add_validation_error(form, error)
+        else:
+            closed = f" {resolved} open reminder{pluralize(resolved)} closed." if resolved else ""
+            messages.success(request, f"{patient.name}: {patient.get_status_display()}.{closed}")
+            return redirect("patients:detail", pk)
+    return render(
+        request,
+        "patients/status_form.html",
+        {"form": form, "access": access, "patient": patient},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
 def risk_factors_edit(request: HttpRequest, pk: int) -> HttpResponse:
     access = patient_for_user(request.user, pk, Action.EDIT_RISK_FACTORS)
     profile, _ = RiskProfile.objects.get_or_create(patient=access.patient)
@@ -308,6 +381,9 @@ def staff_list(request: HttpRequest, slug: str) -> HttpResponse:
             "form": form,
             "role_form": MembershipRoleForm(),
             "matrix": MATRIX,
+            "staff_actions": StaffAction.objects.filter(clinic=clinic).select_related(
+                "actor", "target"
+            )[:STAFF_LOG_SIZE],
         },
         status=400 if request.method == "POST" else 200,
     )
@@ -329,12 +405,65 @@ def staff_update(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         return redirect("patients:staff", slug)
     form = MembershipRoleForm(request.POST)
     if form.is_valid():
-        membership.role = form.cleaned_data["role"]
-        record_save(instance=membership, actor=request.user)  # type: ignore[arg-type]
+        staff_role_set(
+            membership=membership,
+            role=form.cleaned_data["role"],
+            actor=request.user,  # type: ignore[arg-type]
+        )
         messages.success(
             request,
             f"{membership.user.get_username()} is now {membership.get_role_display()}.",
         )
     else:
         messages.error(request, "Choose a role.")
+    return redirect("patients:staff", slug)
+
+
+#: The staff page's account buttons, each a service of patients.staff_services.
+STAFF_ACCOUNT_ACTIONS = ("unlock", "password_reset", "deactivate", "reactivate")
+
+
+def _site_url(request: HttpRequest) -> str:
+    """Where links in e-mails point: OSSA_SITE_URL when set, else this request's own site."""
+    return getattr(settings, "OSSA_SITE_URL", "") or request.build_absolute_uri("/")
+
+
+@require_POST
+def staff_account(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Unlock, send a password-reset link, deactivate or reactivate a colleague's account."""
+    clinic = clinic_for_user(request.user, slug, Action.MANAGE_STAFF)
+    membership = get_object_or_404(
+        Membership.objects.select_related("user", "clinic"), clinic=clinic, pk=pk
+    )
+    action = request.POST.get("action", "")
+    name = membership.user.get_username()
+    actor = request.user
+    try:
+        if action == "unlock":
+            staff_unlock(membership=membership, actor=actor)  # type: ignore[arg-type]
+            done = f"{name} may sign in again: failed logins were cleared."
+        elif action == "password_reset":
+            email = staff_send_password_reset(
+                membership=membership,
+                actor=actor,  # type: ignore[arg-type]
+                base_url=_site_url(request),
+            )
+            done = f"A password-reset link was sent to {email}."
+        elif action == "deactivate":
+            ended = staff_deactivate(
+                membership=membership,
+                actor=actor,  # type: ignore[arg-type]
+                now=timezone.now(),
+            )
+            done = f"{name} is deactivated; {ended} session{pluralize(ended)} ended."
+        elif action == "reactivate":
+            staff_reactivate(membership=membership, actor=actor)  # type: ignore[arg-type]
+            done = f"{name} is active again."
+        else:
+            messages.error(request, "Choose an action.")
+            return redirect("patients:staff", slug)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, done)
     return redirect("patients:staff", slug)

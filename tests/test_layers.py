@@ -72,6 +72,7 @@ LAYERS: dict[str, Layer] = {
     "patients.presenters": ACCESS,
     "patients.selectors": ACCESS,
     "patients.services": ACCESS,
+    "patients.staff_services": ACCESS,  # a clinic admin's actions on colleagues' accounts
     "therapy.case_records": ACCESS,
     "therapy.evaluation": ACCESS,  # the engine asked about stored records, within its limits
     "therapy.presenters": ACCESS,

@@ -201,13 +201,21 @@ def test_the_change_history_shows_risk_factor_and_demographic_edits(patient, cli
     )
     client.post(
         reverse("patients:edit", args=[patient.pk]),
-        {"mrn": patient.mrn, "name": "Renamed Person", "birth_date": "1948-04-02", "sex": "female"},
+        {
+            "mrn": patient.mrn,
+            "given_name": "Renamed",
+            "family_name": "Person",
+            "birth_date": "1948-04-02",
+            "sex": "female",
+        },
     )
 
     rows = history_rows(_page(client, patient))
 
     assert any("Risk factors" in r and "high fall risk: no → yes" in r for r in rows)
-    assert any("Demographics" in r and f"name: {patient.name} → Renamed Person" in r for r in rows)
+    assert any(
+        "Demographics" in r and f"family name: {patient.family_name} → Person" in r for r in rows
+    )
 
 
 def test_deleting_a_course_audits_the_deletion_of_its_doses_by_the_same_user(

@@ -412,7 +412,8 @@ def test_adding_a_patient_leads_to_the_history_intake(clinic, clinician, client_
         {
             "clinic": "hillside",
             "mrn": "H-777",
-            "name": "Ada Newcomer",
+            "given_name": "Ada",
+            "family_name": "Newcomer",
             "birth_date": "1950-05-05",
             "sex": "female",
         },

@@ -90,6 +90,20 @@ def test_the_letter_is_on_the_clinics_letterhead_to_dear_doctor_and_signed_by_th
     )
 
 
+def test_the_letter_addresses_the_gp_by_name_and_practice_when_recorded(
+    on_denosumab, clinician, client_for
+):
+    on_denosumab.gp_name = "Dr Priya Shah"
+    on_denosumab.gp_practice = "Mill Lane Surgery"
+    on_denosumab.save()
+
+    text = letter_text(client_for(clinician), on_denosumab)
+
+    assert "Dr Priya Shah Mill Lane Surgery" in text
+    assert "Dear Dr Priya Shah," in text
+    assert "Dear Doctor," not in text
+
+
 def test_the_letter_states_the_plan_and_what_must_not_be_forgotten_about_denosumab(
     on_denosumab, clinician, client_for
 ):

@@ -69,7 +69,13 @@ EDIT_REFUSALS = [
     ),
     pytest.param(
         "patients:edit",
-        {"mrn": "MRN1", "name": "Ann Example", "birth_date": "1899-12-31", "sex": "female"},
+        {
+            "mrn": "MRN1",
+            "given_name": "Ann",
+            "family_name": "Example",
+            "birth_date": "1899-12-31",
+            "sex": "female",
+        },
         "birth_date",
         DATE_MESSAGE,
         id="born before 1900",
@@ -145,7 +151,8 @@ def test_the_first_date_1900_01_01_is_accepted_and_the_day_before_refused(
         {
             "clinic": "hillside",
             "mrn": "H-1",
-            "name": "Ann Old",
+            "given_name": "Ann",
+            "family_name": "Old",
             "birth_date": birth_date,
             "sex": "female",
         },

@@ -8,10 +8,12 @@ The engine's input is read by `therapy.case_records` (eleven queries for one pat
 page of them), apart from the records a page lists: one reader for the pages and the scan.
 
     page                                                   queries
-    /patients/  (6 or 60 patients, each with a history)      21
+    /patients/  (6 or 60 patients, each with a history)      22
+      (one more: the reminder kinds of the kind filter)
     /patients/<id>/  clinician or nurse, 2 or 20 years       41
     /patients/<id>/  clinic admin (demographics only)         7
     /patients/new/, /patients/<id>/edit/                      7
+    /patients/<id>/contact/, /patients/<id>/status/           7
     /patients/<id>/risk-factors/                              8
     record form, add (DXA, lab, reassessment, fracture,
       course, CV event, immunosuppressant, glucocorticoid)    7
@@ -20,7 +22,8 @@ page of them), apart from the records a page lists: one reader for the pages and
     POST a DXA scan (saved, redirect)                        50
     POST a dose (saved, redirect)                            17
     POST a therapy course (saved, redirect)                  25
-    /clinics/<slug>/staff/  (3 or 30 members)                 8
+    POST a patient's death (saved, redirect)                 33
+    /clinics/<slug>/staff/  (3 or 30 members, and their log)  9
     /  (dashboard)                                            7
 """
 
@@ -38,12 +41,14 @@ from patients.models import (
     Membership,
     Patient,
     Role,
+    StaffAction,
 )
 from tests import factories
 
-LIST = 21
+LIST = 22
 DETAIL_CLINICAL = 41
 DETAIL_DEMOGRAPHICS = 7
+STATUS_POST = 33
 YEARS = [pytest.param(2, id="2-years"), pytest.param(20, id="20-years")]
 
 
@@ -122,7 +127,13 @@ RECORD_PAGES = [
 @pytest.mark.parametrize("history", [20], indirect=True)
 @pytest.mark.parametrize(
     ("name", "queries"),
-    [("patients:create", 7), ("patients:edit", 7), ("patients:risk-factors", 8)],
+    [
+        ("patients:create", 7),
+        ("patients:edit", 7),
+        ("patients:contact", 7),
+        ("patients:status", 7),
+        ("patients:risk-factors", 8),
+    ],
 )
 def test_the_demographics_and_risk_factor_forms_have_a_fixed_query_budget(
     name, queries, history, clinician, client_for, django_assert_num_queries
@@ -196,12 +207,12 @@ def test_the_staff_page_costs_the_same_queries_for_3_or_30_members(
     members, clinic, clinic_admin, client_for, django_assert_num_queries
 ):
     for n in range(members - 1):
-        Membership.objects.create(
-            user=factories.UserFactory(username=f"staff{n}"), clinic=clinic, role=Role.NURSE
-        )
+        user = factories.UserFactory(username=f"staff{n}")
+        Membership.objects.create(user=user, clinic=clinic, role=Role.NURSE)
+        StaffAction.objects.create(clinic=clinic, actor=clinic_admin, target=user, kind="unlock")
     client = client_for(clinic_admin)
 
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         response = client.get(reverse("patients:staff", args=[clinic.slug]))
 
     assert len(response.context["memberships"]) == members
@@ -213,3 +224,19 @@ def test_the_dashboard_has_a_fixed_query_budget(clinician, client_for, django_as
     # ... and one for the scans (when the last ran, whether one runs now): every role sees it.
     with django_assert_num_queries(8):
         client.get("/")
+
+
+@pytest.mark.parametrize("history", YEARS, indirect=True)
+def test_recording_a_death_costs_the_same_queries_for_2_or_20_years_of_history(
+    history, clinician, client_for, django_assert_num_queries
+):
+    # The birth-date check reads the first date of each record type, not every row.
+    client = client_for(clinician)
+
+    with django_assert_num_queries(STATUS_POST):
+        response = client.post(
+            reverse("patients:status", args=[history.pk]),
+            {"status": "deceased", "status_date": "2026-11-20"},
+        )
+
+    assert response.status_code == 302

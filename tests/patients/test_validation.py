@@ -445,14 +445,20 @@ def test_a_patient_born_in_the_future_is_refused_beside_the_birth_date(clinician
 
     response = client_for(clinician).post(
         reverse("patients:create"),
-        {"clinic": "hillside", "mrn": "H-1", "name": "Not Yet Born", "birth_date": tomorrow},
+        {
+            "clinic": "hillside",
+            "mrn": "H-1",
+            "given_name": "Not Yet",
+            "family_name": "Born",
+            "birth_date": tomorrow,
+        },
     )
 
     assert response.status_code == 400
     assert "This date is in the future" in response.context["form"].errors["birth_date"][0]
     html = response.content.decode()
     assert f'value="{tomorrow}"' in input_tag(html, "birth_date")
-    assert 'value="Not Yet Born"' in input_tag(html, "name")
+    assert 'value="Born"' in input_tag(html, "family_name")
     assert not Patient.objects.filter(mrn="H-1").exists()
 
 
@@ -537,7 +543,13 @@ def test_moving_the_birth_date_after_a_recorded_fracture_is_refused(patient, cli
 
     response = client_for(clinician).post(
         reverse("patients:edit", args=[patient.pk]),
-        {"mrn": patient.mrn, "name": patient.name, "birth_date": "2020-01-01", "sex": "female"},
+        {
+            "mrn": patient.mrn,
+            "given_name": patient.given_name,
+            "family_name": patient.family_name,
+            "birth_date": "2020-01-01",
+            "sex": "female",
+        },
     )
 
     assert response.status_code == 400

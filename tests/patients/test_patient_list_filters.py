@@ -1,0 +1,144 @@
+"""The patient list's status, reminder and sort controls: read from the stored reminders (open
+or snoozed), never by running the engine again; patients who left are hidden by default."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from monitoring.models import Reminder, ReminderStatus
+from patients.models import PatientStatus
+from tests import factories
+
+LIST_FILTERED = 22
+
+
+def listed(response) -> list[str]:
+    return [p.name for p in response.context["page"].object_list]
+
+
+def _reminder(patient, kind, due, **fields):
+    return Reminder.objects.create(patient=patient, kind=kind, due=due, **fields)
+
+
+@pytest.fixture
+def people(clinic):
+    """Four patients: two with reminders, one without, one deceased with an old reminder."""
+    ann = factories.PatientFactory(clinic=clinic, given_name="Ann", family_name="Zeller", name="")
+    bea = factories.PatientFactory(clinic=clinic, given_name="Bea", family_name="Young", name="")
+    cy = factories.PatientFactory(clinic=clinic, given_name="Cy", family_name="Adams", name="")
+    dot = factories.PatientFactory(
+        clinic=clinic,
+        given_name="Dot",
+        family_name="Baker",
+        name="",
+        status=PatientStatus.DECEASED,
+        status_date=dt.date(2026, 6, 1),
+    )
+    _reminder(ann, "DENOSUMAB_OVERDUE", dt.date(2026, 12, 20), severity="critical")
+    _reminder(ann, "NEXT_DOSE", dt.date(2026, 12, 10), drug="denosumab")
+    _reminder(bea, "DXA_FOLLOW_UP", dt.date(2026, 12, 5))
+    # Closed reminders count for nothing: Cy's is done, so Cy has no next due date.
+    _reminder(cy, "MARKER_CHECK", dt.date(2026, 11, 1), status=ReminderStatus.DONE)
+    _reminder(dot, "NEXT_DOSE", dt.date(2026, 12, 1), drug="denosumab")
+    return ann, bea, cy, dot
+
+
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ({}, ["Cy Adams", "Bea Young", "Ann Zeller"]),
+        ({"status": "all"}, ["Cy Adams", "Dot Baker", "Bea Young", "Ann Zeller"]),
+        ({"status": "deceased"}, ["Dot Baker"]),
+        ({"status": "transferred"}, []),
+        ({"severity": "critical"}, ["Ann Zeller"]),
+        ({"severity": "routine"}, ["Bea Young", "Ann Zeller"]),
+        ({"kind": "DXA_FOLLOW_UP"}, ["Bea Young"]),
+        ({"kind": "MARKER_CHECK"}, []),  # only a closed one: nobody has it active
+        ({"kind": "NEXT_DOSE", "status": "all"}, ["Dot Baker", "Ann Zeller"]),
+        ({"sort": "due"}, ["Bea Young", "Ann Zeller", "Cy Adams"]),
+        ({"sort": "due", "status": "all"}, ["Dot Baker", "Bea Young", "Ann Zeller", "Cy Adams"]),
+    ],
+    ids=[
+        "active-by-default-sorted-by-family-name",
+        "all",
+        "deceased",
+        "transferred",
+        "critical",
+        "routine",
+        "kind",
+        "only-closed-kind",
+        "kind-among-all",
+        "due-nulls-last",
+        "due-among-all",
+    ],
+)
+def test_the_list_filters_and_sorts(query, names, people, nurse, client_for):
+    response = client_for(nurse).get(reverse("patients:list"), query)
+
+    assert listed(response) == names
+
+
+def test_the_kind_filter_offers_the_active_kinds_in_words_not_codes(people, nurse, client_for):
+    response = client_for(nurse).get(reverse("patients:list"))
+
+    kinds = dict(response.context["form"].fields["kind"].choices)
+    assert set(kinds) == {"", "DENOSUMAB_OVERDUE", "NEXT_DOSE", "DXA_FOLLOW_UP"}
+    html = response.content.decode()
+    assert ">DXA_FOLLOW_UP<" not in html
+    assert f">{kinds['DXA_FOLLOW_UP']}<" in html
+    assert kinds["DXA_FOLLOW_UP"] != "DXA_FOLLOW_UP"
+
+
+def test_the_list_shows_the_next_due_date_and_the_status_of_one_who_left(people, nurse, client_for):
+    html = client_for(nurse).get(reverse("patients:list"), {"status": "all"}).content.decode()
+
+    assert '<time datetime="2026-12-10">2026-12-10</time>' in html  # Ann's earliest active
+    assert "Deceased 2026-06-01" in html
+
+
+def test_another_clinics_reminder_kinds_are_not_offered(people, other_clinic, nurse, client_for):
+    stranger = factories.PatientFactory(clinic=other_clinic)
+    _reminder(stranger, "ROMOSOZUMAB_COURSE_END", dt.date(2026, 12, 1))
+
+    response = client_for(nurse).get(reverse("patients:list"))
+
+    assert "ROMOSOZUMAB_COURSE_END" not in dict(response.context["form"].fields["kind"].choices)
+
+
+def test_the_next_page_link_keeps_the_filters(clinic, clinician, client_for):
+    for n in range(30):
+        patient = factories.PatientFactory(clinic=clinic)
+        _reminder(patient, "NEXT_DOSE", dt.date(2026, 12, 1) + dt.timedelta(days=n))
+
+    response = client_for(clinician).get(
+        reverse("patients:list"), {"severity": "routine", "sort": "due"}
+    )
+
+    assert 'href="?severity=routine&amp;sort=due&amp;page=2"' in response.content.decode()
+    second = client_for(clinician).get(
+        reverse("patients:list"), {"severity": "routine", "sort": "due", "page": 2}
+    )
+    dues = [p.next_due for p in second.context["page"].object_list]
+    assert dues == sorted(dues) and len(dues) == 5
+
+
+@pytest.mark.parametrize("count", [6, 60])
+def test_the_filtered_and_sorted_list_costs_the_same_queries_for_6_or_60_patients(
+    count, clinic, clinician, client_for, django_assert_num_queries
+):
+    for n in range(count):
+        patient = factories.PatientFactory(clinic=clinic)
+        factories.add_long_history(patient, years=1)
+        _reminder(patient, "NEXT_DOSE", dt.date(2026, 12, 1) + dt.timedelta(days=n))
+        _reminder(patient, "DENOSUMAB_OVERDUE", dt.date(2026, 12, 1), severity="critical")
+    client = client_for(clinician)
+
+    with django_assert_num_queries(LIST_FILTERED):
+        response = client.get(
+            "/patients/", {"severity": "critical", "kind": "DENOSUMAB_OVERDUE", "sort": "due"}
+        )
+
+    assert len(response.context["page"].object_list) == min(count, 25)
