@@ -115,7 +115,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderStatus, ScanRun
 from monitoring.notifications import reminders_notify_new_critical
 from monitoring.still_due import still_due_text
-from patients.models import Clinic, Patient, PatientStatus
+from patients.models import INACTIVE_CLOSE_REASONS, Clinic, Patient, PatientStatus
 from therapy.case_records import cases_for_patients, of_patients
 from therapy.engine import ENGINE_VERSION, Assessment, Severity, evaluate
 from therapy.engine.case import Case
@@ -136,13 +136,6 @@ DEFAULT_HOLD_DAYS: int = Clinic._meta.get_field("done_hold_days").default
 #: limit is 30 minutes); the next full run records it as failed.
 INTERRUPTED_AFTER = dt.timedelta(hours=1)
 INTERRUPTED = "Interrupted: the scan stopped before it finished (its worker was stopped)."
-
-#: Why the scan closes the active reminders of a patient who is no longer active.
-INACTIVE_REASONS: dict[str, str] = {
-    PatientStatus.DECEASED: "patient deceased",
-    PatientStatus.TRANSFERRED: "patient transferred",
-    PatientStatus.DISCHARGED: "patient discharged",
-}
 
 Key = tuple[int, str, str]  # (patient id, kind, drug)
 
@@ -638,7 +631,7 @@ def _scan_batch(
             return ScanSummary(as_of=as_of)
         ids = [pk for pk, _, _ in patients]
         inactive = {
-            pk: INACTIVE_REASONS.get(status, f"patient {status}")
+            pk: INACTIVE_CLOSE_REASONS.get(status, f"patient {status}")
             for pk, _, status in patients
             if status != PatientStatus.ACTIVE
         }

@@ -148,11 +148,13 @@ def _fill_admin(sections: list[Section], *, today: dt.date) -> None:
 
 
 def _worklist_links(slug: str, today: dt.date) -> dict[str, str]:
-    """Where each admin count leads: the worklist filtered to the same reminders."""
+    """Where each admin count leads: the worklist filtered to the same reminders. The counts are
+    the clinic's, whoever the reminders are assigned to, so the links say `assignee=anyone` (the
+    worklist's own default is "assigned to me, or unassigned")."""
     base = reverse("reminders:list")
 
     def link(**params: Any) -> str:
-        return f"{base}?{urlencode({'clinic': slug, **params})}"
+        return f"{base}?{urlencode({'clinic': slug, 'assignee': 'anyone', **params})}"
 
     return {
         "overdue": link(due_to=(today - dt.timedelta(days=1)).isoformat()),

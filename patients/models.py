@@ -116,6 +116,15 @@ class PatientStatus(models.TextChoices):
     DISCHARGED = "discharged", "Discharged"
 
 
+#: Why a reminder closes when its patient is no longer active: the status service closes them at
+#: once, the scan closes any left over (a status changed by a script or the admin).
+INACTIVE_CLOSE_REASONS: dict[str, str] = {
+    PatientStatus.DECEASED: "patient deceased",
+    PatientStatus.TRANSFERRED: "patient transferred",
+    PatientStatus.DISCHARGED: "patient discharged",
+}
+
+
 class PreferredContact(models.TextChoices):
     PHONE = "phone", "Telephone"
     LETTER = "letter", "Letter"

@@ -12,7 +12,7 @@ from django.db import models, transaction
 
 from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderStatus
 from monitoring.tasks import enqueue_patient_rescan
-from patients.models import Clinic, Patient, PatientStatus, RiskProfile
+from patients.models import INACTIVE_CLOSE_REASONS, Clinic, Patient, PatientStatus, RiskProfile
 from patients.validators import check_not_before_birth
 from therapy.models import Dose
 
@@ -80,14 +80,6 @@ def patient_create(
     return patient
 
 
-#: The reason a reminder closed by a status change gives, per status.
-STATUS_CLOSE_REASONS = {
-    PatientStatus.DECEASED: "patient deceased",
-    PatientStatus.TRANSFERRED: "patient transferred",
-    PatientStatus.DISCHARGED: "patient discharged",
-}
-
-
 @transaction.atomic
 def patient_set_status(
     *,
@@ -122,7 +114,7 @@ def patient_set_status(
     if status is PatientStatus.ACTIVE:
         return 0
     return _reminders_resolve(
-        patient=patient, reason=STATUS_CLOSE_REASONS[status], actor=actor, now=now
+        patient=patient, reason=INACTIVE_CLOSE_REASONS[status], actor=actor, now=now
     )
 
 
