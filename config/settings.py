@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "patients",
     "therapy",
     "monitoring",
+    "interop",
 ]
 
 MIDDLEWARE = [

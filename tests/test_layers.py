@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = ("patients", "therapy", "monitoring", "config")
+APPS = ("patients", "therapy", "monitoring", "interop", "config")
 
 
 class Layer(IntEnum):
@@ -67,6 +67,11 @@ LAYERS: dict[str, Layer] = {
     "monitoring.apps": MODELS,
     "monitoring.lab_tests": MODELS,  # the lab tests' names, units and usual ranges
     "monitoring.models": MODELS,
+    "interop": MODELS,
+    "interop.apps": MODELS,
+    "interop.fhir": MODELS,
+    "interop.fhir.codes": MODELS,  # the pinned FHIR code table
+    "interop.management": EDGES,
     "patients.access": ACCESS,
     "patients.intake": ACCESS,  # a new patient's previous fractures and courses, in one save
     "patients.presenters": ACCESS,
@@ -74,6 +79,7 @@ LAYERS: dict[str, Layer] = {
     "patients.services": ACCESS,
     "patients.staff_services": ACCESS,  # a clinic admin's actions on colleagues' accounts
     "therapy.case_records": ACCESS,
+    "interop.fhir.mapping": ACCESS,  # FHIR ↔ Case, through case_records and parse_case
     "therapy.evaluation": ACCESS,  # the engine asked about stored records, within its limits
     "therapy.presenters": ACCESS,
     "therapy.selectors": ACCESS,
@@ -134,6 +140,7 @@ PACKAGES: dict[str, Layer] = {
     "patients.management.commands": EDGES,
     "therapy.management.commands": EDGES,
     "monitoring.management.commands": EDGES,
+    "interop.management.commands": EDGES,
 }
 #: (module, name) → the layer that may import that name although it is above it.
 ALLOWED_UPWARD: dict[tuple[str, str], Layer] = {
