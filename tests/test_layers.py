@@ -80,6 +80,7 @@ LAYERS: dict[str, Layer] = {
     "patients.staff_services": ACCESS,  # a clinic admin's actions on colleagues' accounts
     "therapy.case_records": ACCESS,
     "interop.fhir.mapping": ACCESS,  # FHIR ↔ Case, through case_records and parse_case
+    "interop.fhir.importing": ACCESS,  # a Bundle or NDJSON written as patients and records
     "interop.fhir.exporting": ACCESS,  # a patient's Bundle, a clinic's Bulk NDJSON
     "therapy.evaluation": ACCESS,  # the engine asked about stored records, within its limits
     "therapy.presenters": ACCESS,

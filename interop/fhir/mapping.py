@@ -458,6 +458,12 @@ class FhirPatient:
     family_name: str
     deceased: dt.date | None
     case: c.Case
+    #: case JSON path → FHIR path, to report a problem found when the case is written.
+    origins: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def locate(self, problem: Any) -> Problem:
+        """A problem at a case JSON path (`fractures[0].date: …`), at its FHIR path."""
+        return _translate(problem, self.origins)
 
 
 @dataclass
@@ -956,6 +962,9 @@ def patients_from_entries(
         seen.add(builder.path)
         reader = builder.r
         data = builder.case_json()
+        deceased = builder.patient.get("deceasedDateTime")
+        if deceased is not None:
+            deceased = reader.day(deceased, f"{builder.path}.deceasedDateTime")
         case = None
         if not reader.problems:
             try:
@@ -966,7 +975,6 @@ def patients_from_entries(
             problems.extend(reader.problems)
             continue
         given, family = _name_parts(builder.patient)
-        deceased = builder.patient.get("deceasedDateTime")
         out.append(
             FhirPatient(
                 path=builder.path,
@@ -974,8 +982,16 @@ def patients_from_entries(
                 mrn=case.patient.mrn,
                 given_name=given,
                 family_name=family,
-                deceased=dt.date.fromisoformat(deceased[:10]) if deceased else None,
+                deceased=dt.date.fromisoformat(deceased) if deceased else None,
                 case=case,
+                origins={
+                    **reader.origins,
+                    "patient": builder.path,
+                    "patient.mrn": f"{builder.path}.identifier",
+                    "patient.birth_date": f"{builder.path}.birthDate",
+                    "patient.sex": f"{builder.path}.gender",
+                    "patient.name": f"{builder.path}.name",
+                },
             )
         )
     return out, problems
