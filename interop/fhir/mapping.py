@@ -563,6 +563,7 @@ class _CaseBuilder:
         self.labs: list[dict[str, Any]] = []
         self.reassessments: list[str] = []
         self.full_url: str | None = None  # the fullUrl of the resource being read
+        self.latest: dict[str, str] = {}  # risk factor → date of the value kept
 
     def origin(self, case_path: str, fhir_path: str) -> None:
         self.r.origins[case_path] = fhir_path
@@ -638,16 +639,20 @@ class _CaseBuilder:
             )
             return
         number = self.r.number(res.get("valueQuantity"), vq)
-        if kind == "crcl":
-            self.risk["creatinine_clearance_ml_min"] = number
-            self.origin("risk_factors.creatinine_clearance_ml_min", f"{vq}.value")
-        elif kind == "frax":
-            self.risk[value] = number
-            self.origin(f"risk_factors.{value}", f"{vq}.value")
-        elif kind == "alcohol":
-            self.risk["alcohol_drinks_per_day"] = number
-            self.origin("risk_factors.alcohol_drinks_per_day", f"{vq}.value")
-        elif kind == "lab":
+        single = {
+            "crcl": "creatinine_clearance_ml_min",
+            "frax": value,
+            "alcohol": "alcohol_drinks_per_day",
+        }.get(kind)
+        if single is not None:
+            # One value per patient: of several (an EHR's history), the latest effective one.
+            when = str(res.get("effectiveDateTime") or "")
+            if single not in self.latest or when >= self.latest[single]:
+                self.latest[single] = when
+                self.risk[single] = number
+                self.origin(f"risk_factors.{single}", f"{vq}.value")
+            return
+        if kind == "lab":
             i = len(self.labs)
             unit = (res.get("valueQuantity") or {}).get("unit")
             lab = {
