@@ -49,6 +49,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError as PydanticValidationError
 
 from interop.fhir import codes
+from patients.models import Patient, PatientStatus
 from therapy.engine import CaseError, parse_case
 from therapy.engine import case as c
 
@@ -374,10 +375,8 @@ def case_resources(case: c.Case, facts: PatientFacts) -> list[dict[str, Any]]:
     return out
 
 
-def facts_for(patient: Any) -> PatientFacts:
+def facts_for(patient: Patient) -> PatientFacts:
     """The Patient resource's facts beyond the Case, from a stored `patients.Patient`."""
-    from patients.models import PatientStatus
-
     return PatientFacts(
         id=str(patient.pk),
         mrn_system=codes.mrn_system(site_url(), patient.clinic.slug),
@@ -387,7 +386,7 @@ def facts_for(patient: Any) -> PatientFacts:
     )
 
 
-def patient_resources(patient: Any, *, as_of: dt.date | None = None) -> list[dict[str, Any]]:
+def patient_resources(patient: Patient, *, as_of: dt.date | None = None) -> list[dict[str, Any]]:
     """Every FHIR R4 resource (plain JSON dicts) for one stored patient (`patient.clinic`
     should be loaded), read through `therapy.case_records` on `as_of` (default today)."""
     from django.utils import timezone
