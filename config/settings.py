@@ -127,9 +127,7 @@ DATABASES = {
 # Web requests: a statement running longer than this is cancelled (Celery workers use
 # OSSA_TASK_STATEMENT_TIMEOUT_SECONDS instead, config/celery.py); 0 turns it off.
 OSSA_DB_STATEMENT_TIMEOUT_SECONDS = env_int("OSSA_DB_STATEMENT_TIMEOUT_SECONDS", 30, minimum=0)
-OSSA_TASK_STATEMENT_TIMEOUT_SECONDS = env_int(
-    "OSSA_TASK_STATEMENT_TIMEOUT_SECONDS", 300, minimum=0
-)
+OSSA_TASK_STATEMENT_TIMEOUT_SECONDS = env_int("OSSA_TASK_STATEMENT_TIMEOUT_SECONDS", 300, minimum=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database that accepts connections but never answers must not stall every page.
     DATABASES["default"].setdefault("OPTIONS", {})

@@ -122,7 +122,9 @@ def _signed_in_with(request: HttpRequest, device: TOTPDevice) -> HttpResponse:
 
 
 def _qr_svg(device: TOTPDevice) -> str:
-    return segno.make(device.config_url, error="m").svg_inline(scale=5, light="#fff", title="QR code for your authenticator app")
+    return segno.make(device.config_url, error="m").svg_inline(
+        scale=5, light="#fff", title="QR code for your authenticator app"
+    )
 
 
 @never_cache
@@ -133,9 +135,10 @@ def setup(request: HttpRequest) -> HttpResponse:
         return redirect(_next_url(request))
     if _confirmed_device(request.user):
         return redirect(f"{reverse('two-factor-verify')}?{request.GET.urlencode()}")
-    device = (
-        TOTPDevice.objects.filter(user=request.user, confirmed=False).order_by("pk").first()
-        or TOTPDevice.objects.create(user=request.user, name="Authenticator app", confirmed=False)
+    device = TOTPDevice.objects.filter(user=request.user, confirmed=False).order_by(
+        "pk"
+    ).first() or TOTPDevice.objects.create(
+        user=request.user, name="Authenticator app", confirmed=False
     )
     form = TokenForm(request.POST or None, device=device)
     if request.method == "POST" and form.is_valid():

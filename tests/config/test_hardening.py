@@ -17,7 +17,6 @@ from django.urls import Resolver404, clear_url_caches, resolve, reverse
 
 import config.urls
 from tests.config.test_settings import _env, _run
-from tests.patients.conftest import world  # noqa: F401 — the fixture
 from tests.patients.test_permissions import ROUTES, _kwargs
 
 # --- L9: no generated secret key in production -----------------------------------------------
@@ -54,7 +53,10 @@ def _dj() -> dict[str, str]:
 
 
 def _setting(tmp_path, expr: str, **overrides) -> object:
-    code = f"import json, django; django.setup(); from django.conf import settings as s; print(json.dumps({expr}))"
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        f"print(json.dumps({expr}))"
+    )
     result = _run(["-c", code], _env(tmp_path, **overrides))
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -142,7 +144,10 @@ def test_the_admin_is_routed_only_in_development_or_when_enabled(
 def test_production_leaves_the_admin_off_by_default(tmp_path):
     env = _env(tmp_path)
     env.pop("OSSA_ADMIN_ENABLED", None)
-    code = "import django; django.setup(); from django.conf import settings as s; print(s.OSSA_ADMIN_ENABLED)"
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.OSSA_ADMIN_ENABLED)"
+    )
     result = _run(["-c", code], env)
 
     assert result.stdout.strip() == "False", result.stderr
@@ -219,9 +224,7 @@ def test_the_login_page_of_a_visitor_keeps_no_store_off_static_files(client, db)
 
 def _directives(response) -> dict[str, set[str]]:
     policy = response["Content-Security-Policy"]
-    return {
-        part.split()[0]: set(part.split()[1:]) for part in policy.split(";") if part.strip()
-    }
+    return {part.split()[0]: set(part.split()[1:]) for part in policy.split(";") if part.strip()}
 
 
 @pytest.mark.parametrize("signed_in", [False, True])
