@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "csp",
     "django_celery_beat",
+    "config.apps.OssaConfig",
     "patients",
     "therapy",
     "monitoring",
