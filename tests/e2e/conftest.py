@@ -56,7 +56,8 @@ CHROMIUM_ARGS = [
 #: Reports every Content-Security-Policy violation of a page as a console error.
 CSP_WATCH = """
 document.addEventListener("securitypolicyviolation", (event) => {
-  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
+  const blocked = event.blockedURI || "inline";
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${blocked}`);
 });
 """
 
