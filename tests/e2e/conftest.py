@@ -57,7 +57,8 @@ CHROMIUM_ARGS = [
 CSP_WATCH = """
 document.addEventListener("securitypolicyviolation", (event) => {
   const blocked = event.blockedURI || "inline";
-  console.error(`CSP violation: ${event.violatedDirective} blocked ${blocked}`);
+  const where = `${event.sourceFile}:${event.lineNumber} ${event.sample}`;
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${blocked} at ${where}`);
 });
 """
 
