@@ -140,6 +140,7 @@ def setup(request: HttpRequest) -> HttpResponse:
     ).first() or TOTPDevice.objects.create(
         user=request.user, name="Authenticator app", confirmed=False
     )
+    device.user = request.user  # the QR code's label names the user: no second read
     form = TokenForm(request.POST or None, device=device)
     if request.method == "POST" and form.is_valid():
         device.confirmed = True
