@@ -52,6 +52,10 @@ LAYERS: dict[str, Layer] = {
     "config.celery": INFRASTRUCTURE,
     "config.env": INFRASTRUCTURE,
     "config.settings": INFRASTRUCTURE,
+    "config.client_ip": INFRASTRUCTURE,  # django-axes' client address
+    "config.password_validation": INFRASTRUCTURE,
+    "config.errors": EDGES,  # the 403 handler
+    "config.apps": EDGES,  # connects config.session's sign-in receiver
     "patients.apps": MODELS,
     # dates known to the month or the year, which the fracture and course fields store
     "patients.approximate_dates": MODELS,
@@ -108,6 +112,8 @@ LAYERS: dict[str, Layer] = {
     "config.asgi": EDGES,
     "config.health": EDGES,
     "config.session": EDGES,  # the idle-session middleware, context processor and view
+    "config.middleware": EDGES,  # Cache-Control and Permissions-Policy headers
+    "config.two_factor": EDGES,  # the second factor's middleware and views
     "config.urls": EDGES,
     "config.wsgi": EDGES,
     "patients.admin": EDGES,
