@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "patients",
     "therapy",
     "monitoring",
+    "interop",
 ]
 
 MIDDLEWARE = [

@@ -49,6 +49,7 @@ urlpatterns = [
     path("", include("therapy.urls")),
     path("", include("monitoring.urls")),
     path("", include("monitoring.reminder_urls")),
+    path("", include("interop.fhir.urls")),
 ]
 
 # The Django admin is not on the clinic's host in production unless OSSA_ADMIN_ENABLED=1.

@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = ("patients", "therapy", "monitoring", "config")
+APPS = ("patients", "therapy", "monitoring", "interop", "config")
 
 
 class Layer(IntEnum):
@@ -71,6 +71,11 @@ LAYERS: dict[str, Layer] = {
     "monitoring.apps": MODELS,
     "monitoring.lab_tests": MODELS,  # the lab tests' names, units and usual ranges
     "monitoring.models": MODELS,
+    "interop": MODELS,
+    "interop.apps": MODELS,
+    "interop.fhir": MODELS,
+    "interop.fhir.codes": MODELS,  # the pinned FHIR code table
+    "interop.management": EDGES,
     "patients.access": ACCESS,
     "patients.intake": ACCESS,  # a new patient's previous fractures and courses, in one save
     "patients.presenters": ACCESS,
@@ -78,6 +83,9 @@ LAYERS: dict[str, Layer] = {
     "patients.services": ACCESS,
     "patients.staff_services": ACCESS,  # a clinic admin's actions on colleagues' accounts
     "therapy.case_records": ACCESS,
+    "interop.fhir.mapping": ACCESS,  # FHIR ↔ Case, through case_records and parse_case
+    "interop.fhir.importing": ACCESS,  # a Bundle or NDJSON written as patients and records
+    "interop.fhir.exporting": ACCESS,  # a patient's Bundle, a clinic's Bulk NDJSON
     "therapy.evaluation": ACCESS,  # the engine asked about stored records, within its limits
     "therapy.presenters": ACCESS,
     "therapy.selectors": ACCESS,
@@ -122,6 +130,8 @@ LAYERS: dict[str, Layer] = {
     "therapy.forms": EDGES,
     "therapy.urls": EDGES,
     "therapy.views": EDGES,
+    "interop.fhir.urls": EDGES,
+    "interop.fhir.views": EDGES,
     "monitoring.forms": EDGES,
     "monitoring.import_tasks": EDGES,
     "monitoring.reminder_forms": EDGES,
@@ -140,6 +150,7 @@ PACKAGES: dict[str, Layer] = {
     "patients.management.commands": EDGES,
     "therapy.management.commands": EDGES,
     "monitoring.management.commands": EDGES,
+    "interop.management.commands": EDGES,
 }
 #: (module, name) → the layer that may import that name although it is above it.
 ALLOWED_UPWARD: dict[tuple[str, str], Layer] = {
