@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import models
 from django.forms.models import model_to_dict
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -45,10 +44,12 @@ from patients.models import (
     Fracture,
     GlucocorticoidExposure,
     Immunosuppressant,
+    Invitation,
     Membership,
     Patient,
     RiskProfile,
     Role,
+    RoleConfirmation,
 )
 from patients.permissions import Action
 from tests import factories
@@ -68,6 +69,8 @@ class Ctx:
     world: Any  # tests.patients.conftest.World
     clinic_slug: str
     colleague: Membership  # a nurse of Hillside whose role the staff page may change
+    #: a nurse's role waiting for a clinician's confirmation (asked by an admin)
+    confirmation: RoleConfirmation
     scanner: DxaScanner  # a DXA scanner of Hillside's list
     #: Open and dismissed reminders of the patient: a dose (a nurse's kind) and a reassessment
     reminders: dict[str, Reminder]
@@ -80,6 +83,12 @@ def ctx(world, clinic) -> Ctx:
     membership = Membership.objects.create(user=colleague, clinic=clinic, role=Role.NURSE)
     doctor = factories.UserFactory(username="doctor")
     Membership.objects.create(user=doctor, clinic=clinic, role=Role.CLINICIAN)
+    confirmation = RoleConfirmation.objects.create(
+        clinic=clinic,
+        user=factories.UserFactory(username="newcomer"),
+        role=Role.NURSE,
+        requested_by=factories.UserFactory(username="inviter"),
+    )
     scanner = DxaScanner.objects.create(clinic=clinic, name="Hologic A")
     today = timezone.localdate()
     reminders = {}
@@ -104,6 +113,7 @@ def ctx(world, clinic) -> Ctx:
         world=world,
         clinic_slug=clinic.slug,
         colleague=membership,
+        confirmation=confirmation,
         scanner=scanner,
         reminders=reminders,
         assignee=doctor,
@@ -339,12 +349,24 @@ PATIENT_ENDPOINTS: list[Endpoint] = [
 ]
 
 
-def _staff_accounts(ctx: Ctx) -> Any:
-    return sorted(get_user_model().objects.values_list("username", flat=True))
+def _invitations(ctx: Ctx) -> Any:
+    return sorted(Invitation.objects.values_list("email", "role"))
 
 
-def _colleague_role(ctx: Ctx) -> str:
-    return Membership.objects.get(pk=ctx.colleague.pk).role
+def _colleague_role(ctx: Ctx) -> Any:
+    """The colleague's role, and the role waiting for a clinician's confirmation."""
+    return (
+        Membership.objects.get(pk=ctx.colleague.pk).role,
+        list(
+            RoleConfirmation.objects.filter(
+                user_id=ctx.colleague.user_id, status="pending"
+            ).values_list("role", flat=True)
+        ),
+    )
+
+
+def _confirmation_status(ctx: Ctx) -> str:
+    return RoleConfirmation.objects.get(pk=ctx.confirmation.pk).status
 
 
 STAFF_ENDPOINTS: list[Endpoint] = [
@@ -353,11 +375,12 @@ STAFF_ENDPOINTS: list[Endpoint] = [
         lambda c: [c.clinic_slug],
         ADMIN,
         lambda c: {
-            "username": "newnurse",
+            "first_name": "Nora",
+            "last_name": "Newcomb",
+            "email": "nora@hillside.example",
             "role": "nurse",
-            "password": "violet-kettle-harbour-42",
         },
-        _staff_accounts,
+        _invitations,
     ),
     Endpoint(
         "patients:staff-update",
@@ -366,6 +389,17 @@ STAFF_ENDPOINTS: list[Endpoint] = [
         lambda c: {"role": "clinician"},
         _colleague_role,
         get=False,
+    ),
+    Endpoint(
+        "patients:role-decision",
+        lambda c: [c.clinic_slug, c.confirmation.pk],
+        CLINICIAN,
+        lambda c: {"decision": "confirm"},
+        _confirmation_status,
+        get=False,
+    ),
+    Endpoint(
+        "patients:staff-log", lambda c: [c.clinic_slug], frozenset({"clinician", "clinic_admin"})
     ),
 ]
 
@@ -728,6 +762,9 @@ PUBLIC = {"login", "healthz"}
 #: The pages of a password-reset link (sent from the staff page), opened signed out from an
 #: e-mail; tests/patients/test_staff_accounts.py follows one.
 RESET_LINK = {"password_reset_confirm", "password_reset_complete"}
+#: The invitee's page, opened signed out from the invitation e-mail (the token is the
+#: credential); tests/patients/test_staff_invitations.py follows one.
+INVITATION_LINK = {"patients:invitation-accept"}
 
 
 def _routes(resolver: URLResolver, namespace: str = "", prefix: str = "") -> list[Any]:
@@ -771,7 +808,7 @@ def test_the_matrix_covers_every_url_the_issue_names():
     [
         pytest.param(name, conv, id=name)
         for name, _, conv in ROUTES
-        if name not in PUBLIC | RESET_LINK
+        if name not in PUBLIC | RESET_LINK | INVITATION_LINK
     ],
 )
 def test_an_anonymous_visitor_is_sent_to_the_login_page(name, converters, client, db):

@@ -23,8 +23,9 @@ page of them), apart from the records a page lists: one reader for the pages and
     POST a dose (saved, redirect)                            17
     POST a therapy course (saved, redirect)                  25
     POST a patient's death (saved, redirect)                 33
-    /clinics/<slug>/staff/  (3 or 30 members, and their log)  9
-    /  (dashboard)                                            7
+    /clinics/<slug>/staff/  (3 or 30 members, their log and
+      the roles waiting for confirmation)                    10
+    /  (dashboard, with the roles waiting for confirmation)   9
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from patients.models import (
     Membership,
     Patient,
     Role,
+    RoleConfirmation,
     StaffAction,
 )
 from tests import factories
@@ -210,9 +212,13 @@ def test_the_staff_page_costs_the_same_queries_for_3_or_30_members(
         user = factories.UserFactory(username=f"staff{n}")
         Membership.objects.create(user=user, clinic=clinic, role=Role.NURSE)
         StaffAction.objects.create(clinic=clinic, actor=clinic_admin, target=user, kind="unlock")
+        waiting = factories.UserFactory(username=f"waiting{n}")
+        RoleConfirmation.objects.create(
+            clinic=clinic, user=waiting, role=Role.NURSE, requested_by=clinic_admin
+        )
     client = client_for(clinic_admin)
 
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         response = client.get(reverse("patients:staff", args=[clinic.slug]))
 
     assert len(response.context["memberships"]) == members
@@ -221,8 +227,9 @@ def test_the_staff_page_costs_the_same_queries_for_3_or_30_members(
 def test_the_dashboard_has_a_fixed_query_budget(clinician, client_for, django_assert_num_queries):
     client = client_for(clinician)
 
-    # ... and one for the scans (when the last ran, whether one runs now): every role sees it.
-    with django_assert_num_queries(8):
+    # ... and one for the scans (when the last ran, whether one runs now): every role sees it;
+    # one for the roles waiting for a clinician's confirmation (issue 11).
+    with django_assert_num_queries(9):
         client.get("/")
 
 
