@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from patients.access import clinic_for_user
+from patients.access import clinic_for_user, patient_for_user
 from patients.forms import MembershipRoleForm
-from patients.models import Clinic, Membership, RoleConfirmation, StaffAction
+from patients.models import AccessLogEntry, Clinic, Membership, RoleConfirmation, StaffAction
 from patients.permissions import MATRIX, Action
 from patients.staff_forms import InvitationAcceptForm, StaffInviteForm
 from patients.staff_invitations import invitation_accept, invitation_for_token, staff_invite
@@ -264,4 +264,17 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
         "registration/invitation_accept.html",
         {"form": form, "invitation": invitation},
         status=400 if request.method == "POST" else 200,
+    )
+
+
+def patient_access_log(request: HttpRequest, pk: int) -> HttpResponse:
+    """Who opened this patient's clinical record, on which page, newest first (the clinic's
+    clinicians; a superuser reads all of it in the Django admin)."""
+    access = patient_for_user(request.user, pk, Action.VIEW_ACCESS_LOG)
+    entries = AccessLogEntry.objects.filter(patient=access.patient).select_related("user")
+    page = Paginator(entries, LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "patients/access_log.html",
+        {"access": access, "patient": access.patient, "page": page},
     )

@@ -52,6 +52,7 @@ LAYERS: dict[str, Layer] = {
     "config.celery": INFRASTRUCTURE,
     "config.env": INFRASTRUCTURE,
     "config.settings": INFRASTRUCTURE,
+    "patients.request_route": INFRASTRUCTURE,  # the URL name of the request under way
     "patients.apps": MODELS,
     # dates known to the month or the year, which the fracture and course fields store
     "patients.approximate_dates": MODELS,
@@ -68,11 +69,14 @@ LAYERS: dict[str, Layer] = {
     "monitoring.lab_tests": MODELS,  # the lab tests' names, units and usual ranges
     "monitoring.models": MODELS,
     "patients.access": ACCESS,
+    "patients.access_log": ACCESS,  # who read which patient's record, on which page
     "patients.intake": ACCESS,  # a new patient's previous fractures and courses, in one save
     "patients.presenters": ACCESS,
     "patients.selectors": ACCESS,
     "patients.services": ACCESS,
     "patients.staff_services": ACCESS,  # a clinic admin's actions on colleagues' accounts
+    "patients.staff_invitations": ACCESS,  # staff by invitation
+    "patients.staff_selectors": ACCESS,  # roles waiting for a clinician's confirmation
     "therapy.case_records": ACCESS,
     "therapy.evaluation": ACCESS,  # the engine asked about stored records, within its limits
     "therapy.presenters": ACCESS,
@@ -113,6 +117,8 @@ LAYERS: dict[str, Layer] = {
     "patients.summary_views": EDGES,
     "patients.urls": EDGES,
     "patients.views": EDGES,
+    "patients.staff_forms": EDGES,
+    "patients.staff_views": EDGES,
     "therapy.forms": EDGES,
     "therapy.urls": EDGES,
     "therapy.views": EDGES,
