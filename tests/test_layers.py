@@ -53,6 +53,7 @@ LAYERS: dict[str, Layer] = {
     "config.env": INFRASTRUCTURE,
     "config.settings": INFRASTRUCTURE,
     "patients.request_route": INFRASTRUCTURE,  # the URL name of the request under way
+    "patients.email_domains": INFRASTRUCTURE,  # OSSA_ALLOWED_EMAIL_DOMAINS, read in one place
     "patients.apps": MODELS,
     # dates known to the month or the year, which the fracture and course fields store
     "patients.approximate_dates": MODELS,
