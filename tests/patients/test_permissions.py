@@ -11,7 +11,10 @@
     therapy courses, reassessments             yes        403    403           404
     record a decision                          yes        403    403           404
     previous history (intake)                  yes        403    403           404
-    clinic staff pages                         403        403    yes           404
+    clinic staff pages (invite, role, remove)  403        403    yes           404
+    confirm or refuse a clinical role          yes        403    403           404
+    staff log                                  yes        403    yes           404
+    a patient's access log                     yes        403    403           404
     clinic lab units and DXA scanners          yes        403    yes           404
     reminder worklist and its CSV export       yes        yes    yes           own clinic only
     a dose/DXA/lab reminder and its actions    yes        yes    yes           404
