@@ -7,10 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import threading
+import time
 
 import pytest
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.core import mail
+from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -250,3 +254,76 @@ def test_a_signed_in_user_cannot_accept_an_invitation(clinic_admin, client_for):
 
     assert response.status_code == 403
     assert not get_user_model().objects.filter(username="nnewcomb").exists()
+
+
+def test_a_mail_server_that_refuses_leaves_no_invitation(clinic_admin, client_for, monkeypatch):
+    from patients import staff_invitations
+
+    def refuse(**kwargs):
+        raise ConnectionRefusedError("connection refused")
+
+    monkeypatch.setattr(staff_invitations, "send_mail", refuse)
+
+    response = _invite(client_for(clinic_admin))
+
+    assert response.status_code == 400
+    assert "could not be sent" in " ".join(response.context["form"].non_field_errors())
+    assert not Invitation.objects.exists()
+    assert not StaffAction.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_link_opened_twice_at_once_makes_one_account(
+    require_postgres, clinic, clinic_admin, monkeypatch
+):
+    """The first acceptance holds the invitation's row lock half-way while the second arrives:
+    the second waits, then finds the link used."""
+    from patients import staff_invitations
+
+    invitation_token = "race-token-" + "x" * 32
+    Invitation.objects.create(
+        clinic=clinic,
+        email="nora@hillside.example",
+        role=Role.CLINIC_ADMIN,
+        token_hash=hashlib.sha256(invitation_token.encode()).hexdigest(),
+        expires_at=timezone.now() + dt.timedelta(days=1),
+    )
+    half_way = threading.Event()
+    check = staff_invitations.username_check
+
+    def slow_check(username):
+        if not half_way.is_set():
+            half_way.set()
+            time.sleep(0.5)
+        return check(username)
+
+    monkeypatch.setattr(staff_invitations, "username_check", slow_check)
+    outcomes: list[object] = []
+
+    def accept(username: str) -> None:
+        try:
+            outcomes.append(
+                staff_invitations.invitation_accept(
+                    token=invitation_token, username=username, password=STRONG, now=timezone.now()
+                )
+            )
+        except ValidationError as error:
+            outcomes.append(error)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=accept, args=("first",))
+    first.start()
+    assert half_way.wait(10)
+    second = threading.Thread(target=accept, args=("second",))
+    second.start()
+    first.join(10)
+    second.join(10)
+
+    refused = [o for o in outcomes if isinstance(o, ValidationError)]
+    assert len(refused) == 1 and refused[0].code == "invalid"
+    assert list(get_user_model().objects.values_list("username", flat=True).order_by("pk")) == [
+        "clinicadmin",
+        "first",
+    ]
+    assert Membership.objects.filter(clinic=clinic, role=Role.CLINIC_ADMIN).count() == 2
