@@ -309,7 +309,9 @@ def role_confirm(
     *, confirmation: RoleConfirmation, actor: AbstractBaseUser, now: dt.datetime
 ) -> Membership:
     """Give the waiting role: a new member's membership is created, a promoted one's role
-    changes. Raises ValidationError when `actor` may not confirm or it was decided already."""
+    changes. Raises ValidationError when `actor` may not confirm or it was decided already.
+    Two decisions at once (two clinicians, a confirm and a refuse): the row lock makes the
+    second wait for the first, then find the role decided."""
     with transaction.atomic():
         confirmation = (
             RoleConfirmation.objects.select_for_update()

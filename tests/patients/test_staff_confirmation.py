@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+import time
 
 import pytest
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -384,3 +387,48 @@ def test_bad_arguments_exit_2_with_a_message(args, message, clinic):
         _first_clinician(*args)
 
     assert error.value.returncode == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_confirm_and_a_refuse_at_once_decide_once(require_postgres, clinic, monkeypatch):
+    """Two clinicians click at the same moment: the first holds the row lock half-way; the
+    second waits, then finds the role decided — one decision, one log row."""
+    from patients import staff_services
+
+    doctors = [factories.UserFactory(username=name) for name in ("doctor_a", "doctor_b")]
+    for doctor in doctors:
+        Membership.objects.create(user=doctor, clinic=clinic, role=Role.CLINICIAN)
+    waiting = _waiting(clinic)
+    half_way = threading.Event()
+    check = staff_services._refuse_unless_may_confirm
+
+    def slow_check(**kwargs):
+        if not half_way.is_set():
+            half_way.set()
+            time.sleep(0.5)
+        return check(**kwargs)
+
+    monkeypatch.setattr(staff_services, "_refuse_unless_may_confirm", slow_check)
+    outcomes: list[object] = []
+
+    def decide(service, actor) -> None:
+        try:
+            outcomes.append(service(confirmation=waiting, actor=actor, now=timezone.now()))
+        except ValidationError as error:
+            outcomes.append(error)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=decide, args=(staff_services.role_confirm, doctors[0]))
+    first.start()
+    assert half_way.wait(10)
+    second = threading.Thread(target=decide, args=(staff_services.role_refuse, doctors[1]))
+    second.start()
+    first.join(10)
+    second.join(10)
+
+    refused = [o for o in outcomes if isinstance(o, ValidationError)]
+    assert len(refused) == 1 and refused[0].code == "decided"
+    assert RoleConfirmation.objects.get(pk=waiting.pk).status == "confirmed"
+    assert Membership.objects.filter(user=waiting.user).count() == 1
+    assert StaffAction.objects.filter(kind__in=["confirm", "refuse"]).count() == 1
