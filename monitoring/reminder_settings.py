@@ -12,6 +12,7 @@ from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from monitoring.reminder_selectors import AnyUser
+from patients.email_domains import ALLOWED_DOMAINS_VARIABLE, in_allowed_domain
 from patients.models import Clinic, Membership, Role
 
 #: The django-celery-beat task that runs the scan every night (created by a migration).
@@ -40,6 +41,23 @@ def normalise_emails(text: str) -> str:
     return ", ".join(seen.values())
 
 
+def recipients_refused(*, clinic: Clinic, addresses: str) -> list[str]:
+    """The addresses (of a normalised list) that are neither an active member of the clinic's
+    own e-mail nor in OSSA_ALLOWED_EMAIL_DOMAINS: critical e-mails name patients (MRN, drug),
+    so they go to the clinic's staff or its organisation only (issue 11, M8). One query."""
+    wanted = [a for a in (part.strip() for part in addresses.split(",")) if a]
+    outside = [a for a in wanted if not in_allowed_domain(a)]
+    if not outside:
+        return []
+    staff = {
+        email.lower()
+        for email in Membership.objects.filter(clinic=clinic, user__is_active=True)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    }
+    return [a for a in outside if a.lower() not in staff]
+
+
 @transaction.atomic
 def clinic_reminder_settings_update(
     *,
@@ -52,9 +70,22 @@ def clinic_reminder_settings_update(
 ) -> Clinic:
     """Lead time, notification recipients, the days a reminder marked done stays done while
     still due, and the immediate e-mail of new critical reminders (None: left as they are).
-    (Clinic has no history table; the change is not audited beyond this save.)"""
+    A recipient must be an active member of the clinic or in OSSA_ALLOWED_EMAIL_DOMAINS; any
+    other refuses the whole save. The change is audited in the clinic's history, with `actor`."""
     clinic.reminder_lead_days = lead_days
     clinic.notification_emails = normalise_emails(notification_emails)
+    refused = recipients_refused(clinic=clinic, addresses=clinic.notification_emails)
+    if refused:
+        raise ValidationError(
+            {
+                "notification_emails": (
+                    f"Not a member of {clinic.name} nor in an allowed domain: "
+                    f"{', '.join(refused)}. Recipients are the clinic's staff (their account's "
+                    f"e-mail) or addresses in {ALLOWED_DOMAINS_VARIABLE}."
+                )
+            },
+            code="recipient_not_allowed",
+        )
     fields = ["reminder_lead_days", "notification_emails"]
     if done_hold_days is not None:
         clinic.done_hold_days = done_hold_days
@@ -68,6 +99,8 @@ def clinic_reminder_settings_update(
             code="hold_too_short",
         )
     clinic.full_clean(exclude=["slug", "name"])
+    if actor is not None:
+        clinic._history_user = actor  # type: ignore[attr-defined]  # read by simple-history
     clinic.save(update_fields=fields)
     return clinic
 

@@ -2,7 +2,11 @@
 
 A patient of a clinic the user does not belong to is answered with 404, exactly as if it did not
 exist; a patient the user may see but not act on (for example a clinic admin opening a clinical
-form) is answered with 403.
+form) is answered with 403. A patient reached by a clinician or a nurse is written to the access
+log (`patients.access_log`).
+
+A clinical role waiting for a clinician's confirmation (`RoleConfirmation`) has no membership
+yet, so every helper here treats its holder as having no role in that clinic.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import F, QuerySet
 from django.http import Http404
 
+from patients.access_log import access_log_write
 from patients.models import Clinic, Membership, Patient, Role
 from patients.permissions import Action, role_allows, roles_allowed
 
@@ -69,6 +74,10 @@ def patient_for_user(user: AnyUser, pk: int, action: Action) -> PatientAccess:
     role = Role(patient.user_role)
     if not role_allows(role, action):
         raise PermissionDenied
+    if role_allows(role, Action.VIEW_CLINICAL):
+        # A role that opens the clinical record: whatever this page shows of it is logged here,
+        # once, for every patient page (patients.access_log).
+        access_log_write(user=user, patients=[patient])  # type: ignore[arg-type]
     return PatientAccess(patient=patient, role=role)
 
 

@@ -2,7 +2,15 @@ from django.contrib import admin
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from patients.models import Clinic, Membership, Patient
+from patients.models import (
+    AccessLogEntry,
+    Clinic,
+    Invitation,
+    Membership,
+    Patient,
+    RoleConfirmation,
+    StaffAction,
+)
 
 
 def superuser_only(request: HttpRequest) -> bool:
@@ -15,7 +23,7 @@ admin.site.site_header = "Ossa administration"
 
 
 @admin.register(Clinic)
-class ClinicAdmin(admin.ModelAdmin):
+class ClinicAdmin(SimpleHistoryAdmin):
     list_display = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
@@ -33,3 +41,43 @@ class PatientAdmin(SimpleHistoryAdmin):
     search_fields = ["name", "mrn"]
     # Kept by Patient.save from the given and family names: edit those instead.
     readonly_fields = ["name"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """An audit trail: read, filtered and searched, never written here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(AccessLogEntry)
+class AccessLogEntryAdmin(ReadOnlyAdmin):
+    list_display = ["at", "user", "clinic", "patient_ref", "route"]
+    list_filter = ["clinic", "route"]
+    search_fields = ["user__username", "patient_ref"]
+    date_hierarchy = "at"
+
+
+@admin.register(StaffAction)
+class StaffActionAdmin(ReadOnlyAdmin):
+    list_display = ["at", "clinic", "actor", "target", "kind", "detail"]
+    list_filter = ["clinic", "kind"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    list_display = ["email", "clinic", "role", "invited_by", "created_at", "expires_at", "user"]
+    list_filter = ["clinic", "role"]
+    exclude = ["token_hash"]
+
+
+@admin.register(RoleConfirmation)
+class RoleConfirmationAdmin(ReadOnlyAdmin):
+    list_display = ["user", "clinic", "role", "status", "requested_by", "decided_by", "decided_at"]
+    list_filter = ["clinic", "status"]

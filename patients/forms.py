@@ -7,7 +7,6 @@ from typing import Any
 
 from crispy_forms.helper import FormHelper
 from django import forms
-from django.contrib.auth import get_user_model, password_validation
 
 from patients import approximate_dates
 from patients.approximate_dates import DatePrecision
@@ -221,42 +220,6 @@ class PatientSearchForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["clinic"].choices = [("", "All my clinics"), *clinics]
         self.fields["kind"].choices = [("", "Any kind"), *kinds]
-
-
-class StaffCreateForm(CrispyMixin, forms.Form):
-    username = forms.CharField(max_length=150)
-    first_name = forms.CharField(max_length=150, required=False)
-    last_name = forms.CharField(max_length=150, required=False)
-    email = forms.EmailField(required=False)
-    role = forms.ChoiceField(choices=Role.choices)
-    password = forms.CharField(
-        widget=forms.PasswordInput(render_value=True),
-        help_text=password_validation.password_validators_help_text_html(),
-    )
-
-    def clean_username(self) -> str:
-        username: str = self.cleaned_data["username"]
-        if get_user_model().objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError(
-                "This username is taken. To give an existing colleague access, ask a superuser."
-            )
-        return username
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        password = data.get("password")
-        if password:
-            user = get_user_model()(
-                username=data.get("username", ""),
-                first_name=data.get("first_name", ""),
-                last_name=data.get("last_name", ""),
-                email=data.get("email", ""),
-            )
-            try:
-                password_validation.validate_password(password, user)
-            except forms.ValidationError as error:
-                self.add_error("password", error)
-        return data
 
 
 class MembershipRoleForm(forms.Form):

@@ -79,6 +79,9 @@ class Clinic(models.Model):
         help_text="Off: critical reminders reach people in the daily digest only.",
     )
 
+    #: Settings and recipients are audited (issue 11, M7/M8): who changed what, when.
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["name"]
 
@@ -523,8 +526,10 @@ def _dated_records() -> list[tuple[type[PatientRecord], str]]:
 
 
 class StaffAction(models.Model):
-    """What a clinic admin did to a colleague's account (unlock, password-reset link,
-    deactivate, reactivate), with who and when: the staff page's own audit trail."""
+    """What was done to a colleague's account or membership (invitation, acceptance, a
+    clinical role asked for, confirmed or refused, role change, removal, unlock, password-reset
+    link, deactivate, reactivate), with who and when: the clinic's staff log. `actor` is empty
+    for a command run on the server (`create_first_clinician`)."""
 
     class Kind(models.TextChoices):
         UNLOCK = "unlock", "Unlocked after failed logins"
@@ -532,13 +537,24 @@ class StaffAction(models.Model):
         DEACTIVATE = "deactivate", "Deactivated"
         REACTIVATE = "reactivate", "Reactivated"
         ROLE_CHANGE = "role_change", "Changed role"
+        INVITE = "invite", "Invited"
+        ACCEPT = "accept", "Accepted the invitation"
+        ROLE_REQUEST = "role_request", "Asked for a clinical role"
+        CONFIRM = "confirm", "Confirmed a clinical role"
+        REFUSE = "refuse", "Refused a clinical role"
+        REMOVE = "remove", "Removed from the clinic"
 
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="staff_actions")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    #: Empty for an invitation not accepted yet (its address is in `detail`).
     target = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_actions"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="staff_actions",
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     detail = models.CharField(max_length=200, blank=True, default="")
@@ -549,7 +565,19 @@ class StaffAction(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(
-                    kind__in=["unlock", "password_reset", "deactivate", "reactivate", "role_change"]
+                    kind__in=[
+                        "unlock",
+                        "password_reset",
+                        "deactivate",
+                        "reactivate",
+                        "role_change",
+                        "invite",
+                        "accept",
+                        "role_request",
+                        "confirm",
+                        "refuse",
+                        "remove",
+                    ]
                 ),
                 name="staff_action_kind_known",
             )
@@ -559,3 +587,112 @@ class StaffAction(models.Model):
         return (
             f"{self.get_kind_display()}: {self.target} by {self.actor} at {self.at:%Y-%m-%d %H:%M}"
         )
+
+
+class Invitation(models.Model):
+    """An admin's invitation to join a clinic with a role. The e-mailed link carries a random
+    token; only its SHA-256 is stored, so the table never holds a usable link. It works once,
+    until `expires_at`."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField("e-mail")
+    first_name = models.CharField("given names", max_length=150, blank=True, default="")
+    last_name = models.CharField("family name", max_length=150, blank=True, default="")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invitations_accepted",
+    )
+    history = HistoricalRecords(excluded_fields=["token_hash"])
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="invitation_role_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} as {self.get_role_display()} at {self.clinic}"
+
+
+class RoleConfirmation(models.Model):
+    """A clinical role (clinician or nurse) waiting for a clinician of the clinic to confirm it
+    (the two-person rule, issue 11 H1). Until it is confirmed the role grants nothing: a new
+    member has no `Membership` in the clinic, a promoted one keeps the old role — so every
+    query that reads memberships stays right without knowing of this table."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for confirmation"
+        CONFIRMED = "confirmed", "Confirmed"
+        REFUSED = "refused", "Refused"
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="role_confirmations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_confirmations"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["requested_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "clinic"],
+                condition=Q(status="pending"),
+                name="role_confirmation_one_pending_per_clinic",
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=["clinician", "nurse"]), name="role_confirmation_clinical"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "confirmed", "refused"]),
+                name="role_confirmation_status_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} as {self.get_role_display()} at {self.clinic} ({self.status})"
+
+
+class AccessLogEntry(models.Model):
+    """One view or export of a patient's clinical record (issue 11, M7): who, when, which
+    patient, which page. Written once per request by `patients.access_log`."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    #: Kept when the patient row is deleted: the log outlives the record it describes.
+    patient = models.ForeignKey(
+        Patient, null=True, on_delete=models.SET_NULL, related_name="access_log"
+    )
+    patient_ref = models.CharField("patient", max_length=64)
+    route = models.CharField("page", max_length=100)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["patient", "-at"])]
+        verbose_name_plural = "access log entries"
+
+    def __str__(self) -> str:
+        return f"{self.user} read {self.patient_ref} ({self.route}) at {self.at:%Y-%m-%d %H:%M}"

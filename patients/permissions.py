@@ -30,6 +30,12 @@ class Action(StrEnum):
     #: The clinic's reminder settings (lead time, e-mail), and every kind of reminder.
     MANAGE_REMINDERS = "manage_reminders"
     MANAGE_STAFF = "manage_staff"
+    #: Confirm or refuse a clinical role an admin gave (the two-person rule, issue 11 H1).
+    CONFIRM_STAFF = "confirm_staff"
+    #: Read the clinic's staff log: invitations, confirmations, role changes, removals.
+    VIEW_STAFF_LOG = "view_staff_log"
+    #: Read who opened a patient's clinical record (the access log).
+    VIEW_ACCESS_LOG = "view_access_log"
     #: The clinic's lab units and DXA scanner list (settings, not a patient's record).
     MANAGE_MEASUREMENT_SETTINGS = "manage_measurement_settings"
 
@@ -48,6 +54,9 @@ MATRIX: dict[Role, frozenset[Action]] = {
             Action.SIGN_LETTER,
             Action.MANAGE_MEASUREMENT_SETTINGS,
             Action.WORK_REMINDERS,
+            Action.CONFIRM_STAFF,
+            Action.VIEW_STAFF_LOG,
+            Action.VIEW_ACCESS_LOG,
         }
     ),
     Role.NURSE: frozenset(
@@ -66,6 +75,7 @@ MATRIX: dict[Role, frozenset[Action]] = {
             Action.MANAGE_REMINDERS,
             Action.MANAGE_STAFF,
             Action.MANAGE_MEASUREMENT_SETTINGS,
+            Action.VIEW_STAFF_LOG,
         }
     ),
 }
@@ -77,6 +87,15 @@ def roles_allowed(action: Action) -> list[str]:
 
 def role_allows(role: str, action: Action) -> bool:
     return action in MATRIX.get(Role(role), frozenset())
+
+
+def role_needs_confirmation(new: str, *, old: str | None = None) -> bool:
+    """Whether giving `new` (to a newcomer, or instead of `old`) waits for a clinician's
+    confirmation: it does when it opens clinical records and allows something `old` did not.
+    A clinician made a nurse, or anyone made a clinic admin, loses access and needs nobody."""
+    if not role_allows(new, Action.VIEW_CLINICAL):
+        return False
+    return old is None or not MATRIX[Role(new)] <= MATRIX[Role(old)]
 
 
 #: The reminder kinds (the engine's codes) a nurse acts on: a dose to give (the next injection,

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
 from monitoring.trend import bmd_trend, dxa_scan_rows
 from patients import approximate_dates, records
 from patients.access import (
-    clinic_for_user,
     clinics_for_user,
     patient_for_user,
     patients_for_user,
@@ -30,12 +25,10 @@ from patients.forms import (
     FractureForm,
     GlucocorticoidExposureForm,
     ImmunosuppressantForm,
-    MembershipRoleForm,
     PatientForm,
     PatientSearchForm,
     PatientStatusForm,
     RiskProfileForm,
-    StaffCreateForm,
 )
 from patients.models import (
     CardiovascularEvent,
@@ -44,9 +37,8 @@ from patients.models import (
     Immunosuppressant,
     Membership,
     RiskProfile,
-    StaffAction,
 )
-from patients.permissions import MATRIX, Action
+from patients.permissions import Action
 from patients.presenters import age_on, risk_factor_facts
 from patients.selectors import (
     patient_changes,
@@ -55,20 +47,12 @@ from patients.selectors import (
     reminder_kinds_for,
 )
 from patients.services import patient_create, patient_set_status
-from patients.staff_services import (
-    staff_deactivate,
-    staff_reactivate,
-    staff_role_set,
-    staff_send_password_reset,
-    staff_unlock,
-)
+from patients.staff_selectors import confirmations_for
 from therapy.case_records import case_for_patient
 from therapy.presenters import label, patient_panel
 from therapy.selectors import alert_counts
 
 PAGE_SIZE = 25
-#: The staff page lists this many of the latest account actions.
-STAFF_LOG_SIZE = 20
 
 CARDIOVASCULAR_EVENT = records.RecordKind(
     slug="cardiovascular-event",
@@ -117,7 +101,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         request,
         "patients/dashboard.html",
         # The navigation reads the same memberships: pass them instead of querying twice.
-        {"memberships": memberships, "my_memberships": memberships, "board": board},
+        {
+            "memberships": memberships,
+            "my_memberships": memberships,
+            "board": board,
+            "confirmations": confirmations_for(request.user, memberships),  # type: ignore[arg-type]
+        },
     )
 
 
@@ -348,122 +337,3 @@ def risk_factors_edit(request: HttpRequest, pk: int) -> HttpResponse:
         {"form": form, "access": access, "patient": access.patient},
         status=400 if request.method == "POST" else 200,
     )
-
-
-# --- clinic staff (clinic admins) -------------------------------------------------------------
-
-
-def staff_list(request: HttpRequest, slug: str) -> HttpResponse:
-    clinic = clinic_for_user(request.user, slug, Action.MANAGE_STAFF)
-    form = StaffCreateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        with transaction.atomic():
-            user = get_user_model().objects.create_user(
-                username=data["username"],
-                password=data["password"],
-                email=data["email"],
-                first_name=data["first_name"],
-                last_name=data["last_name"],
-            )
-            Membership.objects.create(user=user, clinic=clinic, role=data["role"])
-        messages.success(request, f"{user.get_username()} can now sign in to {clinic.name}.")
-        return redirect("patients:staff", slug)
-    memberships = (
-        Membership.objects.filter(clinic=clinic).select_related("user").order_by("user__username")
-    )
-    return render(
-        request,
-        "patients/staff_list.html",
-        {
-            "clinic": clinic,
-            "memberships": memberships,
-            "form": form,
-            "role_form": MembershipRoleForm(),
-            "matrix": MATRIX,
-            "staff_actions": StaffAction.objects.filter(clinic=clinic).select_related(
-                "actor", "target"
-            )[:STAFF_LOG_SIZE],
-        },
-        status=400 if request.method == "POST" else 200,
-    )
-
-
-@require_POST
-def staff_update(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    clinic = clinic_for_user(request.user, slug, Action.MANAGE_STAFF)
-    membership = get_object_or_404(Membership, clinic=clinic, pk=pk)
-    if membership.user_id == request.user.pk:
-        messages.error(request, "You cannot change or remove your own access.")
-        return redirect("patients:staff", slug)
-    if "remove" in request.POST:
-        membership.delete()
-        messages.success(
-            request,
-            f"{membership.user.get_username()} no longer has access to {clinic.name}.",
-        )
-        return redirect("patients:staff", slug)
-    form = MembershipRoleForm(request.POST)
-    if form.is_valid():
-        staff_role_set(
-            membership=membership,
-            role=form.cleaned_data["role"],
-            actor=request.user,  # type: ignore[arg-type]
-        )
-        messages.success(
-            request,
-            f"{membership.user.get_username()} is now {membership.get_role_display()}.",
-        )
-    else:
-        messages.error(request, "Choose a role.")
-    return redirect("patients:staff", slug)
-
-
-#: The staff page's account buttons, each a service of patients.staff_services.
-STAFF_ACCOUNT_ACTIONS = ("unlock", "password_reset", "deactivate", "reactivate")
-
-
-def _site_url(request: HttpRequest) -> str:
-    """Where links in e-mails point: OSSA_SITE_URL when set, else this request's own site."""
-    return getattr(settings, "OSSA_SITE_URL", "") or request.build_absolute_uri("/")
-
-
-@require_POST
-def staff_account(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    """Unlock, send a password-reset link, deactivate or reactivate a colleague's account."""
-    clinic = clinic_for_user(request.user, slug, Action.MANAGE_STAFF)
-    membership = get_object_or_404(
-        Membership.objects.select_related("user", "clinic"), clinic=clinic, pk=pk
-    )
-    action = request.POST.get("action", "")
-    name = membership.user.get_username()
-    actor = request.user
-    try:
-        if action == "unlock":
-            staff_unlock(membership=membership, actor=actor)  # type: ignore[arg-type]
-            done = f"{name} may sign in again: failed logins were cleared."
-        elif action == "password_reset":
-            email = staff_send_password_reset(
-                membership=membership,
-                actor=actor,  # type: ignore[arg-type]
-                base_url=_site_url(request),
-            )
-            done = f"A password-reset link was sent to {email}."
-        elif action == "deactivate":
-            ended = staff_deactivate(
-                membership=membership,
-                actor=actor,  # type: ignore[arg-type]
-                now=timezone.now(),
-            )
-            done = f"{name} is deactivated; {ended} session{pluralize(ended)} ended."
-        elif action == "reactivate":
-            staff_reactivate(membership=membership, actor=actor)  # type: ignore[arg-type]
-            done = f"{name} is active again."
-        else:
-            messages.error(request, "Choose an action.")
-            return redirect("patients:staff", slug)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, done)
-    return redirect("patients:staff", slug)

@@ -56,6 +56,8 @@ LAYERS: dict[str, Layer] = {
     "config.password_validation": INFRASTRUCTURE,
     "config.errors": EDGES,  # the 403 handler
     "config.apps": EDGES,  # connects config.session's sign-in receiver
+    "patients.request_route": INFRASTRUCTURE,  # the URL name of the request under way
+    "patients.email_domains": INFRASTRUCTURE,  # OSSA_ALLOWED_EMAIL_DOMAINS, read in one place
     "patients.apps": MODELS,
     # dates known to the month or the year, which the fracture and course fields store
     "patients.approximate_dates": MODELS,
@@ -77,11 +79,14 @@ LAYERS: dict[str, Layer] = {
     "interop.fhir.codes": MODELS,  # the pinned FHIR code table
     "interop.management": EDGES,
     "patients.access": ACCESS,
+    "patients.access_log": ACCESS,  # who read which patient's record, on which page
     "patients.intake": ACCESS,  # a new patient's previous fractures and courses, in one save
     "patients.presenters": ACCESS,
     "patients.selectors": ACCESS,
     "patients.services": ACCESS,
     "patients.staff_services": ACCESS,  # a clinic admin's actions on colleagues' accounts
+    "patients.staff_invitations": ACCESS,  # staff by invitation
+    "patients.staff_selectors": ACCESS,  # roles waiting for a clinician's confirmation
     "therapy.case_records": ACCESS,
     "interop.fhir.mapping": ACCESS,  # FHIR ↔ Case, through case_records and parse_case
     "interop.fhir.importing": ACCESS,  # a Bundle or NDJSON written as patients and records
@@ -127,6 +132,8 @@ LAYERS: dict[str, Layer] = {
     "patients.summary_views": EDGES,
     "patients.urls": EDGES,
     "patients.views": EDGES,
+    "patients.staff_forms": EDGES,
+    "patients.staff_views": EDGES,
     "therapy.forms": EDGES,
     "therapy.urls": EDGES,
     "therapy.views": EDGES,

@@ -15,15 +15,16 @@ from fhir.resources.R4B.bundle import Bundle
 
 from interop.fhir import codes
 from interop.fhir.mapping import RESOURCE_TYPES, case_from_resources, validate
-from patients.models import PatientStatus
+from patients.models import AccessLogEntry, PatientStatus
 from patients.services import patient_set_status
 from tests import factories
 from therapy.case_records import case_for_patient
 from therapy.engine import case_to_json
 
-#: Queries of one `$everything`: the session and its user (2), the access helper (1), the case
-#: (11, whatever the history's length), the idle-session touch (3: savepoint, update, release).
-EVERYTHING = 17
+#: Queries of one `$everything`: the session and its user (2), the access helper (1), its
+#: access-log row (1), the case (11, whatever the history's length), the idle-session touch (3:
+#: savepoint, update, release).
+EVERYTHING = 18
 
 
 def url(patient):
@@ -62,6 +63,14 @@ def test_clinical_staff_get_the_bundle(role, history, request, client_for, setti
     assert case_to_json(case_from_resources(resources, as_of=today)) == case_to_json(
         case_for_patient(history.pk, as_of=today)
     )
+
+
+def test_the_export_is_written_to_the_access_log(patient, nurse, client_for):
+    """A FHIR export is a read of the whole clinical record (issue 11, M7)."""
+    client_for(nurse).get(url(patient))
+
+    entry = AccessLogEntry.objects.get()
+    assert (entry.user, entry.patient, entry.route) == (nurse, patient, "fhir-patient-everything")
 
 
 def test_a_clinic_admin_is_refused(patient, clinic_admin, client_for):

@@ -90,7 +90,12 @@ def test_an_admin_of_another_clinic_gets_404_and_changes_nothing(
 # --- lead time and recipients -----------------------------------------------------------------
 
 
-def test_the_admin_saves_the_lead_time_and_the_recipients(clinic, clinic_admin, url, client_for):
+def test_the_admin_saves_the_lead_time_and_the_recipients(
+    clinic, clinic_admin, url, client_for, monkeypatch
+):
+    # Recipients outside the clinic's staff must be in an allowed domain (issue 11:
+    # tests/monitoring/test_recipients.py).
+    monkeypatch.setenv("OSSA_ALLOWED_EMAIL_DOMAINS", "hillside.org")
     client = client_for(clinic_admin)
 
     response = save_settings(

@@ -183,14 +183,14 @@ def test_the_dose_url_answers_only_post(patient, nurse, client_for):
 
 # --- query budgets ----------------------------------------------------------------------------
 
-#: POST a one-step dose, with 2 or 20 years of history.
+#: POST a one-step dose, with 2 or 20 years of history (the access-log row included).
 SAVES = [
     pytest.param(
         lambda p: (
             _dose_url(p, p.therapy_courses.last()),
             {"date": p.therapy_courses.last().end.isoformat()},
         ),
-        14,
+        15,
         id="dose",
     ),
 ]

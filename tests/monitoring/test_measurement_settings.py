@@ -399,7 +399,7 @@ def test_the_scan_form_costs_the_same_queries_for_1_or_30_scanners(
     client = client_for(nurse)
 
     # as without a list (tests/patients/test_queries.py): the list is one query either way
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         response = client.get(_dxa_url(patient))
 
     assert input_tag(response.content.decode(), "scanner").count("<option") == count + 2

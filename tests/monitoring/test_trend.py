@@ -348,8 +348,9 @@ def test_the_trend_answers_only_get(scanned, nurse, client_for):
     assert client_for(nurse).post(_trend_url(scanned)).status_code == 405
 
 
-#: The trend section: session, user, patient with role, scans, courses, session save (3).
-TREND_QUERIES = 8
+#: The trend section: session, user, patient with role, the access-log row (issue 11), scans,
+#: courses, session save (3).
+TREND_QUERIES = 9
 
 
 @pytest.mark.parametrize("years", [2, 20])

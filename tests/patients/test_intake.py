@@ -483,9 +483,9 @@ def test_ending_an_approximate_course_in_its_form_records_an_exact_end(
 # --- query budget -----------------------------------------------------------------------------
 
 #: GET /patients/<id>/history/: session, user, the navigation's memberships, the patient with
-#: the user's role, the fractures and the courses already recorded, and the session save
-#: (SAVEPOINT, UPDATE, RELEASE).
-INTAKE_PAGE = 9
+#: the user's role, its access-log row (issue 11), the fractures and the courses already
+#: recorded, and the session save (SAVEPOINT, UPDATE, RELEASE).
+INTAKE_PAGE = 10
 
 
 @pytest.mark.parametrize("years", [2, 20])

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.auth import get_user_model
 from django.db.models import BooleanField
 from django.urls import reverse
 from django.utils.html import escape
@@ -225,59 +225,24 @@ def test_choosing_a_clinic_where_the_user_may_not_add_patients_adds_nobody(
 
 # --- the staff page ---------------------------------------------------------------------------
 
-STRONG = "violet-kettle-harbour-42"
-
 
 def _staff_url(slug: str = "hillside") -> str:
     return reverse("patients:staff", args=[slug])
 
 
-def test_a_clinic_admin_adds_a_colleague_who_can_then_sign_in(clinic, clinic_admin, client_for):
-    response = client_for(clinic_admin).post(
-        _staff_url(),
-        {"username": "newnurse", "first_name": "Nora", "role": "nurse", "password": STRONG},
-    )
-
-    assert response.status_code == 302
-    membership = Membership.objects.get(user__username="newnurse")
-    assert (membership.clinic, membership.role) == (clinic, Role.NURSE)
-    client = client_for(clinic_admin)
-    client.logout()
-    signed_in = client.post("/accounts/login/", {"username": "newnurse", "password": STRONG})
-    assert signed_in.status_code == 302
-    assert SESSION_KEY in client.session
+# Inviting a colleague (no admin sets a password): tests/patients/test_staff_invitations.py.
 
 
-def test_a_new_account_with_a_weak_password_is_refused(clinic_admin, client_for):
-    response = client_for(clinic_admin).post(
-        _staff_url(), {"username": "newnurse", "role": "nurse", "password": "short1"}
-    )
-
-    assert response.status_code == 400
-    assert response.context["form"].errors["password"]
-    assert not get_user_model().objects.filter(username="newnurse").exists()
-
-
-def test_a_taken_username_is_refused(clinic_admin, outsider, client_for):
-    response = client_for(clinic_admin).post(
-        _staff_url(), {"username": "OUTSIDER", "role": "nurse", "password": STRONG}
-    )
-
-    assert response.status_code == 400
-    assert "This username is taken" in response.context["form"].errors["username"][0]
-    assert not Membership.objects.filter(user=outsider, clinic__slug="hillside").exists()
-
-
-def test_a_clinic_admin_changes_a_colleagues_role(nurse, clinic_admin, client_for):
-    membership = nurse.memberships.get()
+def test_a_clinic_admin_changes_a_colleagues_role(clinician, clinic_admin, client_for):
+    membership = clinician.memberships.get()
 
     response = client_for(clinic_admin).post(
-        reverse("patients:staff-update", args=["hillside", membership.pk]), {"role": "clinician"}
+        reverse("patients:staff-update", args=["hillside", membership.pk]), {"role": "nurse"}
     )
 
     assert response.status_code == 302
     membership.refresh_from_db()
-    assert membership.role == Role.CLINICIAN
+    assert membership.role == Role.NURSE
 
 
 def test_an_unknown_role_changes_nothing(nurse, clinic_admin, client_for):
@@ -303,8 +268,8 @@ def test_a_clinic_admin_removes_a_colleague_from_the_clinic(
     assert response.status_code == 302
     assert not Membership.objects.filter(pk=membership.pk).exists()
     assert get_user_model().objects.filter(pk=nurse.pk).exists()
-    removed = client_for(nurse).get(reverse("patients:detail", args=[patient.pk]))
-    assert removed.status_code == 404
+    nurse.refresh_from_db()
+    assert not nurse.is_active  # no clinic left (L8: tests/patients/test_staff_confirmation.py)
 
 
 @pytest.mark.parametrize("data", [{"remove": "1"}, {"role": "nurse"}], ids=["remove", "demote"])

@@ -11,7 +11,10 @@
     therapy courses, reassessments             yes        403    403           404
     record a decision                          yes        403    403           404
     previous history (intake)                  yes        403    403           404
-    clinic staff pages                         403        403    yes           404
+    clinic staff pages (invite, role, remove)  403        403    yes           404
+    confirm or refuse a clinical role          yes        403    403           404
+    staff log                                  yes        403    yes           404
+    a patient's access log                     yes        403    403           404
     clinic lab units and DXA scanners          yes        403    yes           404
     reminder worklist and its CSV export       yes        yes    yes           own clinic only
     a dose/DXA/lab reminder and its actions    yes        yes    yes           404
@@ -32,7 +35,6 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import models
 from django.forms.models import model_to_dict
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -46,10 +48,12 @@ from patients.models import (
     Fracture,
     GlucocorticoidExposure,
     Immunosuppressant,
+    Invitation,
     Membership,
     Patient,
     RiskProfile,
     Role,
+    RoleConfirmation,
 )
 from patients.permissions import Action
 from tests import factories
@@ -69,6 +73,8 @@ class Ctx:
     world: Any  # tests.patients.conftest.World
     clinic_slug: str
     colleague: Membership  # a nurse of Hillside whose role the staff page may change
+    #: a nurse's role waiting for a clinician's confirmation (asked by an admin)
+    confirmation: RoleConfirmation
     scanner: DxaScanner  # a DXA scanner of Hillside's list
     #: Open and dismissed reminders of the patient: a dose (a nurse's kind) and a reassessment
     reminders: dict[str, Reminder]
@@ -81,6 +87,12 @@ def ctx(world, clinic) -> Ctx:
     membership = Membership.objects.create(user=colleague, clinic=clinic, role=Role.NURSE)
     doctor = factories.UserFactory(username="doctor")
     Membership.objects.create(user=doctor, clinic=clinic, role=Role.CLINICIAN)
+    confirmation = RoleConfirmation.objects.create(
+        clinic=clinic,
+        user=factories.UserFactory(username="newcomer"),
+        role=Role.NURSE,
+        requested_by=factories.UserFactory(username="inviter"),
+    )
     scanner = DxaScanner.objects.create(clinic=clinic, name="Hologic A")
     today = timezone.localdate()
     reminders = {}
@@ -105,6 +117,7 @@ def ctx(world, clinic) -> Ctx:
         world=world,
         clinic_slug=clinic.slug,
         colleague=membership,
+        confirmation=confirmation,
         scanner=scanner,
         reminders=reminders,
         assignee=doctor,
@@ -305,6 +318,7 @@ def _intake(ctx: Ctx) -> dict[str, str]:
 PATIENT_ENDPOINTS: list[Endpoint] = [
     Endpoint("patients:detail", _patient, EVERY_ROLE),
     Endpoint("patients:summary", _patient, CLINICAL),
+    Endpoint("patients:access-log", _patient, CLINICIAN),
     Endpoint("patients:summary-pdf", _patient, CLINICAL),
     Endpoint("patients:letter", _patient, CLINICIAN),  # signed by a clinician
     Endpoint("patients:letter-pdf", _patient, CLINICIAN),
@@ -340,12 +354,24 @@ PATIENT_ENDPOINTS: list[Endpoint] = [
 ]
 
 
-def _staff_accounts(ctx: Ctx) -> Any:
-    return sorted(get_user_model().objects.values_list("username", flat=True))
+def _invitations(ctx: Ctx) -> Any:
+    return sorted(Invitation.objects.values_list("email", "role"))
 
 
-def _colleague_role(ctx: Ctx) -> str:
-    return Membership.objects.get(pk=ctx.colleague.pk).role
+def _colleague_role(ctx: Ctx) -> Any:
+    """The colleague's role, and the role waiting for a clinician's confirmation."""
+    return (
+        Membership.objects.get(pk=ctx.colleague.pk).role,
+        list(
+            RoleConfirmation.objects.filter(
+                user_id=ctx.colleague.user_id, status="pending"
+            ).values_list("role", flat=True)
+        ),
+    )
+
+
+def _confirmation_status(ctx: Ctx) -> str:
+    return RoleConfirmation.objects.get(pk=ctx.confirmation.pk).status
 
 
 STAFF_ENDPOINTS: list[Endpoint] = [
@@ -354,11 +380,12 @@ STAFF_ENDPOINTS: list[Endpoint] = [
         lambda c: [c.clinic_slug],
         ADMIN,
         lambda c: {
-            "username": "newnurse",
+            "first_name": "Nora",
+            "last_name": "Newcomb",
+            "email": "nora@hillside.example",
             "role": "nurse",
-            "password": "violet-kettle-harbour-42",
         },
-        _staff_accounts,
+        _invitations,
     ),
     Endpoint(
         "patients:staff-update",
@@ -367,6 +394,17 @@ STAFF_ENDPOINTS: list[Endpoint] = [
         lambda c: {"role": "clinician"},
         _colleague_role,
         get=False,
+    ),
+    Endpoint(
+        "patients:role-decision",
+        lambda c: [c.clinic_slug, c.confirmation.pk],
+        CLINICIAN,
+        lambda c: {"decision": "confirm"},
+        _confirmation_status,
+        get=False,
+    ),
+    Endpoint(
+        "patients:staff-log", lambda c: [c.clinic_slug], frozenset({"clinician", "clinic_admin"})
     ),
 ]
 
@@ -729,6 +767,9 @@ PUBLIC = {"login", "healthz"}
 #: The pages of a password-reset link (sent from the staff page), opened signed out from an
 #: e-mail; tests/patients/test_staff_accounts.py follows one.
 RESET_LINK = {"password_reset_confirm", "password_reset_complete"}
+#: The invitee's page, opened signed out from the invitation e-mail (the token is the
+#: credential); tests/patients/test_staff_invitations.py follows one.
+INVITATION_LINK = {"patients:invitation-accept"}
 
 
 def _routes(resolver: URLResolver, namespace: str = "", prefix: str = "") -> list[Any]:
@@ -772,7 +813,7 @@ def test_the_matrix_covers_every_url_the_issue_names():
     [
         pytest.param(name, conv, id=name)
         for name, _, conv in ROUTES
-        if name not in PUBLIC | RESET_LINK
+        if name not in PUBLIC | RESET_LINK | INVITATION_LINK
     ],
 )
 def test_an_anonymous_visitor_is_sent_to_the_login_page(name, converters, client, db):

@@ -2,7 +2,8 @@
 
 Measured on SQLite (Django 5.2), signed in with the test client. Every count includes the
 session read, the user read, the navigation's memberships and the session save that
-SESSION_SAVE_EVERY_REQUEST adds (SAVEPOINT, UPDATE, RELEASE: 3 statements).
+SESSION_SAVE_EVERY_REQUEST adds (SAVEPOINT, UPDATE, RELEASE: 3 statements). Every page of a
+patient opened by a clinician or a nurse writes one access-log row (issue 11: one INSERT).
 
 The engine's input is read by `therapy.case_records` (eleven queries for one patient or a
 page of them), apart from the records a page lists: one reader for the pages and the scan.
@@ -10,21 +11,22 @@ page of them), apart from the records a page lists: one reader for the pages and
     page                                                   queries
     /patients/  (6 or 60 patients, each with a history)      22
       (one more: the reminder kinds of the kind filter)
-    /patients/<id>/  clinician or nurse, 2 or 20 years       41
+    /patients/<id>/  clinician or nurse, 2 or 20 years       42
     /patients/<id>/  clinic admin (demographics only)         7
-    /patients/new/, /patients/<id>/edit/                      7
-    /patients/<id>/contact/, /patients/<id>/status/           7
-    /patients/<id>/risk-factors/                              8
+    /patients/new/ 7, /patients/<id>/edit/ 8
+    /patients/<id>/contact/, /patients/<id>/status/           8
+    /patients/<id>/risk-factors/                              9
     record form, add (DXA, lab, reassessment, fracture,
-      course, CV event, immunosuppressant, glucocorticoid)    7
-    record form, edit / delete confirmation                   8
-    dose form: add 9, edit 10, delete confirmation            9
-    POST a DXA scan (saved, redirect)                        50
-    POST a dose (saved, redirect)                            17
-    POST a therapy course (saved, redirect)                  25
-    POST a patient's death (saved, redirect)                 33
-    /clinics/<slug>/staff/  (3 or 30 members, and their log)  9
-    /  (dashboard)                                            7
+      course, CV event, immunosuppressant, glucocorticoid)    8
+    record form, edit / delete confirmation                   9
+    dose form: add 10, edit 11, delete confirmation          10
+    POST a DXA scan (saved, redirect)                        16
+    POST a dose (saved, redirect)                            18
+    POST a therapy course (saved, redirect)                  26
+    POST a patient's death (saved, redirect)                 34
+    /clinics/<slug>/staff/  (3 or 30 members, their log and
+      the roles waiting for confirmation)                    10
+    /  (dashboard, with the roles waiting for confirmation)   9
 """
 
 from __future__ import annotations
@@ -41,14 +43,15 @@ from patients.models import (
     Membership,
     Patient,
     Role,
+    RoleConfirmation,
     StaffAction,
 )
 from tests import factories
 
 LIST = 22
-DETAIL_CLINICAL = 41
+DETAIL_CLINICAL = 42
 DETAIL_DEMOGRAPHICS = 7
-STATUS_POST = 33
+STATUS_POST = 34
 YEARS = [pytest.param(2, id="2-years"), pytest.param(20, id="20-years")]
 
 
@@ -112,15 +115,15 @@ def test_the_demographics_only_patient_page_of_a_clinic_admin_is_cheaper(
 #: (URL name prefix, the patient's rows of that kind, queries to add / edit / confirm a delete)
 RECORD_PAGES = [
     # The clinic's scanner list (DXA) and lab units (the lab panel): one query each.
-    ("monitoring:dxa", "dxa_scans", (8, 9, 8)),
-    ("monitoring:lab", "lab_results", (8, 8, 8)),
-    ("monitoring:reassessment", "reassessments", (7, 8, 8)),
-    ("patients:fracture", "fractures", (7, 8, 8)),
-    ("patients:cardiovascular-event", "cardiovascular_events", (7, 8, 8)),
-    ("patients:immunosuppressant", "immunosuppressants", (7, 8, 8)),
-    ("patients:glucocorticoid", "glucocorticoid_exposures", (7, 8, 8)),
-    ("therapy:course", "therapy_courses", (7, 8, 8)),
-    ("therapy:dose", "doses", (9, 10, 9)),
+    ("monitoring:dxa", "dxa_scans", (9, 10, 9)),
+    ("monitoring:lab", "lab_results", (9, 9, 9)),
+    ("monitoring:reassessment", "reassessments", (8, 9, 9)),
+    ("patients:fracture", "fractures", (8, 9, 9)),
+    ("patients:cardiovascular-event", "cardiovascular_events", (8, 9, 9)),
+    ("patients:immunosuppressant", "immunosuppressants", (8, 9, 9)),
+    ("patients:glucocorticoid", "glucocorticoid_exposures", (8, 9, 9)),
+    ("therapy:course", "therapy_courses", (8, 9, 9)),
+    ("therapy:dose", "doses", (10, 11, 10)),
 ]
 
 
@@ -129,10 +132,10 @@ RECORD_PAGES = [
     ("name", "queries"),
     [
         ("patients:create", 7),
-        ("patients:edit", 7),
-        ("patients:contact", 7),
-        ("patients:status", 7),
-        ("patients:risk-factors", 8),
+        ("patients:edit", 8),
+        ("patients:contact", 8),
+        ("patients:status", 8),
+        ("patients:risk-factors", 9),
     ],
 )
 def test_the_demographics_and_risk_factor_forms_have_a_fixed_query_budget(
@@ -171,13 +174,13 @@ def test_the_add_edit_and_delete_pages_of_a_record_have_a_fixed_query_budget(
 
 SAVES = [
     # The scan's range checks are its fields' validators, not a query per CHECK constraint.
-    ("monitoring:dxa-create", lambda p: {"date": "2024-02-02", "lumbar_spine_t_score": "-2"}, 15),
+    ("monitoring:dxa-create", lambda p: {"date": "2024-02-02", "lumbar_spine_t_score": "-2"}, 16),
     (
         "therapy:dose-create",
         lambda p: {"course": p.therapy_courses.last().pk, "date": _last_course_day(p)},
-        17,
+        18,
     ),
-    ("therapy:course-create", lambda p: {"drug": "romosozumab", "start": "2024-01-01"}, 25),
+    ("therapy:course-create", lambda p: {"drug": "romosozumab", "start": "2024-01-01"}, 26),
 ]
 
 
@@ -210,9 +213,13 @@ def test_the_staff_page_costs_the_same_queries_for_3_or_30_members(
         user = factories.UserFactory(username=f"staff{n}")
         Membership.objects.create(user=user, clinic=clinic, role=Role.NURSE)
         StaffAction.objects.create(clinic=clinic, actor=clinic_admin, target=user, kind="unlock")
+        waiting = factories.UserFactory(username=f"waiting{n}")
+        RoleConfirmation.objects.create(
+            clinic=clinic, user=waiting, role=Role.NURSE, requested_by=clinic_admin
+        )
     client = client_for(clinic_admin)
 
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         response = client.get(reverse("patients:staff", args=[clinic.slug]))
 
     assert len(response.context["memberships"]) == members
@@ -221,8 +228,9 @@ def test_the_staff_page_costs_the_same_queries_for_3_or_30_members(
 def test_the_dashboard_has_a_fixed_query_budget(clinician, client_for, django_assert_num_queries):
     client = client_for(clinician)
 
-    # ... and one for the scans (when the last ran, whether one runs now): every role sees it.
-    with django_assert_num_queries(8):
+    # ... and one for the scans (when the last ran, whether one runs now): every role sees it;
+    # one for the roles waiting for a clinician's confirmation (issue 11).
+    with django_assert_num_queries(9):
         client.get("/")
 
 

@@ -229,18 +229,20 @@ def test_the_account_actions_need_a_post(clinic, nurse, clinic_admin, client_for
     assert client_for(clinic_admin).get(_url(_membership(nurse, clinic))).status_code == 405
 
 
-def test_a_role_change_is_logged_on_the_staff_page(clinic, nurse, clinic_admin, client_for):
-    membership = _membership(nurse, clinic)
+def test_a_role_change_is_logged_on_the_staff_page(clinic, clinician, clinic_admin, client_for):
+    # A clinician made a nurse loses access: it needs nobody's confirmation (a promotion does:
+    # tests/patients/test_staff_confirmation.py).
+    membership = _membership(clinician, clinic)
 
     client_for(clinic_admin).post(
-        reverse("patients:staff-update", args=[clinic.slug, membership.pk]), {"role": "clinician"}
+        reverse("patients:staff-update", args=[clinic.slug, membership.pk]), {"role": "nurse"}
     )
 
     logged = StaffAction.objects.get()
     assert (logged.kind, logged.target, logged.detail) == (
         "role_change",
-        nurse,
-        "Nurse → Clinician",
+        clinician,
+        "Clinician → Nurse",
     )
     page = client_for(clinic_admin).get(reverse("patients:staff", args=[clinic.slug]))
-    assert "Changed role (Nurse → Clinician)" in page.content.decode()
+    assert "Changed role (Clinician → Nurse)" in page.content.decode()

@@ -27,10 +27,11 @@ TODAY = dt.date(2026, 12, 1)
 RAW_CODE = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
 #: One A4 sheet in PDF points (1/72 inch): 210 × 297 mm.
 A4_POINTS = (595.28, 841.89)
-#: Queries of the summary, however long the history: session, user, patient access; the patient
-#: with clinic and risk profile, courses, doses, fractures, scans, labs; the engine's input
-#: (11); the latest decision; the session save (3). The page adds the navigation's memberships.
-SUMMARY_PDF_QUERIES = 24
+#: Queries of the summary, however long the history: session, user, patient access and its
+#: access-log row (issue 11); the patient with clinic and risk profile, courses, doses,
+#: fractures, scans, labs; the engine's input (11); the latest decision; the session save (3).
+#: The page adds the navigation's memberships.
+SUMMARY_PDF_QUERIES = 25
 SUMMARY_QUERIES = SUMMARY_PDF_QUERIES + 1
 
 

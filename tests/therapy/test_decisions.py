@@ -809,9 +809,10 @@ def test_a_correct_switch_leaves_no_critical_reminder_and_sends_no_mail(
 
 # --- the page's query budget ------------------------------------------------------------------
 
-#: GET /patients/<id>/decision/: session, user, access (1), the engine's input (11), the open
-#: courses (1), the navigation's memberships, and the session save.
-DECISION_PAGE = 19
+#: GET /patients/<id>/decision/: session, user, access (1), the access-log row (1, issue 11),
+#: the engine's input (11), the open courses (1), the navigation's memberships, and the session
+#: save.
+DECISION_PAGE = 20
 
 
 @pytest.mark.parametrize("years", [2, 20])
@@ -832,7 +833,7 @@ def test_the_decision_page_costs_the_same_queries_for_2_or_20_years_of_history(
 #: POST of a switch with its first dose: the page's reads, then the service's own (lock, engine
 #: input, open courses), the stop, the start, the dose and the decision — each validated, saved
 #: with its audit row in a savepoint — and the success message's list of stopped courses.
-SWITCH = 81
+SWITCH = 82  # with the access-log row of the request (issue 11)
 
 
 @pytest.mark.parametrize("years", [2, 20])
