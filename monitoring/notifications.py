@@ -43,7 +43,8 @@ from django.urls import reverse
 
 from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderDigest
 from monitoring.reminder_selectors import action_date, reminder_action_on
-from patients.models import Membership, PatientStatus, Role
+from patients.email_domains import in_allowed_domain
+from patients.models import Clinic, Membership, PatientStatus, Role
 from therapy.engine import Severity
 from therapy.presenters import drug_label, label
 
@@ -78,7 +79,36 @@ def _clinicians_by_clinic(clinic_ids: set[int]) -> dict[int, list[str]]:
     return addresses
 
 
-def reminder_recipients(reminder: Reminder, clinicians: dict[int, list[str]]) -> list[str]:
+def _clinic_extras(clinics: Iterable[Clinic]) -> dict[int, list[str]]:
+    """Each clinic's `notification_emails` that may still receive its e-mail: an active member's
+    address or one in OSSA_ALLOWED_EMAIL_DOMAINS (issue 11, M8). The settings page refuses the
+    others, but a list saved before that rule, or a colleague who has left since, is filtered
+    here too, at sending time. One query for all the clinics."""
+    clinics = list(clinics)
+    staff: dict[int, set[str]] = defaultdict(set)
+    for clinic_id, email in (
+        Membership.objects.filter(clinic__in=clinics, user__is_active=True)
+        .exclude(user__email="")
+        .values_list("clinic_id", "user__email")
+    ):
+        staff[clinic_id].add(email.lower())
+    extras: dict[int, list[str]] = {}
+    for clinic in clinics:
+        wanted = _clinic_addresses(clinic.notification_emails)
+        allowed = [a for a in wanted if a.lower() in staff[clinic.pk] or in_allowed_domain(a)]
+        if len(allowed) < len(wanted):
+            logger.warning(
+                "Not e-mailing %d address(es) of clinic %s: neither staff nor an allowed domain",
+                len(wanted) - len(allowed),
+                clinic.slug,
+            )
+        extras[clinic.pk] = allowed
+    return extras
+
+
+def reminder_recipients(
+    reminder: Reminder, clinicians: dict[int, list[str]], extras: dict[int, list[str]]
+) -> list[str]:
     """Who hears of this reminder (addresses de-duplicated, in order)."""
     clinic = reminder.patient.clinic
     assignee = reminder.assignee
@@ -88,7 +118,7 @@ def reminder_recipients(reminder: Reminder, clinicians: dict[int, list[str]]) ->
         else clinicians.get(clinic.pk, [])
     )
     unique: dict[str, str] = {}
-    for address in [*people, *_clinic_addresses(clinic.notification_emails)]:
+    for address in [*people, *extras.get(clinic.pk, [])]:
         unique.setdefault(address.lower(), address)
     return list(unique.values())
 
@@ -97,9 +127,10 @@ def _by_recipient(reminders: Sequence[Reminder]) -> dict[str, list[Reminder]]:
     """Each address (lower case) with the reminders it hears of; a reminder with nobody to tell
     is logged."""
     clinicians = _clinicians_by_clinic({r.patient.clinic_id for r in reminders})
+    extras = _clinic_extras({r.patient.clinic_id: r.patient.clinic for r in reminders}.values())
     mailbox: dict[str, list[Reminder]] = defaultdict(list)
     for reminder in reminders:
-        recipients = reminder_recipients(reminder, clinicians)
+        recipients = reminder_recipients(reminder, clinicians, extras)
         if not recipients:
             logger.warning(
                 "reminder %s (patient %s): nobody to tell — no assignee, no clinician with an "

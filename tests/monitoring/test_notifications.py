@@ -24,6 +24,12 @@ LONDON = ZoneInfo("Europe/London")
 TONIGHT = dt.datetime(2026, 9, 1, 2, 30, tzinfo=LONDON)
 
 
+@pytest.fixture(autouse=True)
+def hospital_domains(monkeypatch):
+    """The clinics' shared mailboxes (bones@…) are in an allowed domain (issue 11, M8)."""
+    monkeypatch.setenv("OSSA_ALLOWED_EMAIL_DOMAINS", "hillside.example, riverside.example")
+
+
 @pytest.fixture
 def staff(clinic, clinician, nurse, clinic_admin):
     """The Hillside team with addresses, and a second clinician."""
@@ -102,6 +108,27 @@ def test_a_new_critical_reminder_is_mailed_once_to_each_clinician_and_clinic_add
         if person:
             assert person not in message.subject + message.body
     assert reminder.notified_at == TONIGHT
+
+
+@pytest.mark.django_db
+def test_a_stored_outside_address_is_not_mailed(
+    clinic, staff, tonight, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A recipient list saved before the rule, or a domain no longer allowed, is filtered when
+    sending: critical e-mails name MRNs and drugs (issue 11, M8)."""
+    monkeypatch.setenv("OSSA_ALLOWED_EMAIL_DOMAINS", "")
+    Clinic.objects.filter(pk=clinic.pk).update(
+        notification_emails="someone@outside.example, nurse@hillside.example"
+    )
+    hypocalcemic(clinic)
+
+    scan(django_capture_on_commit_callbacks)
+
+    assert sorted(m.to for m in mail.outbox) == [
+        ["clinician@hillside.example"],
+        ["nurse@hillside.example"],  # a member of the clinic's staff
+        ["second@hillside.example"],
+    ]
 
 
 @pytest.mark.django_db
@@ -240,8 +267,8 @@ def test_notifying_a_scan_costs_a_fixed_number_of_queries(
     ids = [critical(hypocalcemic(clinic)).pk for _ in range(10)]
 
     # savepoint; the reminders, locked, with patients and clinics; the claim; release;
-    # the clinicians
-    with django_assert_max_num_queries(5):
+    # the clinicians; the clinics' staff addresses (which extra recipients may stay)
+    with django_assert_max_num_queries(6):
         assert reminders_notify_new_critical(reminder_ids=ids, now=timezone.now()) == 2
 
 
