@@ -175,9 +175,10 @@ SAVES = [
     (
         "therapy:dose-create",
         lambda p: {"course": p.therapy_courses.last().pk, "date": _last_course_day(p)},
-        17,
+        18,  # with the patient's lock `record_save` takes before counting the doses
     ),
-    ("therapy:course-create", lambda p: {"drug": "romosozumab", "start": "2024-01-01"}, 25),
+    # with the patient's lock `record_save` takes before looking for an overlapping course
+    ("therapy:course-create", lambda p: {"drug": "romosozumab", "start": "2024-01-01"}, 26),
 ]
 
 
