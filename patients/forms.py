@@ -28,6 +28,7 @@ from patients.selectors import (
     SORT_NAME,
     STATUS_ALL,
 )
+from patients.versions import VersionedForm
 
 
 class DateInput(forms.DateInput):
@@ -37,14 +38,17 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class CrispyMixin:
-    """Crispy renders the fields; the page owns <form>, the CSRF token and the buttons."""
+class CrispyMixin(VersionedForm):
+    """Crispy renders the fields; the page owns <form>, the CSRF token and the buttons. A form
+    editing a saved row carries the row's version (`patients.versions`), rendered hidden even
+    where a layout lists the fields."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
+        self.helper.render_hidden_fields = True
         first = next(iter(self.fields.values()), None)  # type: ignore[attr-defined]
         if first is not None:
             first.widget.attrs.setdefault("autofocus", True)

@@ -15,6 +15,7 @@ from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderStatus
 from monitoring.tasks import enqueue_patient_rescan
 from patients.models import INACTIVE_CLOSE_REASONS, Clinic, Patient, PatientStatus, RiskProfile
 from patients.validators import check_not_before_birth
+from patients.versions import check_version
 from therapy.models import Dose
 
 M = TypeVar("M", bound=models.Model)
@@ -42,6 +43,12 @@ def patient_lock(patient_id: int) -> None:
         list(rows.select_for_update(no_key=True).values_list("pk").order_by())
     else:
         rows.update(updated_at=F("updated_at"))
+
+
+def _row_lock(instance: models.Model) -> None:
+    """Lock the row an edit form saves, so the version check and the save are one step."""
+    rows = type(instance)._default_manager.filter(pk=instance.pk)
+    list(rows.select_for_update(no_key=True).values_list("pk").order_by())
 
 
 def _constraint_named(instance: models.Model, name: str) -> models.BaseConstraint | None:
@@ -97,7 +104,8 @@ def record_save(*, instance: M, actor: AbstractBaseUser | None) -> M:
     Rows whose rules read the patient's other rows (`serialised_per_patient`: courses, doses)
     are validated and saved under the patient's lock (`patient_lock`). A row the database
     refuses by one of the model's constraints — a race past validation — raises the
-    `ValidationError` its validation gives, never an `IntegrityError`."""
+    `ValidationError` its validation gives, never an `IntegrityError`. A row an edit form
+    opened on an older version than the one stored is refused (`patients.versions`)."""
     if actor is not None:
         instance._history_user = actor  # type: ignore[attr-defined]  # read by simple-history
     patient_id = _patient_id_of(instance)
@@ -105,6 +113,9 @@ def record_save(*, instance: M, actor: AbstractBaseUser | None) -> M:
         with transaction.atomic():
             if patient_id is not None and getattr(instance, "serialised_per_patient", False):
                 patient_lock(patient_id)
+            if getattr(instance, "_expected_version", ""):
+                _row_lock(instance)
+                check_version(instance)
             instance.full_clean()
             instance.save()
             if patient_id is not None:
