@@ -7,7 +7,7 @@ import datetime as dt
 from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 
@@ -74,6 +74,41 @@ def _violated_constraint(
     return None
 
 
+def _unique_target(constraint: models.BaseConstraint) -> str | None:
+    """The field a unique constraint's refusal is shown beside: the first the person typed."""
+    from patients.validators import _OWNER_FIELDS
+
+    fields = [f for f in getattr(constraint, "fields", ()) if f not in _OWNER_FIELDS]
+    return fields[0] if fields else None
+
+
+def _full_clean(instance: models.Model) -> None:
+    """`full_clean`, with a unique constraint's refusal beside its field even when Django's
+    own constraint check found the clash (a row committed between the model's `clean` and it,
+    in a race) and put it above the form."""
+    try:
+        instance.full_clean()
+    except ValidationError as error:
+        on_top = error.error_dict.get(NON_FIELD_ERRORS, []) if hasattr(error, "error_dict") else []
+        if not on_top:
+            raise
+        moved = {k: list(v) for k, v in error.error_dict.items() if k != NON_FIELD_ERRORS}
+        for item in on_top:
+            message = ValidationError(item).messages[0]
+            target = next(
+                (
+                    _unique_target(c)
+                    for c in instance._meta.constraints
+                    if isinstance(c, models.UniqueConstraint)
+                    and _unique_target(c)
+                    and c.get_violation_error_message() == message
+                ),
+                NON_FIELD_ERRORS,
+            )
+            moved.setdefault(target, []).append(item)
+        raise ValidationError(moved) from error  # type: ignore[arg-type]
+
+
 def integrity_error_as_validation(instance: models.Model, error: IntegrityError) -> ValidationError:
     """A row refused by a database constraint — the same scan, lab value, dose or fracture
     posted twice at once, both past validation — as the refusal its validation would have given,
@@ -116,7 +151,7 @@ def record_save(*, instance: M, actor: AbstractBaseUser | None) -> M:
             if getattr(instance, "_expected_version", ""):
                 _row_lock(instance)
                 check_version(instance)
-            instance.full_clean()
+            _full_clean(instance)
             instance.save()
             if patient_id is not None:
                 enqueue_patient_rescan(patient_id)
