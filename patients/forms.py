@@ -28,6 +28,7 @@ from patients.selectors import (
     SORT_NAME,
     STATUS_ALL,
 )
+from patients.validators import iso_date_field
 from patients.versions import VersionedForm
 
 
@@ -49,6 +50,9 @@ class CrispyMixin(VersionedForm):
         self.helper.form_tag = False
         self.helper.disable_csrf = True
         self.helper.render_hidden_fields = True
+        for field in self.fields.values():  # type: ignore[attr-defined]
+            if isinstance(field, forms.DateField):
+                iso_date_field(field)  # one date convention everywhere: YYYY-MM-DD
         first = next(iter(self.fields.values()), None)  # type: ignore[attr-defined]
         if first is not None:
             first.widget.attrs.setdefault("autofocus", True)

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 
 from patients.access import PatientAccess
 from patients.forms import CrispyMixin, DateInput, ExactWhenRetyped, date_widgets
+from patients.validators import iso_date_field
 from therapy import catalogue
 from therapy.models import DecisionKind, Dose, TherapyCourse
 
@@ -46,6 +47,10 @@ class DoseGivenForm(forms.Form):
     today."""
 
     date = forms.DateField(widget=DateInput())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        iso_date_field(self.fields["date"])
 
 
 class DecisionForm(CrispyMixin, forms.Form):
