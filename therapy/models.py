@@ -339,7 +339,7 @@ class RecommendationRecord(models.Model):
     )
     #: The option's rank when a ranked option was accepted; None for every other decision.
     chosen_rank = models.PositiveSmallIntegerField(null=True, blank=True)
-    reason = models.TextField(blank=True, default="")
+    reason = limits.note_field()
     started_course = models.ForeignKey(
         TherapyCourse, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -355,6 +355,7 @@ class RecommendationRecord(models.Model):
             limits.choices_check(
                 "kind", [k.value for k in DecisionKind], name="decision_kind_known"
             ),
+            limits.text_length_check("reason", name="decision_reason_length"),
             models.CheckConstraint(
                 condition=~Q(kind__in=[k.value for k in DECISIONS_NEEDING_A_REASON])
                 | ~Q(reason=""),
