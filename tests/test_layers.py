@@ -72,6 +72,8 @@ LAYERS: dict[str, Layer] = {
     "patients.presenters": ACCESS,
     "patients.selectors": ACCESS,
     "patients.services": ACCESS,
+    # an edit form's row version, checked by the write path (`record_save`)
+    "patients.versions": ACCESS,
     "patients.staff_services": ACCESS,  # a clinic admin's actions on colleagues' accounts
     "therapy.case_records": ACCESS,
     "therapy.evaluation": ACCESS,  # the engine asked about stored records, within its limits

@@ -80,3 +80,12 @@ def test_implausible_dates_and_numbers_are_refused(patient, clinician):
     with pytest.raises(ValidationError) as refused:
         record_save(instance=lab, actor=clinician)
     assert "value" in refused.value.message_dict
+
+
+def test_the_decision_form_refuses_a_reason_longer_than_the_limit_beside_it():
+    from therapy.forms import DecisionForm
+
+    field = DecisionForm.base_fields["reason"]
+    assert field.max_length == NOTE_MAX_CHARS
+    with pytest.raises(ValidationError):
+        field.clean("x" * (NOTE_MAX_CHARS + 1))
