@@ -43,7 +43,6 @@ import csv
 import datetime as dt
 import io
 import math
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +55,7 @@ from django.db.models import QuerySet
 from monitoring.models import DxaImport, DxaScan, DxaScanner
 from patients.models import Clinic, Patient
 from patients.services import record_save
+from patients.validators import parse_date_text
 from therapy.case_records import DXA_READING_COLUMNS
 from therapy.engine.case import DxaSite
 
@@ -84,8 +84,6 @@ MAX_ROWS = 20_000
 #: Django validating the model's check constraints one query each), while the import's counters
 #: and error list are rewritten only once per batch.
 BATCH_SIZE = 100
-
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class DxaImportRefused(Exception):
@@ -223,11 +221,9 @@ def _date(raw: str, problems: list[str]) -> dt.date | None:
         problems.append("date: empty")
         return None
     try:
-        if not _ISO_DATE.fullmatch(raw):
-            raise ValueError(raw)
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        problems.append(f"date: “{raw}” is not a date in the form YYYY-MM-DD")
+        return parse_date_text(raw)
+    except ValueError as error:  # the forms' message, word for word
+        problems.append(f"date: “{raw}”: {error}")
         return None
 
 

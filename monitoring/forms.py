@@ -17,6 +17,7 @@ from monitoring.lab_tests import LAB_KIND_BY_CODE, LAB_KINDS, LabKind, LabUnit, 
 from monitoring.labs import LabEntry, unit_key
 from monitoring.models import DxaScan, DxaScanner, LabResult, Reassessment
 from patients.forms import CrispyMixin, date_widgets
+from patients.versions import EditConflict
 from therapy.case_records import DXA_READING_COLUMNS
 from therapy.engine.case import DxaSite
 
@@ -403,6 +404,7 @@ class LabValueForm(CrispyMixin, forms.Form):
     confirm = forms.BooleanField(label="The value is right: save it as typed", required=False)
 
     def __init__(self, *args: Any, lab: LabResult, **kwargs: Any) -> None:
+        self.lab = lab  # the row edited, whose version the form carries
         typed = lab.entered_value is not None
         kwargs.setdefault(
             "initial",
@@ -448,7 +450,12 @@ class LabValueForm(CrispyMixin, forms.Form):
             test=data["test"], value=data["value"], unit=data["unit"], is_confirmed=data["confirm"]
         )
 
+    def versioned_instance(self) -> LabResult:
+        return self.lab
+
     def add_service_error(self, error: ValidationError) -> None:
+        if isinstance(error, EditConflict):
+            self.refresh_version(error.version)
         for key, messages in error.message_dict.items():
             if key == "date":
                 self.add_error("date", messages)

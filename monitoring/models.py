@@ -259,7 +259,7 @@ class Reassessment(PatientRecord):
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="reassessments")
     date = models.DateField(validators=[date_in_range, not_in_future])
-    note = models.TextField(blank=True, default="")
+    note = limits.note_field()
     history = HistoricalRecords()
 
     class Meta:
@@ -271,6 +271,7 @@ class Reassessment(PatientRecord):
                 violation_error_message="A reassessment on this date is already recorded.",
             ),
             limits.date_range_check("date", name="reassessment_date_range"),
+            limits.text_length_check("note", name="reassessment_note_length"),
         ]
 
     def __str__(self) -> str:

@@ -27,6 +27,8 @@ from patients.selectors import (
     SORT_NAME,
     STATUS_ALL,
 )
+from patients.validators import iso_date_field
+from patients.versions import VersionedForm
 
 
 class DateInput(forms.DateInput):
@@ -36,14 +38,20 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class CrispyMixin:
-    """Crispy renders the fields; the page owns <form>, the CSRF token and the buttons."""
+class CrispyMixin(VersionedForm):
+    """Crispy renders the fields; the page owns <form>, the CSRF token and the buttons. A form
+    editing a saved row carries the row's version (`patients.versions`), rendered hidden even
+    where a layout lists the fields."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
+        self.helper.render_hidden_fields = True
+        for field in self.fields.values():  # type: ignore[attr-defined]
+            if isinstance(field, forms.DateField):
+                iso_date_field(field)  # one date convention everywhere: YYYY-MM-DD
         first = next(iter(self.fields.values()), None)  # type: ignore[attr-defined]
         if first is not None:
             first.widget.attrs.setdefault("autofocus", True)

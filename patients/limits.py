@@ -14,10 +14,11 @@ import math
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length, Trim
-from django.db.models.lookups import GreaterThan
+from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils.deconstruct import deconstructible
 
 from therapy.engine import limits as engine
@@ -38,6 +39,25 @@ LSC_PCT = (0.1, 50.0)
 #: mmol/L): not negative; the bound is far above every marker (P1NP in Paget's disease reaches
 #: the low thousands).
 LAB_VALUE = (0.0, 10_000.0)
+
+
+#: Free text a person types (a note, a reason, a postal address), in characters: a page of
+#: text, far more than any note needs, and a bound on what a form or an import may store.
+NOTE_MAX_CHARS = 2000
+
+
+def note_field(verbose_name: str | None = None, **kwargs: Any) -> models.TextField:
+    """An optional free-text field of at most `NOTE_MAX_CHARS` characters: refused beside the
+    field by its validator (a form's textarea says so with maxlength), held by the database
+    with `text_length_check`."""
+    return models.TextField(
+        verbose_name,
+        blank=True,
+        default="",
+        max_length=NOTE_MAX_CHARS,
+        validators=[MaxLengthValidator(NOTE_MAX_CHARS)],
+        **kwargs,
+    )
 
 
 def _numbers(low: float, high: float) -> tuple[str, str]:
@@ -136,3 +156,8 @@ def not_blank_check(field: str, *, name: str, optional: bool = False) -> Databas
     if optional:
         condition = Q(**{field: ""}) | condition
     return DatabaseCheck(condition=condition, name=name)
+
+
+def text_length_check(field: str, *, name: str, max_chars: int = NOTE_MAX_CHARS) -> DatabaseCheck:
+    """The text holds at most `max_chars` characters."""
+    return DatabaseCheck(condition=Q(LessThanOrEqual(Length(field), max_chars)), name=name)

@@ -55,10 +55,8 @@ class Clinic(models.Model):
         help_text="Comma-separated e-mail addresses that also receive critical reminders.",
     )
     #: The letterhead of letters to GPs (patients.letter_views): where replies go.
-    address = models.TextField(
+    address = limits.note_field(
         "postal address",
-        blank=True,
-        default="",
         help_text="As printed under the clinic's name on letters, one line per line.",
     )
     phone = models.CharField("telephone", max_length=40, blank=True, default="")
@@ -84,6 +82,7 @@ class Clinic(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [limits.text_length_check("address", name="clinic_address_length")]
 
     def __str__(self) -> str:
         return self.name
@@ -157,10 +156,10 @@ class Patient(models.Model):
     status_date = models.DateField(
         "date", null=True, blank=True, validators=[date_in_range, not_in_future]
     )
-    status_note = models.TextField("status note", blank=True, default="")
+    status_note = limits.note_field("status note")
     phone = models.CharField("telephone", max_length=40, blank=True, default="")
     email = models.EmailField("e-mail", blank=True, default="")
-    address = models.TextField("postal address", blank=True, default="")
+    address = limits.note_field("postal address")
     preferred_contact = models.CharField(
         "preferred contact", max_length=10, choices=PreferredContact.choices, blank=True, default=""
     )
@@ -173,6 +172,8 @@ class Patient(models.Model):
     class Meta:
         ordering = ["family_name", "given_name", "pk"]
         constraints = [
+            limits.text_length_check("status_note", name="patient_status_note_length"),
+            limits.text_length_check("address", name="patient_address_length"),
             models.UniqueConstraint(
                 fields=["clinic", "mrn"],
                 name="patient_mrn_unique_in_clinic",

@@ -20,6 +20,7 @@ from django.urls import URLPattern, path, reverse
 from patients.access import PatientAccess, patient_for_user
 from patients.permissions import Action
 from patients.services import record_delete, record_save
+from patients.versions import EditConflict
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,10 @@ class RecordKind:
 
 
 def add_validation_error(form: forms.BaseForm, error: ValidationError) -> None:
-    """Put a model's ValidationError beside the form's fields; others go on top of the form."""
+    """Put a model's ValidationError beside the form's fields; others go on top of the form.
+    After an edit conflict the form carries the row's version now (`patients.versions`)."""
+    if isinstance(error, EditConflict) and hasattr(form, "refresh_version"):
+        form.refresh_version(error.version)
     if not hasattr(error, "error_dict"):
         form.add_error(None, error)
         return

@@ -1,14 +1,39 @@
-"""Field validators shared by every dated clinical record."""
+"""Field validators shared by every dated clinical record, and the one way a typed date is
+read (forms, their text fallbacks and the DXA CSV import alike)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
 from patients.limits import LAST_DATE
+
+#: The one accepted way to type a date: ISO 8601, YYYY-MM-DD (what <input type=date> sends).
+DATE_INPUT_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
+DATE_INPUT_MESSAGE = "Enter the date as YYYY-MM-DD, for example 2024-12-31."
+
+
+def parse_date_text(text: str) -> dt.date:
+    """A typed date: exactly YYYY-MM-DD and a day of the calendar; ValueError with
+    `DATE_INPUT_MESSAGE` otherwise ("31/12/2024", "20241231", "2024-1-5", "2024-02-30")."""
+    text = text.strip()
+    if DATE_INPUT_PATTERN.fullmatch(text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise ValueError(DATE_INPUT_MESSAGE)
+
+
+def iso_date_field(field: Any) -> None:
+    """Make a form's DateField read dates as `parse_date_text` does, with its message."""
+    field.strptime = lambda value, _format: parse_date_text(value)
+    field.error_messages = {**field.error_messages, "invalid": DATE_INPUT_MESSAGE}
 
 
 def not_in_future(value: dt.date) -> None:

@@ -84,6 +84,8 @@ LAYERS: dict[str, Layer] = {
     "patients.presenters": ACCESS,
     "patients.selectors": ACCESS,
     "patients.services": ACCESS,
+    # an edit form's row version, checked by the write path (`record_save`)
+    "patients.versions": ACCESS,
     "patients.staff_services": ACCESS,  # a clinic admin's actions on colleagues' accounts
     "patients.staff_invitations": ACCESS,  # staff by invitation
     "patients.staff_selectors": ACCESS,  # roles waiting for a clinician's confirmation

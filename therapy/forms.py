@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 
 from patients.access import PatientAccess
 from patients.forms import CrispyMixin, DateInput, ExactWhenRetyped, date_widgets
+from patients.limits import NOTE_MAX_CHARS
+from patients.validators import iso_date_field
 from therapy import catalogue
 from therapy.models import DecisionKind, Dose, TherapyCourse
 
@@ -47,6 +49,10 @@ class DoseGivenForm(forms.Form):
 
     date = forms.DateField(widget=DateInput())
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        iso_date_field(self.fields["date"])
+
 
 class DecisionForm(CrispyMixin, forms.Form):
     """What the clinician decides on the engine's recommendation, and what it does to the
@@ -65,6 +71,7 @@ class DecisionForm(CrispyMixin, forms.Form):
     other_drug = forms.ChoiceField(label="Drug", required=False)
     reason = forms.CharField(
         required=False,
+        max_length=NOTE_MAX_CHARS,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Required for another drug and for no treatment now.",
     )

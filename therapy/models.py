@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateRangeField, RangeOperators
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Func, Q, Value, When
 from simple_history.models import HistoricalRecords
 
 from patients import approximate_dates, limits
@@ -21,6 +24,59 @@ from patients.validators import (
 )
 from therapy import catalogue
 from therapy.engine.case import Drug, StopReason
+
+
+def _day_after_end() -> Case:
+    """SQL for the day after a course's last possible day: the end is stored as the first day of
+    its period, so a month's end runs to the month's last day, a year's to 31 December (the
+    reading of `TherapyCourse.end_latest`); NULL while the course is ongoing (no upper bound)."""
+
+    def plus(interval: str) -> Func:
+        return Func(
+            F("end"),
+            template=f"((%(expressions)s + interval '{interval}')::date)",
+            output_field=models.DateField(),
+        )
+
+    return Case(
+        When(end__isnull=True, then=Value(None, output_field=models.DateField())),
+        When(end_precision=DatePrecision.YEAR, then=plus("1 year")),
+        When(end_precision=DatePrecision.MONTH, then=plus("1 month")),
+        default=plus("1 day"),
+        output_field=models.DateField(),
+    )
+
+
+class PostgresExclusionConstraint(ExclusionConstraint):
+    """An exclusion constraint where the database is PostgreSQL; nothing on SQLite, where the
+    write path serialises the writes instead (`patients.services.record_save` takes a write lock
+    before validating). `full_clean` does not run it: the model's `clean` checks the same rule
+    with a message that names the other course, and the constraint is the backstop for a race."""
+
+    def constraint_sql(self, model: Any, schema_editor: Any) -> Any:
+        if schema_editor.connection.vendor != "postgresql":
+            return None
+        return super().constraint_sql(model, schema_editor)
+
+    def create_sql(self, model: Any, schema_editor: Any) -> Any:
+        if schema_editor.connection.vendor != "postgresql":
+            return None
+        return super().create_sql(model, schema_editor)
+
+    def remove_sql(self, model: Any, schema_editor: Any) -> Any:
+        if schema_editor.connection.vendor != "postgresql":
+            return None
+        return super().remove_sql(model, schema_editor)
+
+    def validate(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+#: The constraint's name, which the write path turns back into the message beside `start`.
+COURSE_NO_OVERLAP = "course_no_overlap_same_drug"
+COURSE_OVERLAP_MESSAGE = (
+    "This overlaps another course of the same drug for this patient; edit that one instead."
+)
 
 
 class TherapyCourse(PatientRecord):
@@ -48,6 +104,11 @@ class TherapyCourse(PatientRecord):
     )
     history = HistoricalRecords()
     dated_field = "start"
+    #: `record_save` validates and saves under the patient's lock: the overlap rule reads the
+    #: patient's other courses.
+    serialised_per_patient = True
+    #: where a database constraint's refusal is shown (`record_save`)
+    constraint_fields = {COURSE_NO_OVERLAP: "start"}
 
     class Meta:
         ordering = ["start", "pk"]
@@ -71,6 +132,27 @@ class TherapyCourse(PatientRecord):
             ),
             limits.choices_check(
                 "end_precision", DatePrecision.values, name="course_end_precision_known"
+            ),
+            # The rule of `clean` below, held by the database: two courses of one drug for one
+            # patient never share a day, from the start's first day to the end's last (a course
+            # ending on the day another starts overlaps it: '[)' with the day after the end).
+            PostgresExclusionConstraint(
+                name=COURSE_NO_OVERLAP,
+                expressions=[
+                    (F("patient"), RangeOperators.EQUAL),
+                    (F("drug"), RangeOperators.EQUAL),
+                    (
+                        Func(
+                            F("start"),
+                            _day_after_end(),
+                            Value("[)"),
+                            function="daterange",
+                            output_field=DateRangeField(),
+                        ),
+                        RangeOperators.OVERLAPS,
+                    ),
+                ],
+                violation_error_message=COURSE_OVERLAP_MESSAGE,
             ),
         ]
 
@@ -179,6 +261,9 @@ class Dose(models.Model):
     date = models.DateField(validators=[date_in_range, not_in_future])
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
+    #: `record_save` validates and saves under the patient's lock: the dose limit counts the
+    #: course's other doses.
+    serialised_per_patient = True
 
     class Meta:
         ordering = ["date", "pk"]
@@ -254,7 +339,7 @@ class RecommendationRecord(models.Model):
     )
     #: The option's rank when a ranked option was accepted; None for every other decision.
     chosen_rank = models.PositiveSmallIntegerField(null=True, blank=True)
-    reason = models.TextField(blank=True, default="")
+    reason = limits.note_field()
     started_course = models.ForeignKey(
         TherapyCourse, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -270,6 +355,7 @@ class RecommendationRecord(models.Model):
             limits.choices_check(
                 "kind", [k.value for k in DecisionKind], name="decision_kind_known"
             ),
+            limits.text_length_check("reason", name="decision_reason_length"),
             models.CheckConstraint(
                 condition=~Q(kind__in=[k.value for k in DECISIONS_NEEDING_A_REASON])
                 | ~Q(reason=""),

@@ -183,3 +183,71 @@ def test_seed_demo_patients_are_varied_and_all_valid_for_the_engine(db):
         alerts.update(alert.code.value for alert in assessment.alerts)
     assert len(pathways) >= 5
     assert {"DENOSUMAB_OVERDUE", "DENOSUMAB_STOPPED_WITHOUT_FOLLOW_ON"} <= alerts
+
+
+# --- hostile files (issue 11, L2) ----------------------------------------------------------------
+
+
+def _case_with_name(name: str) -> str:
+    case = json.loads(CASES[0].read_text())["case"]
+    case["patient"]["name"] = name
+    return json.dumps(case)
+
+
+def test_a_nul_character_in_a_string_exits_2_naming_its_json_path(clinic, tmp_path):
+    """PostgreSQL refuses NUL in text: without this check the import died on the INSERT."""
+    source = tmp_path / "nul.json"
+    source.write_text(_case_with_name("Ada\u0000Okafor"))  # written escaped: \\u0000
+
+    with pytest.raises(CommandError) as error:
+        _run("import_case", str(source), "--clinic", clinic.slug, "--mrn", "NUL1")
+
+    assert error.value.returncode == 2
+    assert str(error.value) == "$.patient.name: contains a NUL character"
+    assert not Patient.objects.exists()
+
+
+def test_a_nul_character_in_a_key_exits_2(clinic, tmp_path):
+    source = tmp_path / "nul-key.json"
+    source.write_text('{"patient": {"na\\u0000me": "x"}}')
+
+    with pytest.raises(CommandError, match=r"^\$\.patient: a key contains a NUL") as error:
+        _run("import_case", str(source), "--clinic", clinic.slug, "--mrn", "NUL2")
+
+    assert error.value.returncode == 2
+
+
+@pytest.mark.parametrize("depth", [100, 100_000])
+def test_deeply_nested_json_exits_2_saying_so(clinic, tmp_path, depth):
+    source = tmp_path / "deep.json"
+    source.write_text("[" * depth + "]" * depth)
+
+    with pytest.raises(CommandError) as error:
+        _run("import_case", str(source), "--clinic", clinic.slug, "--mrn", "DEEP")
+
+    assert error.value.returncode == 2
+    assert str(error.value) == f"{source}: nesting too deep"
+
+
+def test_the_command_line_prints_the_message_and_no_traceback(tmp_path):
+    """As an operator runs it: exit status 2, one line on stderr, no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    source = tmp_path / "deep.json"
+    source.write_text("[" * 100_000 + "]" * 100_000)
+    manage = Path(__file__).resolve().parents[2] / "manage.py"
+
+    done = subprocess.run(  # noqa: S603  # this interpreter, this project's manage.py
+        [sys.executable, str(manage), "import_case", str(source), "--clinic", "any"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DJANGO_DEBUG": "1"},
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 2
+    assert "nesting too deep" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -193,8 +193,14 @@ def test_valid_rows_are_imported_and_every_invalid_row_is_reported_with_its_line
     assert job.errors == [
         {"line": 3, "error": "mrn: no patient with MRN H-404 in Hillside Bone Clinic"},
         {"line": 4, "error": "mrn: no patient with MRN R-1 in Hillside Bone Clinic"},
-        {"line": 5, "error": "date: “10/01/2024” is not a date in the form YYYY-MM-DD"},
-        {"line": 6, "error": "date: “2024-02-30” is not a date in the form YYYY-MM-DD"},
+        {
+            "line": 5,
+            "error": "date: “10/01/2024”: Enter the date as YYYY-MM-DD, for example 2024-12-31.",
+        },
+        {
+            "line": 6,
+            "error": "date: “2024-02-30”: Enter the date as YYYY-MM-DD, for example 2024-12-31.",
+        },
         {
             "line": 7,
             "error": "total_hip_bmd_g_cm2: BMD must be between 0.2 and 2.0 g/cm².",

@@ -832,8 +832,9 @@ def test_the_decision_page_costs_the_same_queries_for_2_or_20_years_of_history(
 
 #: POST of a switch with its first dose: the page's reads, then the service's own (lock, engine
 #: input, open courses), the stop, the start, the dose and the decision — each validated, saved
-#: with its audit row in a savepoint — and the success message's list of stopped courses.
-SWITCH = 82  # with the access-log row of the request (issue 11)
+#: with its audit row in a savepoint (the stop, the start and the dose each after the patient's
+#: lock `record_save` takes, held already) — and the success message's list of stopped courses.
+SWITCH = 85
 
 
 @pytest.mark.parametrize("years", [2, 20])

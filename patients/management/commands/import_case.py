@@ -22,11 +22,12 @@ class Command(BaseCommand):
         parser.add_argument("--mrn", help="medical record number (else patient.mrn of the case)")
 
     def handle(self, *args: Any, path: str, clinic: str, mrn: str | None, **options: Any) -> None:
+        document = read_json(path)  # first: a file that cannot be read needs no database
         target = Clinic.objects.filter(slug=clinic).first()
         if target is None:
             raise fail([f"--clinic: no clinic with slug {clinic!r}"])
         try:
-            case = parse_case(read_json(path))
+            case = parse_case(document)
             patient = patient_import_case(clinic=target, case=case, mrn=mrn)
         except CaseError as error:
             raise fail(error.problems) from None
