@@ -43,4 +43,5 @@ urlpatterns = [
     path("", include("therapy.urls")),
     path("", include("monitoring.urls")),
     path("", include("monitoring.reminder_urls")),
+    path("", include("interop.cds.urls")),
 ]
