@@ -59,10 +59,12 @@ class _CachedKeys:
 class JwksCache:
     """JWKS documents by URL, kept JWKS_CACHE_SECONDS; shared by the threads of a process."""
 
-    def __init__(self) -> None:
+    def __init__(self, transport: httpx.BaseTransport | None = None) -> None:
         self._lock = threading.Lock()
         self._entries: dict[str, _CachedKeys] = {}
-        self._http = httpx.Client(timeout=JWKS_TIMEOUT_SECONDS, follow_redirects=False)
+        self._http = httpx.Client(
+            timeout=JWKS_TIMEOUT_SECONDS, follow_redirects=False, transport=transport
+        )
 
     def clear(self) -> None:
         with self._lock:

@@ -20,6 +20,7 @@ from therapy.engine import (
     ENGINE_VERSION,
     RULES,
     Assessment,
+    AvoidEntry,
     AvoidSeverity,
     RecommendationAction,
     Severity,
@@ -206,7 +207,7 @@ def _ordered_drugs(
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict) or resource.get("resourceType") != "MedicationRequest":
             continue
-        reference = f"MedicationRequest/{resource.get('id', '')}"
+        reference = f"MedicationRequest/{resource['id']}" if resource.get("id") else ""
         if chosen and reference not in chosen:
             continue
         concept = resource.get("medicationCodeableConcept") or {}
@@ -227,37 +228,47 @@ def order_select_cards(
     site_url: str,
     link: CardLink,
 ) -> list[dict[str, Any]]:
-    """One card per ordered drug with an `avoid` entry: warning for "avoid", critical for
-    "contraindicated"; the reason in words and the reasons a clinician may give to go on.
+    """One card per ordered drug with `avoid` entries: critical when one says
+    "contraindicated", else warning; every reason in words, and the reasons a clinician may
+    give to go on.
 
     `drug_for_code`: "system|code" → drug, for the codings Ossa recognises (ATC)."""
-    avoid = {entry.drug: entry for entry in assessment.avoid}
+    avoid: dict[Drug, list[AvoidEntry]] = {}
+    for entry in assessment.avoid:
+        avoid.setdefault(entry.drug, []).append(entry)
     system = site_url.rstrip("/") + "/fhir/CodeSystem/cds-override-reason"
+    instead, _ = headline(assessment)
     cards = []
     for reference, drug in _ordered_drugs(draft_orders, selections, drug_for_code):
-        entry = avoid.get(drug)
-        if entry is None:
+        entries = avoid.get(drug)
+        if not entries:
             continue
         name = drug_label(drug)
-        severity_words = (
-            "contraindicated" if entry.severity is AvoidSeverity.CONTRAINDICATED else "avoid"
+        is_contraindicated = any(
+            entry.severity is AvoidSeverity.CONTRAINDICATED for entry in entries
         )
-        reason = AVOID_REASON_WORDS[entry.reason]
-        title = f"{name}: {severity_words} — {reason}"
-        detail_lines = [
-            f"The rule book says to {'never give' if severity_words != 'avoid' else 'avoid'} "
-            f"{name.lower()} for this patient: {reason}.",
-            *(f"- {RULES[rule].title}" for rule in entry.rules),
+        severity = AvoidSeverity.CONTRAINDICATED if is_contraindicated else AvoidSeverity.AVOID
+        reasons = [AVOID_REASON_WORDS[entry.reason] for entry in entries]
+        verb = "never give" if is_contraindicated else "avoid"
+        detail = [
+            f"The rule book says to {verb} {name.lower()} for this patient:",
+            *(
+                f"- {AVOID_REASON_WORDS[entry.reason]} "
+                f"({'; '.join(RULES[rule].title for rule in entry.rules)})"
+                for entry in entries
+            ),
+            "",
+            f"Ossa recommends: {instead}.",
         ]
-        title_now, _ = headline(assessment)
-        detail_lines.append(f"\nOssa recommends instead: {title_now}.")
         cards.append(
             _card(
-                title,
-                _AVOID_INDICATOR[entry.severity],
+                f"{name}: {'contraindicated' if is_contraindicated else 'avoid'} — "
+                + "; ".join(reasons),
+                _AVOID_INDICATOR[severity],
                 site_url=site_url,
-                detail="\n".join(detail_lines),
-                suggestions=[
+                detail="\n".join(detail),
+                suggestions=reference
+                and [
                     {
                         "label": f"Remove the {name.lower()} order",
                         "uuid": str(uuid.uuid4()),
@@ -270,7 +281,7 @@ def order_select_cards(
                         ],
                     }
                 ],
-                selectionBehavior="at-most-one",
+                selectionBehavior=reference and "at-most-one",
                 overrideReasons=[
                     Coding(system, code, display).as_json() for code, display in OVERRIDE_REASONS
                 ],

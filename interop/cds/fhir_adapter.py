@@ -18,7 +18,8 @@ __all__ = ["FhirMappingError", "case_for", "drug_coding", "drug_for_code", "mrn_
 
 def case_for(resources: Iterable[dict[str, Any]], *, as_of: dt.date) -> Case:
     """The engine's case from the EHR's resources; FhirMappingError names each bad one."""
-    return case_from_resources(resources, as_of=as_of)
+    # An EHR sends more than Ossa reads (blood pressure, other drugs): skipped, not refused.
+    return case_from_resources(resources, as_of=as_of, strict=False)
 
 
 def drug_coding(drug: Drug | None) -> Coding | None:
