@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = ("patients", "therapy", "monitoring", "config")
+APPS = ("patients", "therapy", "monitoring", "interop", "config")
 
 
 class Layer(IntEnum):
@@ -67,6 +67,14 @@ LAYERS: dict[str, Layer] = {
     "monitoring.apps": MODELS,
     "monitoring.lab_tests": MODELS,  # the lab tests' names, units and usual ranges
     "monitoring.models": MODELS,
+    "interop": MODELS,
+    "interop.apps": MODELS,
+    "interop.fhir": MODELS,
+    "interop.fhir.codes": MODELS,  # the pinned FHIR code table
+    "interop.models": MODELS,
+    "interop.cds": MODELS,
+    "interop.cds.models": MODELS,  # CDS clients, used tokens, issued cards, feedback
+    "interop.management": EDGES,
     "patients.access": ACCESS,
     "patients.intake": ACCESS,  # a new patient's previous fractures and courses, in one save
     "patients.presenters": ACCESS,
@@ -74,6 +82,7 @@ LAYERS: dict[str, Layer] = {
     "patients.services": ACCESS,
     "patients.staff_services": ACCESS,  # a clinic admin's actions on colleagues' accounts
     "therapy.case_records": ACCESS,
+    "interop.fhir.mapping": ACCESS,  # FHIR ↔ Case, through case_records and parse_case
     "therapy.evaluation": ACCESS,  # the engine asked about stored records, within its limits
     "therapy.presenters": ACCESS,
     "therapy.selectors": ACCESS,
@@ -97,6 +106,13 @@ LAYERS: dict[str, Layer] = {
     "monitoring.scan": FEATURES,
     "monitoring.still_due": FEATURES,  # why a reminder marked done is still due, in words
     "monitoring.trend": FEATURES,
+    # The CDS Hooks service: a feature on the engine, its presenters and the FHIR mapping.
+    "interop.cds.auth": FEATURES,
+    "interop.cds.cards": FEATURES,
+    "interop.cds.client": FEATURES,
+    "interop.cds.fhir_adapter": FEATURES,
+    "interop.cds.schemas": FEATURES,
+    "interop.cds.services": FEATURES,
     "config.asgi": EDGES,
     "config.health": EDGES,
     "config.session": EDGES,  # the idle-session middleware, context processor and view
@@ -127,6 +143,10 @@ LAYERS: dict[str, Layer] = {
     "monitoring.tasks": EDGES,
     "monitoring.urls": EDGES,
     "monitoring.views": EDGES,
+    "interop.admin": EDGES,
+    "interop.cds.admin": EDGES,
+    "interop.cds.urls": EDGES,
+    "interop.cds.views": EDGES,
 }
 #: Every module inside these packages has their layer.
 PACKAGES: dict[str, Layer] = {
@@ -134,6 +154,7 @@ PACKAGES: dict[str, Layer] = {
     "patients.management.commands": EDGES,
     "therapy.management.commands": EDGES,
     "monitoring.management.commands": EDGES,
+    "interop.management.commands": EDGES,
 }
 #: (module, name) → the layer that may import that name although it is above it.
 ALLOWED_UPWARD: dict[tuple[str, str], Layer] = {
