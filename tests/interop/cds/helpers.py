@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from interop.fhir.mapping import PatientFacts, case_resources
-
 from therapy.engine import parse_case
 from therapy.engine.case import Case
 

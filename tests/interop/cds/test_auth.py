@@ -79,7 +79,9 @@ def test_a_token_signed_with_another_key_is_refused(cds):
 def test_a_symmetric_or_unsigned_algorithm_is_refused(client, ehr):
     now = int(time.time())
     claims = {"iss": ISSUER, "aud": SITE + DISCOVERY, "iat": now, "exp": now + 60, "jti": "x1"}
-    hs = jwt.encode(claims, "a shared secret of enough length!!", algorithm="HS384")
+    hs = jwt.encode(
+        claims, "a shared secret long enough for HMAC with SHA-384 ok", algorithm="HS384"
+    )
     none = jwt.encode(claims, None, algorithm="none")
     for token in (hs, none):
         response = client.get(DISCOVERY, HTTP_AUTHORIZATION=f"Bearer {token}")

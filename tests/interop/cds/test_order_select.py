@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import time_machine
 from django.conf import settings
-from interop.fhir import codes
 
+from interop.fhir import codes
 from tests.interop.cds.conftest import SITE, assert_valid
 from tests.interop.cds.helpers import CASES, hook_request, prefetch_for, resources_for, shared_case
 from therapy.engine import AvoidSeverity, evaluate

@@ -18,12 +18,12 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.urls import reverse
-from interop.fhir import codes
 
 from interop.cds import client as fhir_client_module
 from interop.cds.cards import SUMMARY_MAX, fit_summary, indicator_of
 from interop.cds.client import FhirClient
 from interop.cds.models import CdsCard
+from interop.fhir import codes
 from patients.models import Patient
 from tests.factories import PatientFactory
 from tests.interop.cds.conftest import SITE, assert_valid
