@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import jwt
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.http import HttpRequest
 from jwt import PyJWK, PyJWKSet
 
@@ -180,14 +180,30 @@ def _check_lifetime(claims: dict[str, Any], *, now: dt.datetime) -> None:
         raise CdsAuthError("The JWT lives too long: exp must be within 5 minutes.")
 
 
+#: Expired jti rows are deleted at most this often per process (they only take space: an
+#: expired token is refused on `exp` before its jti is looked at).
+PRUNE_EVERY_SECONDS = 60
+_next_prune = 0.0
+
+
 def _use_once(client: CdsClient, jti: str, *, expires: int, now: dt.datetime) -> None:
+    """Record the jti, or refuse a replay: one INSERT … ON CONFLICT DO NOTHING RETURNING
+    (PostgreSQL and SQLite alike), so the unique constraint decides in one round trip, also
+    between concurrent requests."""
+    global _next_prune  # noqa: PLW0603 — a per-process timer, not shared state
     if not jti or len(jti) > 255:
         raise CdsAuthError("The JWT's jti must be 1 to 255 characters.")
     expires_at = dt.datetime.fromtimestamp(expires + LEEWAY_SECONDS, tz=dt.UTC)
-    try:
-        with transaction.atomic():
-            CdsTokenUse.objects.create(client=client, jti=jti, expires_at=expires_at)
-    except IntegrityError as error:
-        raise CdsAuthError("The JWT has been used before (jti replayed).") from error
-    # Tokens past their expiry are refused on `exp` alone: their jti rows are no longer needed.
-    CdsTokenUse.objects.filter(expires_at__lt=now).delete()
+    table = connection.ops.quote_name(CdsTokenUse._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (client_id, jti, expires_at) VALUES (%s, %s, %s) "  # noqa: S608 — the table name is the model's
+            "ON CONFLICT (client_id, jti) DO NOTHING RETURNING id",
+            [client.pk, jti, expires_at],
+        )
+        is_new = cursor.fetchone() is not None
+    if not is_new:
+        raise CdsAuthError("The JWT has been used before (jti replayed).")
+    if time.monotonic() >= _next_prune:
+        _next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
+        CdsTokenUse.objects.filter(expires_at__lt=now).delete()

@@ -4,6 +4,7 @@ CDS service uses it: one place names what it takes from there."""
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from collections.abc import Iterable
 from functools import cache
 from typing import Any
@@ -16,10 +17,21 @@ from therapy.engine.case import Case, Drug
 __all__ = ["FhirMappingError", "case_for", "drug_coding", "drug_for_code", "mrn_system"]
 
 
+#: The mapping's switch for its full `fhir.resources` validation of each resource, when it
+#: has one. That validation is ~0.25 ms a resource — most of a 20-year history's 100 ms budget —
+#: and a hook call stores nothing: the values Ossa reads are still checked where they are read
+#: (codes, dates, numbers, by the mapping) and by `parse_case`.
+_QUICK = (
+    {"check_structure": False}
+    if "check_structure" in inspect.signature(case_from_resources).parameters
+    else {}
+)
+
+
 def case_for(resources: Iterable[dict[str, Any]], *, as_of: dt.date) -> Case:
     """The engine's case from the EHR's resources; FhirMappingError names each bad one."""
     # An EHR sends more than Ossa reads (blood pressure, other drugs): skipped, not refused.
-    return case_from_resources(resources, as_of=as_of, strict=False)
+    return case_from_resources(resources, as_of=as_of, strict=False, **_QUICK)
 
 
 def drug_coding(drug: Drug | None) -> Coding | None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import time
 
 import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
 from interop.cds import auth
@@ -113,7 +116,8 @@ def test_the_same_jti_from_two_clients_is_two_tokens(client, sign, ehr, other_cl
     assert client.get(DISCOVERY, HTTP_AUTHORIZATION=f"Bearer {theirs}").status_code == 200
 
 
-def test_jti_records_of_expired_tokens_are_pruned(cds, ehr):
+def test_jti_records_of_expired_tokens_are_pruned(cds, ehr, monkeypatch):
+    monkeypatch.setattr(auth, "_next_prune", 0.0)
     old = CdsTokenUse.objects.create(
         client=ehr, jti="old", expires_at=timezone.now() - dt.timedelta(hours=1)
     )
@@ -218,3 +222,32 @@ def test_a_wrong_method_gets_405(cds):
     response = cds.post(DISCOVERY, {})
     assert response.status_code == 405
     assert "GET" in response["Allow"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_token_sent_twice_at_once_is_answered_once(sign, ehr):
+    """Two requests racing with one token: the unique (client, jti) row lets exactly one in."""
+    token = sign(DISCOVERY)
+    barrier = threading.Barrier(4)
+    statuses: list[int] = []
+
+    def send() -> None:
+        try:
+            barrier.wait()
+            response = Client().get(DISCOVERY, HTTP_AUTHORIZATION=f"Bearer {token}")
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200, 401, 401, 401]
+    assert (
+        CdsTokenUse.objects.filter(
+            jti=jwt.decode(token, options={"verify_signature": False})["jti"]
+        ).count()
+        == 1
+    )
