@@ -43,5 +43,6 @@ urlpatterns = [
     path("", include("therapy.urls")),
     path("", include("monitoring.urls")),
     path("", include("monitoring.reminder_urls")),
+    path("", include("interop.fhir.urls")),
     path("", include("interop.cds.urls")),
 ]

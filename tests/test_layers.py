@@ -83,6 +83,7 @@ LAYERS: dict[str, Layer] = {
     "patients.staff_services": ACCESS,  # a clinic admin's actions on colleagues' accounts
     "therapy.case_records": ACCESS,
     "interop.fhir.mapping": ACCESS,  # FHIR ↔ Case, through case_records and parse_case
+    "interop.fhir.exporting": ACCESS,  # a patient's Bundle, a clinic's Bulk NDJSON
     "therapy.evaluation": ACCESS,  # the engine asked about stored records, within its limits
     "therapy.presenters": ACCESS,
     "therapy.selectors": ACCESS,
@@ -132,6 +133,8 @@ LAYERS: dict[str, Layer] = {
     "therapy.forms": EDGES,
     "therapy.urls": EDGES,
     "therapy.views": EDGES,
+    "interop.fhir.urls": EDGES,
+    "interop.fhir.views": EDGES,
     "monitoring.forms": EDGES,
     "monitoring.import_tasks": EDGES,
     "monitoring.reminder_forms": EDGES,
