@@ -728,6 +728,9 @@ PUBLIC = {"login", "healthz"}
 #: The pages of a password-reset link (sent from the staff page), opened signed out from an
 #: e-mail; tests/patients/test_staff_accounts.py follows one.
 RESET_LINK = {"password_reset_confirm", "password_reset_complete"}
+#: Called by an EHR with its signed JWT, never with a session: an anonymous caller gets 401
+#: (tests/interop/cds/test_auth.py).
+CDS_HOOKS = {"cds:discovery", "cds:service", "cds:feedback"}
 
 
 def _routes(resolver: URLResolver, namespace: str = "", prefix: str = "") -> list[Any]:
@@ -771,7 +774,7 @@ def test_the_matrix_covers_every_url_the_issue_names():
     [
         pytest.param(name, conv, id=name)
         for name, _, conv in ROUTES
-        if name not in PUBLIC | RESET_LINK
+        if name not in PUBLIC | RESET_LINK | CDS_HOOKS
     ],
 )
 def test_an_anonymous_visitor_is_sent_to_the_login_page(name, converters, client, db):

@@ -46,7 +46,7 @@ from patients.models import (
 from tests import factories
 
 LIST = 22
-DETAIL_CLINICAL = 41
+DETAIL_CLINICAL = 42  # + what was done in the EHR with Ossa's cards (CDS feedback)
 DETAIL_DEMOGRAPHICS = 7
 STATUS_POST = 33
 YEARS = [pytest.param(2, id="2-years"), pytest.param(20, id="20-years")]

@@ -14,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.db import connection
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from interop.cds import auth
@@ -124,6 +125,29 @@ def test_jti_records_of_expired_tokens_are_pruned(cds, ehr, monkeypatch):
     assert cds.get(DISCOVERY).status_code == 200
     assert not CdsTokenUse.objects.filter(pk=old.pk).exists()
     assert CdsTokenUse.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "method"),
+    [
+        ("cds:discovery", {}, "get"),
+        ("cds:service", {"service_id": "ossa-patient-view"}, "post"),
+        ("cds:service", {"service_id": "ossa-order-select"}, "post"),
+        ("cds:feedback", {"service_id": "ossa-patient-view"}, "post"),
+    ],
+)
+def test_every_cds_url_refuses_an_anonymous_caller_with_401(client, ehr, name, kwargs, method):
+    url = reverse(name, kwargs=kwargs)
+    if method == "get":
+        response = client.get(url)
+    else:
+        response = client.post(url, data="{}", content_type="application/json")
+    assert response.status_code == 401
+
+
+def test_a_signed_in_ossa_user_is_no_cds_client(client_for, clinician):
+    response = client_for(clinician).get(reverse("cds:discovery"))
+    assert response.status_code == 401
 
 
 def test_an_unsigned_request_is_refused(client, ehr):

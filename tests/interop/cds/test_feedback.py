@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import time_machine
 from django.conf import settings
+from django.urls import reverse
 
 from interop.cds.models import CdsCard, CdsClient, CdsFeedback
 from tests.factories import PatientFactory
@@ -202,3 +203,41 @@ def test_invalid_feedback_is_400_naming_the_field(cds):
         assert response.status_code == 400, body
         assert where in response.json()["error"], response.json()
     assert not CdsFeedback.objects.exists()
+
+
+def test_feedback_is_listed_beside_the_decisions_on_the_patient_page(
+    cds, ehr, clinic, client_for, clinician, clinic_admin
+):
+    patient, cards = _cards(cds, ehr, clinic)
+    cds.post(
+        FEEDBACK,
+        {
+            "feedback": [
+                {
+                    "card": cards[0]["uuid"],
+                    "outcome": "overridden",
+                    "overrideReason": {
+                        "reason": {
+                            "code": "x",
+                            "system": "https://ehr/r",
+                            "display": "Patient away",
+                        },
+                        "userComment": "Back in March",
+                    },
+                    "outcomeTimestamp": "2026-11-25T10:30:00Z",
+                }
+            ]
+        },
+    )
+    page = client_for(clinician).get(reverse("patients:detail", args=[patient.pk]))
+    html = page.content.decode()
+    assert "In the EHR" in html
+    assert cards[0]["summary"] in html
+    assert "Patient away — Back in March" in html
+    admin_page = client_for(clinic_admin).get(reverse("patients:detail", args=[patient.pk]))
+    assert "In the EHR" not in admin_page.content.decode()  # clinical records only
+
+
+def test_a_patient_without_feedback_shows_no_ehr_table(client_for, clinician, patient):
+    page = client_for(clinician).get(reverse("patients:detail", args=[patient.pk]))
+    assert "In the EHR" not in page.content.decode()
