@@ -22,22 +22,56 @@ on, as `next`), into a cookie, or into the server's session store. Keeping the P
 server was rejected: the expired session is gone, so the server can no longer tell whose data it
 holds; it would sit in an anonymous session that whoever next uses that browser could sign into.
 `sessionStorage` lives in one tab, is never sent to the server and is cleared with the tab.
+
+Absolute lifetime. However active, a session ends `OSSA_SESSION_MAX_HOURS` (12) after sign-in:
+the time of sign-in is kept in the session (`user_logged_in`), and `SessionLifetimeMiddleware`
+signs out a request that comes later, or a session that has no time of sign-in (one from before
+this rule), and the page then asks to sign in again as after the idle timeout.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import logout
 from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.views import redirect_to_login
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+#: Session key: when the user signed in (seconds since the epoch).
+SIGNED_IN_AT = "ossa_signed_in_at"
+
+
+@receiver(user_logged_in, dispatch_uid="ossa-session-signed-in-at")
+def _remember_sign_in(sender: Any, request: HttpRequest | None, **kwargs: Any) -> None:
+    if request is not None and hasattr(request, "session"):
+        request.session[SIGNED_IN_AT] = time.time()
+
+
+class SessionLifetimeMiddleware:
+    """Signs out a session older than OSSA_SESSION_MAX_HOURS (after AuthenticationMiddleware,
+    before the login-required one, which then sends the user to the login page)."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            signed_in_at = request.session.get(SIGNED_IN_AT)
+            max_age = settings.OSSA_SESSION_MAX_HOURS * 60 * 60
+            if not isinstance(signed_in_at, int | float) or time.time() - signed_in_at >= max_age:
+                logout(request)
+        return self.get_response(request)
 
 
 def session_timeout(request: HttpRequest) -> dict[str, Any]:

@@ -20,11 +20,21 @@ VAR_DIR = Path(env_str("OSSA_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
+DEBUG = env_bool("DJANGO_DEBUG", False)
+
+
 def _secret_key() -> str:
-    """DJANGO_SECRET_KEY, or a development key generated once into var/ (never in the repo)."""
+    """DJANGO_SECRET_KEY; in development only (DEBUG on), a key generated once into var/ (never
+    in the repo). Production refuses to start without one: a generated key would differ between
+    processes and machines, and would sit on disk beside the data."""
     key = env_str("DJANGO_SECRET_KEY", "")
     if key:
         return key
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "Set the environment variable DJANGO_SECRET_KEY (50+ random characters); only "
+            "development (DJANGO_DEBUG=1) generates one."
+        )
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
         key_file.write_text(secrets.token_urlsafe(50))
@@ -33,7 +43,6 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -50,7 +59,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "simple_history",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "django_celery_beat",
+    "config.apps.OssaConfig",
     "patients",
     "therapy",
     "monitoring",
@@ -64,9 +77,19 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The second factor: request.user.is_verified() (django-otp).
+    "django_otp.middleware.OTPMiddleware",
+    # A session ends OSSA_SESSION_MAX_HOURS after sign-in, however active (config/session.py).
+    "config.session.SessionLifetimeMiddleware",
     # Django's LoginRequiredMiddleware; a form posted after the session ended returns, once
     # signed in, to the page it was on (config/session.py).
     "config.session.IdleLoginRequiredMiddleware",
+    # Signed in with the password only: every page but the second-factor ones refuses
+    # (config/two_factor.py).
+    "config.two_factor.TwoFactorRequiredMiddleware",
+    # Cache-Control: no-store, private to a signed-in user; Permissions-Policy everywhere.
+    "config.middleware.SecurityHeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -90,6 +113,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "patients.context_processors.memberships",
                 "config.session.session_timeout",
+                "config.two_factor.two_factor",
             ],
         },
     },
@@ -102,6 +126,19 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Web requests: a statement running longer than this is cancelled (Celery workers use
+# OSSA_TASK_STATEMENT_TIMEOUT_SECONDS instead, config/celery.py); 0 turns it off.
+OSSA_DB_STATEMENT_TIMEOUT_SECONDS = env_int("OSSA_DB_STATEMENT_TIMEOUT_SECONDS", 30, minimum=0)
+OSSA_TASK_STATEMENT_TIMEOUT_SECONDS = env_int("OSSA_TASK_STATEMENT_TIMEOUT_SECONDS", 300, minimum=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that accepts connections but never answers must not stall every page.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].update(
+        {
+            "connect_timeout": 5,
+            "options": f"-c statement_timeout={OSSA_DB_STATEMENT_TIMEOUT_SECONDS * 1000}",
+        }
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat share the file: wait for a lock instead of failing at once.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -121,6 +158,8 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    # Refuses a password that contains the username, a name or the e-mail's local part.
+    {"NAME": "config.password_validation.ContainsUserAttributeValidator"},
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 12},
@@ -137,6 +176,13 @@ AXES_FAILURE_LIMIT = env_int("OSSA_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_int("OSSA_LOGIN_COOLOFF_MINUTES", 15, minimum=1) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# A wrong password while locked out does not restart the cool-off: a lock ends
+# OSSA_LOGIN_COOLOFF_MINUTES after the failure that caused it, and the count starts again.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Behind N trusted reverse proxies the client's address is the one the outermost proxy added
+# to X-Forwarded-For; without them, REMOTE_ADDR (a client can write X-Forwarded-For itself).
+OSSA_TRUSTED_PROXY_COUNT = env_int("OSSA_TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 # The session ends after OSSA_SESSION_IDLE_MINUTES without a request, and on logout.
@@ -145,6 +191,8 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# ... and OSSA_SESSION_MAX_HOURS after sign-in, however active (config/session.py).
+OSSA_SESSION_MAX_HOURS = env_int("OSSA_SESSION_MAX_HOURS", 12, minimum=1)
 # Pages warn this long before the idle timeout, with "Stay signed in" (config/session.py).
 OSSA_SESSION_WARNING_SECONDS = 2 * 60
 
@@ -159,9 +207,38 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("OSSA_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if OSSA_TRUSTED_PROXY_COUNT:
+        # Only a proxy we put in front sets X-Forwarded-Proto; without one, anyone could.
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # /healthz is probed over plain HTTP by load balancers inside the network.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# Content-Security-Policy (django-csp): scripts and styles only from files of this site, no
+# inline script or style (htmx's indicator style is turned off in base.html), no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+    }
+}
+# Browser features no page of Ossa uses (config/middleware.py).
+OSSA_PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    "hid=(), midi=(), magnetometer=(), gyroscope=(), accelerometer=(), display-capture=(), "
+    "interest-cohort=()"
+)
+
+# Second sign-in factor (TOTP, django-otp): required for every role unless DEBUG is on.
+OSSA_REQUIRE_2FA = env_bool("OSSA_REQUIRE_2FA", not DEBUG)
+OTP_TOTP_ISSUER = env_str("OSSA_TOTP_ISSUER", "Ossa")
+# /admin/ is routed in development, and in production only when asked for (config/urls.py).
+OSSA_ADMIN_ENABLED = env_bool("OSSA_ADMIN_ENABLED", False)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_str("OSSA_TIME_ZONE", "Europe/London")
@@ -254,9 +331,16 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"no_forbidden": {"()": "config.errors.DropForbidden"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
     # WeasyPrint logs every step of every PDF at INFO (patients/pdf.py).
-    "loggers": {"axes": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        # A 403 is logged in one line by config.errors.permission_denied (logger ossa.security),
+        # not with the traceback django.request would add.
+        "django.request": {"filters": ["no_forbidden"]},
+    },
 }
 
 if DATABASES["default"]["ENGINE"] not in (

@@ -1,10 +1,15 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from config import two_factor
 from config.health import healthz
 from config.session import session_touch
 from patients.views import dashboard
+
+# A refusal is logged in one line (config/errors.py).
+handler403 = "config.errors.permission_denied"
 
 urlpatterns = [
     path("", dashboard, name="dashboard"),
@@ -15,6 +20,8 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/session/", session_touch, name="session-touch"),
+    path("accounts/two-factor/setup/", two_factor.setup, name="two-factor-setup"),
+    path("accounts/two-factor/verify/", two_factor.verify, name="two-factor-verify"),
     path(
         "accounts/password/",
         auth_views.PasswordChangeView.as_view(),
@@ -38,7 +45,6 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("healthz", healthz, name="healthz"),
-    path("admin/", admin.site.urls),
     path("", include("patients.urls")),
     path("", include("therapy.urls")),
     path("", include("monitoring.urls")),
@@ -46,3 +52,7 @@ urlpatterns = [
     path("", include("interop.fhir.urls")),
     path("", include("interop.cds.urls")),
 ]
+
+# The Django admin is not on the clinic's host in production unless OSSA_ADMIN_ENABLED=1.
+if settings.DEBUG or settings.OSSA_ADMIN_ENABLED:
+    urlpatterns.insert(-4, path("admin/", admin.site.urls))

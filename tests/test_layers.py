@@ -52,6 +52,10 @@ LAYERS: dict[str, Layer] = {
     "config.celery": INFRASTRUCTURE,
     "config.env": INFRASTRUCTURE,
     "config.settings": INFRASTRUCTURE,
+    "config.client_ip": INFRASTRUCTURE,  # django-axes' client address
+    "config.password_validation": INFRASTRUCTURE,
+    "config.errors": EDGES,  # the 403 handler
+    "config.apps": EDGES,  # connects config.session's sign-in receiver
     "patients.apps": MODELS,
     # dates known to the month or the year, which the fracture and course fields store
     "patients.approximate_dates": MODELS,
@@ -83,6 +87,7 @@ LAYERS: dict[str, Layer] = {
     "patients.staff_services": ACCESS,  # a clinic admin's actions on colleagues' accounts
     "therapy.case_records": ACCESS,
     "interop.fhir.mapping": ACCESS,  # FHIR ↔ Case, through case_records and parse_case
+    "interop.fhir.importing": ACCESS,  # a Bundle or NDJSON written as patients and records
     "interop.fhir.exporting": ACCESS,  # a patient's Bundle, a clinic's Bulk NDJSON
     "therapy.evaluation": ACCESS,  # the engine asked about stored records, within its limits
     "therapy.presenters": ACCESS,
@@ -117,6 +122,8 @@ LAYERS: dict[str, Layer] = {
     "config.asgi": EDGES,
     "config.health": EDGES,
     "config.session": EDGES,  # the idle-session middleware, context processor and view
+    "config.middleware": EDGES,  # Cache-Control and Permissions-Policy headers
+    "config.two_factor": EDGES,  # the second factor's middleware and views
     "config.urls": EDGES,
     "config.wsgi": EDGES,
     "patients.admin": EDGES,

@@ -439,7 +439,54 @@ def patient_import_case(
     )
     if patient is None:
         raise CaseImportError(importer.problems)
+    _write_history(importer, patient, case)
+    if importer.problems:
+        raise CaseImportError(importer.problems)
+    return patient
 
+
+#: The rows of a patient's clinical history (doses go with their course).
+HISTORY_MODELS = (
+    RiskProfile,
+    CardiovascularEvent,
+    Immunosuppressant,
+    GlucocorticoidExposure,
+    Fracture,
+    TherapyCourse,
+    DxaScan,
+    LabResult,
+    Reassessment,
+)
+
+
+@transaction.atomic
+def patient_replace_history(
+    *, patient: Patient, case: c.Case, actor: AbstractBaseUser | None = None
+) -> Patient:
+    """Replace the whole clinical history of an existing patient with that of `case` (a
+    re-import from an EHR: the source holds the whole record), and its birth date and sex when
+    the case gives them. All or nothing, like `patient_import_case`; the deletions are audited
+    by simple-history."""
+    for model in HISTORY_MODELS:
+        for row in model._default_manager.filter(patient=patient):
+            if actor is not None:
+                row._history_user = actor  # type: ignore[attr-defined]
+            row.delete()
+    importer = _Importer(actor)
+    p = case.patient
+    if (p.birth_date and p.birth_date != patient.birth_date) or (p.sex and p.sex != patient.sex):
+        patient.birth_date = p.birth_date or patient.birth_date
+        patient.sex = p.sex or patient.sex
+        if importer.save("patient", patient) is None:
+            raise CaseImportError(importer.problems)
+    _write_history(importer, patient, case)
+    if importer.problems:
+        raise CaseImportError(importer.problems)
+    return patient
+
+
+def _write_history(importer: _Importer, patient: Patient, case: c.Case) -> None:
+    """Every record of `case` as rows of `patient`; problems collected on `importer`."""
     rf = case.risk_factors
     importer.save("risk_factors", _record(RiskProfile, rf, RISK_FACTOR_COLUMNS, patient=patient))
     importer.save_each(
@@ -484,7 +531,3 @@ def patient_import_case(
         importer.save(
             f"reassessments[{i}]", Reassessment(patient=patient, **{REASSESSMENT_COLUMN: day})
         )
-
-    if importer.problems:
-        raise CaseImportError(importer.problems)
-    return patient

@@ -49,6 +49,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError as PydanticValidationError
 
 from interop.fhir import codes
+from patients.models import Patient, PatientStatus
 from therapy.engine import CaseError, parse_case
 from therapy.engine import case as c
 
@@ -374,10 +375,8 @@ def case_resources(case: c.Case, facts: PatientFacts) -> list[dict[str, Any]]:
     return out
 
 
-def facts_for(patient: Any) -> PatientFacts:
+def facts_for(patient: Patient) -> PatientFacts:
     """The Patient resource's facts beyond the Case, from a stored `patients.Patient`."""
-    from patients.models import PatientStatus
-
     return PatientFacts(
         id=str(patient.pk),
         mrn_system=codes.mrn_system(site_url(), patient.clinic.slug),
@@ -387,7 +386,7 @@ def facts_for(patient: Any) -> PatientFacts:
     )
 
 
-def patient_resources(patient: Any, *, as_of: dt.date | None = None) -> list[dict[str, Any]]:
+def patient_resources(patient: Patient, *, as_of: dt.date | None = None) -> list[dict[str, Any]]:
     """Every FHIR R4 resource (plain JSON dicts) for one stored patient (`patient.clinic`
     should be loaded), read through `therapy.case_records` on `as_of` (default today)."""
     from django.utils import timezone
@@ -458,6 +457,12 @@ class FhirPatient:
     family_name: str
     deceased: dt.date | None
     case: c.Case
+    #: case JSON path → FHIR path, to report a problem found when the case is written.
+    origins: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def locate(self, problem: Any) -> Problem:
+        """A problem at a case JSON path (`fractures[0].date: …`), at its FHIR path."""
+        return _translate(problem, self.origins)
 
 
 @dataclass
@@ -557,6 +562,7 @@ class _CaseBuilder:
         self.labs: list[dict[str, Any]] = []
         self.reassessments: list[str] = []
         self.full_url: str | None = None  # the fullUrl of the resource being read
+        self.latest: dict[str, str] = {}  # risk factor → date of the value kept
 
     def origin(self, case_path: str, fhir_path: str) -> None:
         self.r.origins[case_path] = fhir_path
@@ -632,16 +638,20 @@ class _CaseBuilder:
             )
             return
         number = self.r.number(res.get("valueQuantity"), vq)
-        if kind == "crcl":
-            self.risk["creatinine_clearance_ml_min"] = number
-            self.origin("risk_factors.creatinine_clearance_ml_min", f"{vq}.value")
-        elif kind == "frax":
-            self.risk[value] = number
-            self.origin(f"risk_factors.{value}", f"{vq}.value")
-        elif kind == "alcohol":
-            self.risk["alcohol_drinks_per_day"] = number
-            self.origin("risk_factors.alcohol_drinks_per_day", f"{vq}.value")
-        elif kind == "lab":
+        single = {
+            "crcl": "creatinine_clearance_ml_min",
+            "frax": value,
+            "alcohol": "alcohol_drinks_per_day",
+        }.get(kind)
+        if single is not None:
+            # One value per patient: of several (an EHR's history), the latest effective one.
+            when = str(res.get("effectiveDateTime") or "")
+            if single not in self.latest or when >= self.latest[single]:
+                self.latest[single] = when
+                self.risk[single] = number
+                self.origin(f"risk_factors.{single}", f"{vq}.value")
+            return
+        if kind == "lab":
             i = len(self.labs)
             unit = (res.get("valueQuantity") or {}).get("unit")
             lab = {
@@ -956,6 +966,9 @@ def patients_from_entries(
         seen.add(builder.path)
         reader = builder.r
         data = builder.case_json()
+        deceased = builder.patient.get("deceasedDateTime")
+        if deceased is not None:
+            deceased = reader.day(deceased, f"{builder.path}.deceasedDateTime")
         case = None
         if not reader.problems:
             try:
@@ -966,7 +979,6 @@ def patients_from_entries(
             problems.extend(reader.problems)
             continue
         given, family = _name_parts(builder.patient)
-        deceased = builder.patient.get("deceasedDateTime")
         out.append(
             FhirPatient(
                 path=builder.path,
@@ -974,8 +986,16 @@ def patients_from_entries(
                 mrn=case.patient.mrn,
                 given_name=given,
                 family_name=family,
-                deceased=dt.date.fromisoformat(deceased[:10]) if deceased else None,
+                deceased=dt.date.fromisoformat(deceased) if deceased else None,
                 case=case,
+                origins={
+                    **reader.origins,
+                    "patient": builder.path,
+                    "patient.mrn": f"{builder.path}.identifier",
+                    "patient.birth_date": f"{builder.path}.birthDate",
+                    "patient.sex": f"{builder.path}.gender",
+                    "patient.name": f"{builder.path}.name",
+                },
             )
         )
     return out, problems

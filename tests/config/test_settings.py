@@ -183,6 +183,8 @@ def _env(tmp_path: Path, **overrides: str) -> dict[str, str]:
             "OSSA_SSL_REDIRECT",
             "OSSA_SECURE_COOKIES",
             "OSSA_STATIC_MANIFEST",
+            "OSSA_REQUIRE_2FA",
+            "OSSA_ADMIN_ENABLED",
             "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser tests for their own process
         }
     }

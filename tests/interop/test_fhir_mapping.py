@@ -353,3 +353,16 @@ def test_a_resolved_risk_factor_does_not_hold(full):
         "coding": [{"system": codes.CONDITION_CLINICAL, "code": "resolved"}]
     }
     assert case_from_resources(full, as_of=AS_OF).risk_factors.organ_transplant is False
+
+
+def test_of_several_values_the_latest_is_read(full):
+    """An EHR holds a history of creatinine clearances; the engine reads the latest."""
+    i = _index(full, lambda r: r["id"] == "42-crcl")
+    older = copy.deepcopy(full[i]) | {"id": "old", "effectiveDateTime": "2020-01-01"}
+    older["valueQuantity"] = older["valueQuantity"] | {"value": 90}
+    newer = copy.deepcopy(full[i]) | {"id": "new", "effectiveDateTime": "2026-01-01"}
+    newer["valueQuantity"] = newer["valueQuantity"] | {"value": 28}
+    resources = [*full[:i], newer, older, *full[i + 1 :]]
+    assert (
+        case_from_resources(resources, as_of=AS_OF).risk_factors.creatinine_clearance_ml_min == 28
+    )

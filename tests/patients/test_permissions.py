@@ -29,6 +29,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -783,7 +784,7 @@ def test_an_anonymous_visitor_is_sent_to_the_login_page(name, converters, client
     response = client.get(url)
 
     assert response.status_code == 302
-    assert response["Location"] == f"/accounts/login/?next={url}"
+    assert response["Location"] == f"/accounts/login/?next={quote(url, safe='/')}"
 
 
 #: URLs of one patient (its only parameter is the patient's id), whichever app declares them
