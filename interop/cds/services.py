@@ -17,7 +17,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from interop.cds import fhir_adapter
-from interop.cds.cards import CardLink, order_select_cards, patient_view_cards
+from interop.cds.cards import SOURCE_LABEL, CardLink, order_select_cards, patient_view_cards
 from interop.cds.client import FhirClient, FhirServerError, resources_of
 from interop.cds.models import CdsCard, CdsClient, CdsFeedback, CdsService
 from interop.cds.schemas import problems
@@ -162,20 +162,12 @@ def _link(patient: Patient | None, site_url: str) -> CardLink:
     return CardLink("Add this patient to Ossa", base + reverse("patients:create"), "absolute")
 
 
-@dataclass(frozen=True)
-class HookAnswer:
-    body: dict[str, Any]
-    patient: Patient | None
-
-
 def _assess(resources: list[dict[str, Any]], today: dt.date) -> Assessment:
     case = fhir_adapter.case_for(resources, as_of=today)
     return case_evaluate(case)
 
 
 def _unreadable_card(message: str, site_url: str, link: CardLink) -> dict[str, Any]:
-    from interop.cds.cards import SOURCE_LABEL
-
     return {
         "uuid": str(uuid.uuid4()),
         "summary": "Ossa could not assess this patient: the record has entries it cannot read",
@@ -193,8 +185,8 @@ def hook_answer(
     fhir: FhirClient,
     today: dt.date,
     now: dt.datetime,
-) -> HookAnswer:
-    """The cards for one hook call, recorded for feedback."""
+) -> dict[str, Any]:
+    """The response body (the cards) for one hook call; the cards are recorded for feedback."""
     site_url = settings.OSSA_SITE_URL
     resources = patient_resources(hook, fhir=fhir)
     system = (
@@ -231,7 +223,7 @@ def hook_answer(
                 link=link,
             )
     _cards_record(cards, hook=hook, client=client, patient=patient, mrn=mrn, now=now)
-    return HookAnswer(body={"cards": cards}, patient=patient)
+    return {"cards": cards}
 
 
 def _problem_lines(error: Exception) -> str:

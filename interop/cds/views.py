@@ -109,14 +109,14 @@ def service(request: HttpRequest, caller: CdsCaller, data: Any, service_id: str)
     if service_id not in services.SERVICES:
         return _error(404, f"No CDS service {service_id}.")
     hook = services.hook_request_parse(service_id, data)
-    answer = services.hook_answer(
+    body = services.hook_answer(
         hook,
         client=caller.client,
         fhir=fhir_client(),
         today=timezone.localdate(),
         now=timezone.now(),
     )
-    return JsonResponse(answer.body)
+    return JsonResponse(body)
 
 
 @cds_endpoint(("POST",))

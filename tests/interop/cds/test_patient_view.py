@@ -206,16 +206,7 @@ def test_an_unknown_service_is_404(cds):
 
 def test_a_record_ossa_cannot_read_gets_a_warning_card_listing_what(cds):
     case = _mrn_case("H-1")
-    resources = resources_for(case)
-    prefetch = prefetch_for(resources)
-    prefetch["conditions"]["entry"].append(
-        {
-            "resource": {
-                **prefetch["conditions"]["entry"][0]["resource"],
-                "onsetDateTime": "yesterday",
-            }
-        }
-    ) if prefetch["conditions"]["entry"] else None
+    prefetch = prefetch_for(resources_for(case))
     prefetch["patient"] = {**prefetch["patient"], "birthDate": "not a date"}
     with _travel(case.as_of):
         response = cds.post(URL, hook_request("patient-view", "ehr-123", prefetch))
@@ -226,6 +217,7 @@ def test_a_record_ossa_cannot_read_gets_a_warning_card_listing_what(cds):
     assert card["indicator"] == "warning"
     assert card["summary"].startswith("Ossa could not assess this patient")
     assert "birthDate" in card["detail"]
+    assert CdsCard.objects.get().summary == card["summary"]
 
 
 # --- from the EHR's FHIR server -------------------------------------------------------------
