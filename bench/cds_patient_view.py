@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import os
 import platform
+import secrets
 import statistics
 import sys
 import time
@@ -34,6 +35,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("OSSA_SITE_URL", "https://ossa.bench")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver")
 os.environ.setdefault("OSSA_SSL_REDIRECT", "0")
+# Measured as production runs (DEBUG off, which needs a key); nothing signed here outlives it.
+os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
 
 import django  # noqa: E402
 
