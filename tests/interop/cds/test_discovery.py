@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from interop.cds import auth
+from interop.cds.schemas import problems
 from tests.interop.cds.conftest import assert_valid
 
 
@@ -22,7 +24,11 @@ def test_discovery_lists_both_services_with_their_prefetch(cds):
 
 
 def test_the_discovery_schema_rejects_a_service_without_a_hook():
-    from interop.cds.schemas import problems
-
     found = problems("discovery-response", {"services": [{"id": "x", "description": "d"}]})
     assert found == ["services[0]: 'hook' is a required property"]
+
+
+def test_discovery_queries_are_pinned(cds, django_assert_num_queries, monkeypatch):
+    monkeypatch.setattr(auth, "_next_prune", float("inf"))
+    with django_assert_num_queries(2):  # the client, its jti
+        assert cds.get("/cds-services").status_code == 200

@@ -12,6 +12,7 @@ import time_machine
 from django.conf import settings
 from django.urls import reverse
 
+from interop.cds import auth
 from interop.cds.models import CdsCard, CdsClient, CdsFeedback
 from tests.factories import PatientFactory
 from tests.interop.cds.conftest import public_pem
@@ -241,3 +242,16 @@ def test_feedback_is_listed_beside_the_decisions_on_the_patient_page(
 def test_a_patient_without_feedback_shows_no_ehr_table(client_for, clinician, patient):
     page = client_for(clinician).get(reverse("patients:detail", args=[patient.pk]))
     assert "In the EHR" not in page.content.decode()
+
+
+def test_feedback_queries_are_pinned(cds, ehr, clinic, django_assert_num_queries, monkeypatch):
+    _patient, cards = _cards(cds, ehr, clinic)
+    monkeypatch.setattr(auth, "_next_prune", float("inf"))
+    body = {
+        "feedback": [
+            {"card": c["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-25T10:30:00Z"}
+            for c in cards
+        ]
+    }
+    with django_assert_num_queries(4):  # client, jti, the cards, one insert for every entry
+        assert cds.post(FEEDBACK, body).status_code == 200
