@@ -279,6 +279,11 @@ DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "ossa@localhost")
 # Required in production (DEBUG off): a relative link in an e-mail leads nowhere.
 OSSA_SITE_URL = env_url("OSSA_SITE_URL", "http://127.0.0.1:8000" if DEBUG else None)
 
+# CDS Hooks (interop.cds): the largest request body read, and, for local testing only, whether
+# a request without the EHR's signed JWT is served (never when DEBUG is off).
+OSSA_CDS_MAX_REQUEST_BYTES = env_int("OSSA_CDS_MAX_REQUEST_BYTES", 2 * 1024 * 1024, minimum=1024)
+OSSA_CDS_ALLOW_UNSIGNED = DEBUG and env_bool("OSSA_CDS_ALLOW_UNSIGNED", False)
+
 # Celery: Redis in production and CI, kombu's file transport under var/ by default.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 BROKER_DIR = VAR_DIR / "broker"

@@ -50,6 +50,7 @@ urlpatterns = [
     path("", include("monitoring.urls")),
     path("", include("monitoring.reminder_urls")),
     path("", include("interop.fhir.urls")),
+    path("", include("interop.cds.urls")),
 ]
 
 # The Django admin is not on the clinic's host in production unless OSSA_ADMIN_ENABLED=1.

@@ -162,6 +162,8 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             panel=panel,
             current=current,
             decisions=patient.decisions.select_related("decided_by")[:20],
+            # What clinicians did in the EHR with Ossa's CDS Hooks cards (interop.cds).
+            ehr_feedback=patient.cds_feedback.select_related("card")[:20],
             patient=patient,
             risk_factors=risk_factor_facts(profile),
             courses=courses,

@@ -77,6 +77,9 @@ LAYERS: dict[str, Layer] = {
     "interop.apps": MODELS,
     "interop.fhir": MODELS,
     "interop.fhir.codes": MODELS,  # the pinned FHIR code table
+    "interop.models": MODELS,
+    "interop.cds": MODELS,
+    "interop.cds.models": MODELS,  # CDS clients, used tokens, issued cards, feedback
     "interop.management": EDGES,
     "patients.access": ACCESS,
     "patients.access_log": ACCESS,  # who read which patient's record, on which page
@@ -116,6 +119,13 @@ LAYERS: dict[str, Layer] = {
     "monitoring.scan": FEATURES,
     "monitoring.still_due": FEATURES,  # why a reminder marked done is still due, in words
     "monitoring.trend": FEATURES,
+    # The CDS Hooks service: a feature on the engine, its presenters and the FHIR mapping.
+    "interop.cds.auth": FEATURES,
+    "interop.cds.cards": FEATURES,
+    "interop.cds.client": FEATURES,
+    "interop.cds.fhir_adapter": FEATURES,
+    "interop.cds.schemas": FEATURES,
+    "interop.cds.services": FEATURES,
     "config.asgi": EDGES,
     "config.health": EDGES,
     "config.session": EDGES,  # the idle-session middleware, context processor and view
@@ -152,6 +162,10 @@ LAYERS: dict[str, Layer] = {
     "monitoring.tasks": EDGES,
     "monitoring.urls": EDGES,
     "monitoring.views": EDGES,
+    "interop.admin": EDGES,
+    "interop.cds.admin": EDGES,
+    "interop.cds.urls": EDGES,
+    "interop.cds.views": EDGES,
 }
 #: Every module inside these packages has their layer.
 PACKAGES: dict[str, Layer] = {

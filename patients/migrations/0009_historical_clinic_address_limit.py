@@ -5,15 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0008_integrity_text_limits'),
+        ("patients", "0008_integrity_text_limits"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='historicalclinic',
-            name='address',
-            field=models.TextField(blank=True, default='', help_text="As printed under the clinic's name on letters, one line per line.", max_length=2000, validators=[django.core.validators.MaxLengthValidator(2000)], verbose_name='postal address'),
+            model_name="historicalclinic",
+            name="address",
+            field=models.TextField(
+                blank=True,
+                default="",
+                help_text="As printed under the clinic's name on letters, one line per line.",
+                max_length=2000,
+                validators=[django.core.validators.MaxLengthValidator(2000)],
+                verbose_name="postal address",
+            ),
         ),
     ]

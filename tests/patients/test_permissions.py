@@ -770,6 +770,9 @@ RESET_LINK = {"password_reset_confirm", "password_reset_complete"}
 #: The invitee's page, opened signed out from the invitation e-mail (the token is the
 #: credential); tests/patients/test_staff_invitations.py follows one.
 INVITATION_LINK = {"patients:invitation-accept"}
+#: Called by an EHR with its signed JWT, never with a session: an anonymous caller gets 401
+#: (tests/interop/cds/test_auth.py).
+CDS_HOOKS = {"cds:discovery", "cds:service", "cds:feedback"}
 
 
 def _routes(resolver: URLResolver, namespace: str = "", prefix: str = "") -> list[Any]:
@@ -813,7 +816,7 @@ def test_the_matrix_covers_every_url_the_issue_names():
     [
         pytest.param(name, conv, id=name)
         for name, _, conv in ROUTES
-        if name not in PUBLIC | RESET_LINK | INVITATION_LINK
+        if name not in PUBLIC | RESET_LINK | INVITATION_LINK | CDS_HOOKS
     ],
 )
 def test_an_anonymous_visitor_is_sent_to_the_login_page(name, converters, client, db):

@@ -11,7 +11,7 @@ page of them), apart from the records a page lists: one reader for the pages and
     page                                                   queries
     /patients/  (6 or 60 patients, each with a history)      22
       (one more: the reminder kinds of the kind filter)
-    /patients/<id>/  clinician or nurse, 2 or 20 years       42
+    /patients/<id>/  clinician or nurse, 2 or 20 years       43
     /patients/<id>/  clinic admin (demographics only)         7
     /patients/new/ 7, /patients/<id>/edit/ 9 (with the row's version)
     /patients/<id>/contact/ 9, /patients/<id>/status/ 8
@@ -50,7 +50,7 @@ from patients.models import (
 from tests import factories
 
 LIST = 22
-DETAIL_CLINICAL = 42
+DETAIL_CLINICAL = 43  # the access-log row, and what was done in the EHR with Ossa's cards
 DETAIL_DEMOGRAPHICS = 7
 STATUS_POST = 34
 YEARS = [pytest.param(2, id="2-years"), pytest.param(20, id="20-years")]
