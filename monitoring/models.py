@@ -314,8 +314,8 @@ class Reminder(models.Model):
         on_delete=models.SET_NULL,
         related_name="assigned_reminders",
     )
-    note = models.TextField(blank=True, default="")
-    close_reason = models.TextField(blank=True, default="")
+    note = limits.note_field()
+    close_reason = limits.note_field()
     closed_at = models.DateTimeField(null=True, blank=True)
     #: When the critical-reminder e-mail went out (never twice for the same reminder).
     notified_at = models.DateTimeField(null=True, blank=True)
@@ -353,6 +353,8 @@ class Reminder(models.Model):
                 condition=~Q(status="dismissed") | ~Q(close_reason=""),
                 name="reminder_dismiss_has_reason",
             ),
+            limits.text_length_check("note", name="reminder_note_length"),
+            limits.text_length_check("close_reason", name="reminder_close_reason_length"),
         ]
         indexes = [models.Index(fields=["status", "due"])]
 
@@ -380,7 +382,7 @@ class ReminderContact(models.Model):
     reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="contacts")
     kind = models.CharField(max_length=20, choices=ContactKind.choices)
     date = models.DateField(validators=[date_in_range, not_in_future])
-    note = models.TextField(blank=True, default="")
+    note = limits.note_field()
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -392,7 +394,8 @@ class ReminderContact(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind__in=ContactKind.values), name="reminder_contact_kind_known"
-            )
+            ),
+            limits.text_length_check("note", name="reminder_contact_note_length"),
         ]
 
     def __str__(self) -> str:

@@ -22,6 +22,7 @@ from monitoring.reminder_selectors import (
 from monitoring.reminder_services import DONE_NOTE_REQUIRED, BulkAction
 from monitoring.reminder_settings import normalise_emails
 from patients.forms import CrispyMixin, DateInput
+from patients.limits import NOTE_MAX_CHARS
 from patients.models import Clinic, Membership
 
 REASON_REQUIRED = "Say why this reminder is dismissed."
@@ -174,7 +175,7 @@ class SnoozeForm(QuietCrispyMixin, forms.Form):
 class DoneForm(QuietCrispyMixin, forms.Form):
     note = forms.CharField(
         label="Note on what was done",
-        max_length=2000,
+        max_length=NOTE_MAX_CHARS,
         widget=forms.TextInput(),
         error_messages={"required": DONE_NOTE_REQUIRED},
         help_text="What was done, for the record. A dose, scan or lab recorded on the patient's "
@@ -191,7 +192,9 @@ class ContactForm(QuietCrispyMixin, forms.Form):
         error_messages={"required": "Choose how the patient was contacted."},
     )
     date = forms.DateField(label="Date", widget=DateInput())
-    note = forms.CharField(required=False, label="Note", max_length=2000, widget=forms.TextInput())
+    note = forms.CharField(
+        required=False, label="Note", max_length=NOTE_MAX_CHARS, widget=forms.TextInput()
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("prefix", "contact")
@@ -201,7 +204,7 @@ class ContactForm(QuietCrispyMixin, forms.Form):
 class DismissForm(QuietCrispyMixin, forms.Form):
     reason = forms.CharField(
         label="Reason for dismissing",
-        max_length=2000,
+        max_length=NOTE_MAX_CHARS,
         error_messages={"required": REASON_REQUIRED},
         widget=forms.TextInput(),
     )
@@ -243,8 +246,10 @@ class BulkForm(_AssigneeMixin, forms.Form):
     )
     assignee = _StaffChoiceField(required=False, label="Assign to")
     until = forms.DateField(required=False, label="Snooze until", widget=DateInput())
-    reason = forms.CharField(required=False, label="Reason for dismissing", max_length=2000)
-    note = forms.CharField(required=False, label="Note for “Mark done”", max_length=2000)
+    reason = forms.CharField(
+        required=False, label="Reason for dismissing", max_length=NOTE_MAX_CHARS
+    )
+    note = forms.CharField(required=False, label="Note for “Mark done”", max_length=NOTE_MAX_CHARS)
 
     def __init__(
         self, *args: Any, staff: Sequence[Membership], show_clinic: bool = False, **kwargs: Any

@@ -10,10 +10,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from monitoring.models import LabResult, Reassessment
+from monitoring.models import LabResult, Reassessment, Reminder, ReminderContact
 from patients.limits import NOTE_MAX_CHARS
 from patients.models import Clinic, Patient
 from patients.services import record_save
+from tests import factories
 from therapy.models import TherapyCourse
 
 TEXTS = [
@@ -21,6 +22,9 @@ TEXTS = [
     (Patient, "address"),
     (Clinic, "address"),
     (Reassessment, "note"),
+    (Reminder, "note"),
+    (Reminder, "close_reason"),
+    (ReminderContact, "note"),
 ]
 
 
@@ -29,7 +33,16 @@ def _row(model, patient):
         return Patient.objects.get(pk=patient.pk)
     if model is Clinic:
         return patient.clinic
-    return Reassessment.objects.create(patient=patient, date=dt.date(2024, 1, 1))
+    if model is Reassessment:
+        return Reassessment.objects.create(patient=patient, date=dt.date(2024, 1, 1))
+    reminder = Reminder.objects.create(
+        patient=patient, kind="DXA_FOLLOW_UP", due=dt.date(2024, 1, 1)
+    )
+    if model is Reminder:
+        return reminder
+    return ReminderContact.objects.create(
+        reminder=reminder, kind="called", date=dt.date(2024, 1, 1), user=factories.UserFactory()
+    )
 
 
 @pytest.mark.parametrize(("model", "field"), TEXTS, ids=[f"{m.__name__}.{f}" for m, f in TEXTS])
