@@ -127,10 +127,34 @@ def enqueue_patient_rescan(patient_id: int) -> None:
     """Queue a rescan of the patient once the current transaction commits (at once outside a
     transaction). A broker that is down is logged, never raised: the save must succeed.
 
+    One rescan per patient per transaction, found in constant time (a bulk import saves
+    thousands of rows in one transaction; scanning the pending callbacks at each save made it
+    quadratic). The connection keeps {patient id: (callback, its index in the pending list)};
+    the map is dropped whenever nothing is pending (the last transaction committed or rolled
+    back). A savepoint rollback drops its callbacks from the pending list, rebuilding it: a
+    callback not at its recorded index any more is looked for again, and queued anew when it
+    is gone, so a rollback never loses a rescan (nor doubles one).
+
     This is the one import that points up the layers (tests/test_layers.py): the write path
     (`patients.services.record_save`) imports it. So this module imports the scan only when a
     task runs; at load time it would close a loop, scan → case mapping → write path → here."""
-    pending = transaction.get_connection().run_on_commit
-    if any(isinstance(f, _Rescan) and f.patient_id == patient_id for _, f, _ in pending):
-        return  # already queued by an earlier save in this transaction
-    transaction.on_commit(_Rescan(patient_id), robust=True)
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:
+        transaction.on_commit(_Rescan(patient_id), robust=True)  # runs at once
+        return
+    pending = conn.run_on_commit
+    queued: dict[int, tuple[_Rescan, int]] | None = getattr(conn, "_ossa_rescans", None)
+    if queued is None or not pending:
+        queued = conn._ossa_rescans = {}  # type: ignore[attr-defined]
+    entry = queued.get(patient_id)
+    if entry is not None:
+        callback, index = entry
+        if index < len(pending) and pending[index][1] is callback:
+            return  # already queued by an earlier save in this transaction
+        for index, (_, f, _) in enumerate(pending):  # moved by a savepoint rollback, or gone
+            if f is callback:
+                queued[patient_id] = (callback, index)
+                return
+    callback = _Rescan(patient_id)
+    transaction.on_commit(callback, robust=True)
+    queued[patient_id] = (callback, len(conn.run_on_commit) - 1)
