@@ -38,16 +38,23 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from interop.fhir.mapping import FhirPatient, Problem, patients_from_entries
 from patients.exceptions import CaseImportError
 from patients.models import Clinic, Patient, PatientStatus
 from patients.services import patient_set_status, record_save
-from therapy.case_records import patient_import_case, patient_replace_history
+from therapy.case_records import (
+    BulkRefused,
+    patient_import_case,
+    patient_replace_history,
+    patients_import_cases_bulk,
+)
 
 Entry = tuple[str, Any, str | None]  # (path, resource, fullUrl)
+#: Patients written together: the new ones of a batch in one bulk write (`_write_bulk`).
+BATCH = 200
 BUNDLE_TYPES = ("transaction", "collection", "batch", "searchset")
 
 
@@ -210,6 +217,27 @@ def _write(
     return stored, created
 
 
+def _write_bulk(
+    patients: list[FhirPatient], clinic: Clinic, actor: AbstractBaseUser | None
+) -> dict[str, Patient]:
+    """The new patients of a batch, written together (`patients_import_cases_bulk`), by MRN.
+    When the bulk path refuses one of them, or the database refuses a row, the batch is undone
+    and nothing is returned: its patients are then written one by one (`_write`), which reports
+    each problem where it always has."""
+    if not patients:
+        return {}
+    try:
+        with transaction.atomic():
+            stored = patients_import_cases_bulk(
+                clinic=clinic,
+                items=[(p.case, p.given_name, p.family_name) for p in patients],
+                actor=actor,
+            )
+    except (BulkRefused, IntegrityError):
+        return {}
+    return {p.mrn: s for p, s in zip(patients, stored, strict=True)}
+
+
 def import_entries(
     entries: Iterable[Entry],
     *,
@@ -235,14 +263,26 @@ def import_entries(
     if result.problems and not partial:
         return result
     with transaction.atomic():
-        for patient in ready:
-            try:
-                with transaction.atomic():
-                    stored, created = _write(patient, clinic, actor)
-            except (CaseImportError, ValidationError) as error:
-                result.problems.extend(_problems_of(patient, error))
-                continue
-            (result.created if created else result.updated).append(stored)
+        for start in range(0, len(ready), BATCH):
+            batch = ready[start : start + BATCH]
+            known = set(
+                Patient.objects.filter(clinic=clinic, mrn__in=[p.mrn for p in batch]).values_list(
+                    "mrn", flat=True
+                )
+            )
+            bulk = [p for p in batch if p.mrn not in known and p.deceased is None]
+            written = _write_bulk(bulk, clinic, actor)
+            for patient in batch:
+                if patient.mrn in written:
+                    result.created.append(written[patient.mrn])
+                    continue
+                try:
+                    with transaction.atomic():
+                        stored, created = _write(patient, clinic, actor)
+                except (CaseImportError, ValidationError) as error:
+                    result.problems.extend(_problems_of(patient, error))
+                    continue
+                (result.created if created else result.updated).append(stored)
         if result.problems and not partial:
             transaction.set_rollback(True)
             result.created, result.updated = [], []

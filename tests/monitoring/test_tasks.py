@@ -210,6 +210,21 @@ def test_many_saves_of_many_patients_queue_one_rescan_each_without_walking_the_l
     assert len(callbacks) == 1000
 
 
+@pytest.mark.django_db
+def test_a_batch_of_rescans_shares_one_callback_and_skips_the_queued(
+    queued, django_capture_on_commit_callbacks
+):
+    """(`enqueue_patients_rescan`: a bulk import's batch, its tasks sent over one connection.)"""
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        enqueue_patient_rescan(2)
+        tasks.enqueue_patients_rescan([1, 2, 3, 3])
+        tasks.enqueue_patients_rescan([3, 1])
+        enqueue_patient_rescan(1)
+
+    assert [f.patient_ids for f in callbacks] == [[2], [1, 3]]
+    assert queued == [2, 1, 3]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_each_transaction_queues_its_own_rescan(queued):
     """The map of queued rescans does not outlive its transaction, even when the next one
