@@ -63,7 +63,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
-from simple_history.utils import bulk_create_with_history
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from monitoring.models import DxaScan, LabResult, Reassessment
 from monitoring.tasks import enqueue_patients_rescan
@@ -661,9 +662,19 @@ def patients_import_cases_bulk(
     history = {"default_user": actor, "default_change_reason": BULK_CHANGE_REASON}
     bulk_create_with_history(patients, Patient, **history)
 
+    _bulk_write_histories(patients, [case for case, _, _ in items], history)
+    enqueue_patients_rescan([patient.pk for patient in patients])
+    return patients
+
+
+def _bulk_write_histories(
+    patients: list[Patient], cases: list[c.Case], history: dict[str, Any]
+) -> None:
+    """Every record of each case as new rows of its patient (saved, without other history
+    rows), validated in memory (`patients_import_cases_bulk`), with their audit rows."""
     rows: dict[type[models.Model], list[models.Model]] = defaultdict(list)
     course_doses: list[tuple[TherapyCourse, list[Dose]]] = []
-    for patient, (case, _, _) in zip(patients, items, strict=True):
+    for patient, case in zip(patients, cases, strict=True):
         seen: set[tuple] = set()
         own: list[models.Model] = []
         rf = case.risk_factors
@@ -734,5 +745,99 @@ def patients_import_cases_bulk(
             all_doses.append(dose)
     if all_doses:
         bulk_create_with_history(all_doses, Dose, **history)
-    enqueue_patients_rescan([patient.pk for patient in patients])
+
+
+def _bulk_delete_with_history(rows: list[models.Model], history: dict[str, Any]) -> None:
+    """Delete the rows (one model) with their "-" audit rows, as simple-history would record
+    each deletion, in two queries."""
+    if not rows:
+        return
+    model = type(rows[0])
+    manager = model.history  # type: ignore[attr-defined]
+    now = timezone.now()
+    manager.model.objects.bulk_create(
+        [
+            manager.model(
+                history_date=now,
+                history_user=history["default_user"],
+                history_change_reason=history["default_change_reason"],
+                history_type="-",
+                **{f.attname: getattr(row, f.attname) for f in manager.model.tracked_fields},
+            )
+            for row in rows
+        ]
+    )
+    pks = [row.pk for row in rows]
+    relations = [
+        f
+        for f in model._meta.get_fields(include_hidden=True)
+        if f.auto_created and not f.concrete and f.is_relation
+    ]
+    for relation in relations:  # what `delete()`'s collector would do, hidden ones included
+        if relation.many_to_many:
+            continue  # its link table's rows: below, as the link table's foreign key
+        link = relation.related_model
+        if link._meta.auto_created:  # a many-to-many link table: its rows go
+            link._default_manager.filter(**{f"{relation.field.name}__in": pks})._raw_delete(
+                link._default_manager.db
+            )
+            continue
+        on_delete = relation.on_delete
+        if on_delete is models.DO_NOTHING or relation.related_model is Dose:
+            continue  # the audit rows keep their ids; doses are deleted first
+        if on_delete is not models.SET_NULL:
+            raise BulkRefused(f"{relation.related_model.__name__} rows refer to {model.__name__}")
+        relation.related_model._default_manager.filter(
+            **{f"{relation.field.name}__in": pks}
+        ).update(**{relation.field.name: None})
+    model._default_manager.filter(pk__in=pks)._raw_delete(model._default_manager.db)
+
+
+def patients_replace_histories_bulk(
+    *,
+    items: list[tuple[Patient, c.Case, str, str]],
+    actor: AbstractBaseUser | None = None,
+) -> list[Patient]:
+    """`patient_replace_history` (and import_fhir's name update) of many existing patients at
+    once: (patient, case, given name, family name). The old rows are deleted with their "-"
+    audit rows, the patients whose birth date, sex or names change are updated with a "~"
+    audit row, and the new rows are written and checked as in `patients_import_cases_bulk`
+    (a patient's old rows are all gone, so the patient's own new rows are the only others;
+    `Patient.clean`'s earliest-date rule is each new row's not-before-birth check). The
+    caller holds the transaction (a savepoint); `BulkRefused` or an `IntegrityError` means
+    write the batch one by one."""
+    history = {"default_user": actor, "default_change_reason": BULK_CHANGE_REASON}
+    changed = []
+    for patient, case, given, family in items:
+        p = case.patient
+        before = (patient.birth_date, patient.sex, patient.given_name, patient.family_name)
+        patient.birth_date = p.birth_date or patient.birth_date
+        patient.sex = p.sex or patient.sex
+        if family:
+            patient.given_name, patient.family_name, patient.name = given, family, ""
+        elif p.name and p.name != patient.name:
+            patient.given_name, patient.family_name, patient.name = "", "", p.name
+        try:
+            patient.clean_fields(exclude=["clinic"])
+        except ValidationError as error:
+            raise BulkRefused(str(error)) from error
+        if not patient.family_name:
+            raise BulkRefused("no family name")
+        if before != (patient.birth_date, patient.sex, patient.given_name, patient.family_name):
+            patient.updated_at = timezone.now()  # bulk_update does not touch auto_now
+            changed.append(patient)
+    ids = [patient.pk for patient, _, _, _ in items]
+    _bulk_delete_with_history(list(Dose.objects.filter(course__patient_id__in=ids)), history)
+    for model in HISTORY_MODELS:
+        _bulk_delete_with_history(list(model._default_manager.filter(patient_id__in=ids)), history)
+    if changed:
+        bulk_update_with_history(
+            changed,
+            Patient,
+            ["birth_date", "sex", "given_name", "family_name", "name", "updated_at"],
+            **history,
+        )
+    patients = [patient for patient, _, _, _ in items]
+    _bulk_write_histories(patients, [case for _, case, _, _ in items], history)
+    enqueue_patients_rescan(ids)
     return patients

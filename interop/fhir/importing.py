@@ -50,6 +50,7 @@ from therapy.case_records import (
     patient_import_case,
     patient_replace_history,
     patients_import_cases_bulk,
+    patients_replace_histories_bulk,
 )
 
 Entry = tuple[str, Any, str | None]  # (path, resource, fullUrl)
@@ -238,6 +239,26 @@ def _write_bulk(
     return {p.mrn: s for p, s in zip(patients, stored, strict=True)}
 
 
+def _replace_bulk(
+    patients: list[FhirPatient], clinic: Clinic, actor: AbstractBaseUser | None
+) -> dict[str, Patient]:
+    """`_write_bulk` for the known patients of a batch (`patients_replace_histories_bulk`)."""
+    if not patients:
+        return {}
+    stored = {
+        p.mrn: p for p in Patient.objects.filter(clinic=clinic, mrn__in=[p.mrn for p in patients])
+    }
+    try:
+        with transaction.atomic():
+            done = patients_replace_histories_bulk(
+                items=[(stored[p.mrn], p.case, p.given_name, p.family_name) for p in patients],
+                actor=actor,
+            )
+    except (BulkRefused, IntegrityError):
+        return {}
+    return {p.mrn: s for p, s in zip(patients, done, strict=True)}
+
+
 def import_entries(
     entries: Iterable[Entry],
     *,
@@ -272,9 +293,14 @@ def import_entries(
             )
             bulk = [p for p in batch if p.mrn not in known and p.deceased is None]
             written = _write_bulk(bulk, clinic, actor)
+            replace = [p for p in batch if p.mrn in known and p.deceased is None]
+            replaced = _replace_bulk(replace, clinic, actor)
             for patient in batch:
                 if patient.mrn in written:
                     result.created.append(written[patient.mrn])
+                    continue
+                if patient.mrn in replaced:
+                    result.updated.append(replaced[patient.mrn])
                     continue
                 try:
                     with transaction.atomic():

@@ -129,3 +129,53 @@ def test_a_patient_the_bulk_path_refuses_is_reported_as_before(
     assert sorted(p.mrn for p in result.created) == ["BK0000", "BK0002"]
     assert [str(p) for p in result.problems] == [problem]
     assert sorted(queued) == sorted(p.pk for p in result.created)
+
+
+@pytest.mark.django_db
+def test_a_reimport_replaces_each_history_in_bulk_with_audit_rows(
+    clinic, nurse, queued, django_capture_on_commit_callbacks
+):
+    first = import_entries(entries(len(CASES)), clinic=clinic, actor=nurse, as_of=AS_OF).created
+    ids = [p.pk for p in first]
+    old_fractures = set(Fracture.objects.filter(patient__in=ids).values_list("pk", flat=True))
+    old_doses = set(Dose.objects.filter(course__patient__in=ids).values_list("pk", flat=True))
+
+    def renamed(n, data):
+        data["patient"]["birth_date"] = "1950-01-01" if n == 0 else data["patient"]["birth_date"]
+
+    again = entries(len(CASES), edit=renamed)
+    with (
+        CaptureQueriesContext(connection) as captured,
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+    ):
+        result = import_entries(again, clinic=clinic, actor=nurse, as_of=AS_OF)
+
+    assert not result.problems and [p.pk for p in result.updated] == ids
+    assert len(captured.captured_queries) <= 80  # a bounded number, not ~100 a patient
+    pending = {
+        pk
+        for _, f, _ in connection.run_on_commit
+        if isinstance(f, tasks._Rescan)
+        for pk in f.patient_ids
+    }
+    assert pending == set(ids)  # queued by the first import, still pending: not twice
+    assert not callbacks
+    new_fractures = set(Fracture.objects.filter(patient__in=ids).values_list("pk", flat=True))
+    assert len(new_fractures) == len(old_fractures) and not new_fractures & old_fractures
+    gone = Fracture.history.filter(id__in=old_fractures, history_type="-")
+    assert gone.count() == len(old_fractures)
+    assert set(gone.values_list("history_user", "history_change_reason")) == {
+        (nurse.pk, BULK_CHANGE_REASON)
+    }
+    assert Dose.history.filter(id__in=old_doses, history_type="-").count() == len(old_doses)
+    assert not Dose.objects.filter(pk__in=old_doses).exists()
+    patient = Patient.objects.get(pk=ids[0])
+    assert patient.birth_date == dt.date(1950, 1, 1)
+    assert list(patient.history.values_list("history_type", flat=True)) == ["~", "+"]
+    assert Patient.history.filter(id__in=ids[1:], history_type="~").count() == 0
+    for n, stored in enumerate(result.updated):  # the engine reads what the case said
+        data = json.loads(CASES[n].read_text())["case"]
+        renamed(n, data)
+        case = parse_case(data)
+        got = evaluate(case_for_patient(stored.pk, as_of=case.as_of))
+        assert assessment_to_json(got) == assessment_to_json(evaluate(case))
