@@ -179,3 +179,37 @@ def test_a_reimport_replaces_each_history_in_bulk_with_audit_rows(
         case = parse_case(data)
         got = evaluate(case_for_patient(stored.pk, as_of=case.as_of))
         assert assessment_to_json(got) == assessment_to_json(evaluate(case))
+
+
+@pytest.mark.django_db
+def test_a_reimport_unlinks_the_decisions_that_named_the_old_rows(clinic, nurse, queued):
+    """What `delete()` would do to a recorded decision (SET_NULL, the link table's rows), the
+    bulk delete does too: the decision stays, pointing at nothing deleted."""
+    from therapy.models import RecommendationRecord
+
+    first = import_entries(entries(len(CASES)), clinic=clinic, as_of=AS_OF).created
+    course = TherapyCourse.objects.filter(patient__in=first).first()
+    dose = Dose.objects.filter(course=course).first()
+    decision = RecommendationRecord.objects.create(
+        patient=course.patient,
+        decided_by=nurse,
+        as_of=AS_OF,
+        engine_version="t",
+        case={},
+        assessment={},
+        kind="continue",
+        chosen_drug=course.drug,
+        started_course=course,
+        first_dose=dose,
+    )
+    decision.stopped_courses.add(course)
+
+    result = import_entries(entries(len(CASES)), clinic=clinic, as_of=AS_OF)
+
+    assert len(result.updated) == len(CASES) and not result.problems
+    decision.refresh_from_db()
+    assert (decision.started_course, decision.first_dose) == (None, None)
+    assert not decision.stopped_courses.exists()
+    assert not TherapyCourse.objects.filter(pk=course.pk).exists()
+    deleted = TherapyCourse.history.get(id=course.pk, history_type="-")
+    assert deleted.history_change_reason == BULK_CHANGE_REASON  # the bulk path, no fallback
