@@ -23,8 +23,9 @@ With the bulk path (interop/fhir/importing.py: 200 patients a batch, `bulk_creat
 `bulk_create_with_history` per model, validated in memory; the rescans of a batch sent over one
 broker connection), same machine, same day, runs while other helpers' tests ran:
 (a) 632–1,136 patients/s, (b) 348–398 patients/s, (c) 171–384 patients/s (the target met in
-the last run; the machine's load moves the figures by 2x). The new-patient import is ~27 queries a batch of 200; the
-re-import adds one read and one "-" audit insert and one delete per model.
+the last run; the machine's load moves the figures by 2x). The new-patient import is about
+27 queries a batch of 200; the re-import adds one read, one "-" audit insert and one delete
+per model.
 """
 
 from __future__ import annotations
