@@ -59,6 +59,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
+from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
@@ -77,6 +78,7 @@ from patients.models import (
     GlucocorticoidExposure,
     Immunosuppressant,
     Patient,
+    PatientRecord,
     RiskProfile,
 )
 from patients.services import record_save
@@ -823,6 +825,11 @@ def patients_replace_histories_bulk(
             raise BulkRefused(str(error)) from error
         if not patient.family_name:
             raise BulkRefused("no family name")
+        if patient.birth_date != before[0] and any(
+            issubclass(model, PatientRecord) and model not in HISTORY_MODELS
+            for model in apps.get_models()
+        ):  # Patient.clean's earliest-date rule would read rows this path does not replace
+            raise BulkRefused("a dated record outside the replaced history")
         if before != (patient.birth_date, patient.sex, patient.given_name, patient.family_name):
             patient.updated_at = timezone.now()  # bulk_update does not touch auto_now
             changed.append(patient)
