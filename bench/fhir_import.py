@@ -13,13 +13,19 @@ Then it measures, in patients per second:
       through the audited write path) into an empty clinic;
   (c) the re-import of the same files (every patient matched and its history replaced).
 
-Measured 2026-12-01 on the shared 2-core machine (1,000 patients, 7,758 resources, 3.8 MB):
-(a) 550 patients/s, (b) 8 patients/s, (c) 6 patients/s — the import is far BELOW the 200/s
-target. Reading and mapping are not the limit; the write path is: every row goes through
-`record_save` (full_clean with its cross-row queries, two savepoints, the history row, the
-rescan queued), about 80 queries a patient. At 200 patients the import ran at 12/s, so it also
-slows as the one all-or-nothing transaction grows (`enqueue_patient_rescan` scans the pending
-on-commit callbacks at every save: suspected, not measured apart).
+Measured 2026-12-01 on the shared 2-core machine (1,000 patients, 7,758 resources, 3.8 MB),
+before the bulk path: (a) 550 patients/s, (b) 8 patients/s, (c) 6 patients/s — every row went
+through `record_save` (full_clean with its cross-row queries, two savepoints, the history row,
+the rescan queued), about 80 queries a patient, and `enqueue_patient_rescan` walked the pending
+on-commit callbacks at every save (quadratic in the one all-or-nothing transaction).
+
+With the bulk path (interop/fhir/importing.py: 200 patients a batch, `bulk_create` and
+`bulk_create_with_history` per model, validated in memory; the rescans of a batch sent over one
+broker connection), same machine, same day, runs while other helpers' tests ran:
+(a) 632–1,136 patients/s, (b) 348–398 patients/s, (c) 171–384 patients/s (the target met in
+the last run; the machine's load moves the figures by 2x). The new-patient import is about
+27 queries a batch of 200; the re-import adds one read, one "-" audit insert and one delete
+per model.
 """
 
 from __future__ import annotations

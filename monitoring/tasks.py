@@ -93,11 +93,12 @@ def send_reminder_digest_task(self: Any, day: str | None = None) -> int:
 
 
 class _Rescan:
-    """The on-commit callback of one patient's rescan (a class, so that a transaction that saves
-    many rows of one patient queues one rescan, not one per row)."""
+    """The on-commit callback of the rescans of one or more patients (a class, so that a
+    transaction that saves many rows of one patient queues one rescan, not one per row). The
+    patients' tasks are sent over one broker connection (a bulk import queues hundreds)."""
 
-    def __init__(self, patient_id: int) -> None:
-        self.patient_id = patient_id
+    def __init__(self, *patient_ids: int) -> None:
+        self.patient_ids = list(patient_ids)
 
     def __call__(self) -> None:
         try:
@@ -111,14 +112,15 @@ class _Rescan:
                     "socket_connect_timeout": QUEUE_TIMEOUT_S,
                 },
             ) as connection:
-                rescan_patient_task.apply_async(
-                    (self.patient_id,), connection=connection, retry=False
-                )
+                for patient_id in self.patient_ids:
+                    rescan_patient_task.apply_async(
+                        (patient_id,), connection=connection, retry=False
+                    )
         except (BrokerError, KombuError, OSError) as error:
             logger.warning(
                 "could not queue the reminder rescan of patient %s (broker: %s); "
                 "the nightly scan will bring it up to date",
-                self.patient_id,
+                ", ".join(str(i) for i in self.patient_ids),
                 error,
             )
 
@@ -127,10 +129,52 @@ def enqueue_patient_rescan(patient_id: int) -> None:
     """Queue a rescan of the patient once the current transaction commits (at once outside a
     transaction). A broker that is down is logged, never raised: the save must succeed.
 
+    One rescan per patient per transaction, found in constant time (a bulk import saves
+    thousands of rows in one transaction; scanning the pending callbacks at each save made it
+    quadratic). The connection keeps {patient id: (callback, its index in the pending list)};
+    the map is dropped whenever nothing is pending (the last transaction committed or rolled
+    back). A savepoint rollback drops its callbacks from the pending list, rebuilding it: a
+    callback not at its recorded index any more is looked for again, and queued anew when it
+    is gone, so a rollback never loses a rescan (nor doubles one).
+
     This is the one import that points up the layers (tests/test_layers.py): the write path
     (`patients.services.record_save`) imports it. So this module imports the scan only when a
     task runs; at load time it would close a loop, scan → case mapping → write path → here."""
-    pending = transaction.get_connection().run_on_commit
-    if any(isinstance(f, _Rescan) and f.patient_id == patient_id for _, f, _ in pending):
-        return  # already queued by an earlier save in this transaction
-    transaction.on_commit(_Rescan(patient_id), robust=True)
+    enqueue_patients_rescan([patient_id])
+
+
+def enqueue_patients_rescan(patient_ids: list[int]) -> None:
+    """`enqueue_patient_rescan` of many patients at once (a bulk write): the ones not queued
+    yet in this transaction share one callback, so their tasks go over one broker connection."""
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:
+        transaction.on_commit(_Rescan(*dict.fromkeys(patient_ids)), robust=True)  # at once
+        return
+    pending = conn.run_on_commit
+    queued: dict[int, tuple[_Rescan, int]] | None = getattr(conn, "_ossa_rescans", None)
+    if queued is None or not pending:
+        queued = conn._ossa_rescans = {}  # type: ignore[attr-defined]
+    new = [pk for pk in dict.fromkeys(patient_ids) if not _still_queued(queued, pending, pk)]
+    if not new:
+        return  # each already queued by an earlier save in this transaction
+    callback = _Rescan(*new)
+    transaction.on_commit(callback, robust=True)
+    at = len(conn.run_on_commit) - 1
+    for pk in new:
+        queued[pk] = (callback, at)
+
+
+def _still_queued(queued: dict[int, tuple[_Rescan, int]], pending: list, patient_id: int) -> bool:
+    """Whether the rescan recorded for the patient is still pending: at its recorded index (the
+    common case, no walk), or moved there by a savepoint rollback that rebuilt the list."""
+    entry = queued.get(patient_id)
+    if entry is None:
+        return False
+    callback, index = entry
+    if index < len(pending) and pending[index][1] is callback:
+        return True
+    for index, (_, f, _) in enumerate(pending):
+        if f is callback:
+            queued[patient_id] = (callback, index)
+            return True
+    return False

@@ -179,6 +179,8 @@ PACKAGES: dict[str, Layer] = {
 ALLOWED_UPWARD: dict[tuple[str, str], Layer] = {
     # A clinical save queues its patient's rescan once it commits.
     ("monitoring.tasks", "enqueue_patient_rescan"): ACCESS,
+    # The bulk import queues the rescans of a whole batch at once.
+    ("monitoring.tasks", "enqueue_patients_rescan"): ACCESS,
 }
 
 

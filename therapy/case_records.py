@@ -59,13 +59,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
+from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from monitoring.models import DxaScan, LabResult, Reassessment
-from patients.approximate_dates import DatePrecision, earliest_day, latest_day
+from monitoring.tasks import enqueue_patients_rescan
+from patients.approximate_dates import DatePrecision, check_approximate, earliest_day, latest_day
 from patients.exceptions import CaseImportError, ImportProblem
 from patients.models import (
     CardiovascularEvent,
@@ -74,9 +78,12 @@ from patients.models import (
     GlucocorticoidExposure,
     Immunosuppressant,
     Patient,
+    PatientRecord,
     RiskProfile,
 )
 from patients.services import record_save
+from patients.validators import check_end_not_before_start, check_not_before_birth
+from therapy import catalogue
 from therapy.engine import case as c
 from therapy.models import Dose, TherapyCourse
 
@@ -531,3 +538,313 @@ def _write_history(importer: _Importer, patient: Patient, case: c.Case) -> None:
         importer.save(
             f"reassessments[{i}]", Reassessment(patient=patient, **{REASSESSMENT_COLUMN: day})
         )
+
+
+# --- Case → records, in bulk (import_fhir) ------------------------------------------------------
+
+#: The change reason of every audit row the bulk path writes.
+BULK_CHANGE_REASON = "FHIR import"
+
+
+class BulkRefused(Exception):
+    """A case the bulk path will not write (an in-memory check failed): the caller undoes the
+    batch and writes its patients one by one through `record_save`, which reports the problem
+    exactly as it always has."""
+
+
+def _unique_in_memory(instance: models.Model, seen: set[tuple]) -> None:
+    """The unconditional unique constraints of `instance` against the rows of the same patient
+    written in the same bulk batch (`check_unique_beside_field` does it with a query; a new
+    patient has no other rows). The database constraint is the backstop."""
+    meta = instance._meta
+    for constraint in meta.constraints:
+        if isinstance(constraint, models.UniqueConstraint) and constraint.condition is None:
+            key = (
+                type(instance),
+                constraint.name,
+                *(getattr(instance, meta.get_field(n).attname) for n in constraint.fields),
+            )
+            if key in seen:
+                raise BulkRefused(f"{constraint.name}: {key[2:]}")
+            seen.add(key)
+
+
+def _check_row(instance: models.Model, patient: Patient, seen: set[tuple]) -> None:
+    """Model validation of one new history row of a new `patient`, in memory: every field
+    (`clean_fields`), then the parts of the model's `clean` that need no query."""
+    owner = "course" if isinstance(instance, Dose) else "patient"
+    instance.clean_fields(exclude=[owner])
+    _unique_in_memory(instance, seen)
+    dated = getattr(instance, "dated_field", None)
+    if dated:  # PatientRecord.clean
+        check_not_before_birth(getattr(instance, dated), patient.birth_date, dated)
+    if isinstance(instance, GlucocorticoidExposure):
+        check_end_not_before_start(instance.start, instance.end)
+    elif isinstance(instance, Fracture):
+        check_approximate(
+            instance.date, instance.date_precision, field="date", first_visit=patient.first_visit
+        )
+    elif isinstance(instance, TherapyCourse):
+        instance._check_dates()
+        if instance.stop_reason and not instance.end:
+            raise BulkRefused("stop reason without an end")
+    elif isinstance(instance, DxaScan):  # DxaScan.clean, without PatientRecord.clean's query
+        if not any(
+            getattr(instance, f"{site}_bmd_g_cm2") is not None
+            or getattr(instance, f"{site}_t_score") is not None
+            for site in DxaScan.SITES
+        ):
+            raise BulkRefused("a scan without a site measured")
+    elif isinstance(instance, LabResult) and (
+        (instance.entered_value is None) != (not instance.entered_unit)
+    ):  # LabResult.clean, likewise
+        raise BulkRefused("a value as entered without its unit")
+
+
+def _check_courses(courses: list[TherapyCourse], doses: dict[int, list[Dose]]) -> None:
+    """`TherapyCourse.clean`'s overlap rule and `Dose.clean`'s course rules, on the patient's
+    new courses and doses (the model does them with queries on the stored rows)."""
+    for i, course in enumerate(courses):
+        for other in courses[:i]:
+            if other.drug == course.drug and (
+                (other.end_latest is None or other.end_latest >= course.start)
+                and (course.end_latest is None or course.end_latest >= other.start)
+            ):
+                raise BulkRefused("overlapping courses of one drug")
+        given = doses.get(i, [])
+        limit = catalogue.max_doses(course.drug)
+        if limit is not None and len(given) > limit:
+            raise BulkRefused("too many doses")
+        for dose in given:
+            if dose.date < course.start or (course.end and dose.date > course.end_latest):
+                raise BulkRefused("dose outside its course")
+
+
+def patients_import_cases_bulk(
+    *,
+    clinic: Clinic,
+    items: list[tuple[c.Case, str, str]],
+    actor: AbstractBaseUser | None = None,
+) -> list[Patient]:
+    """Create new patients, each with the whole history of its case, in a handful of queries per
+    model whatever the number of patients (import_fhir). `items`: (case, given name, family
+    name). The caller holds the transaction (a savepoint) and has checked that no MRN exists.
+
+    Every row gets the validation `record_save` gives it, in memory: the engine's `parse_case`
+    already checked the case; each row's `clean_fields()`, and the parts of the model's
+    `clean()` that need no query. The rules that query the stored rows — uniqueness beside a
+    field, overlapping courses, a dose within its course and under the drug's limit, nothing
+    dated before birth (`Patient.earliest_clinical_date`) — are checked here against the
+    patient's own new rows: a new patient has no other. The database constraints stand behind
+    them. Any failure raises `BulkRefused` (the caller then writes the batch row by row); an
+    `IntegrityError` from the database means the same. Every row gets its audit row
+    (`bulk_create_with_history`, the actor as history_user, change reason "FHIR import"), and
+    each patient one rescan once the transaction commits."""
+    patients = []
+    for case, given, family in items:
+        p = case.patient
+        if not (p.mrn and p.sex and p.birth_date):
+            raise BulkRefused("MRN, sex and birth date are required")
+        patient = Patient(
+            clinic=clinic,
+            mrn=p.mrn,
+            name=p.name or f"Patient {p.mrn}",
+            birth_date=p.birth_date,
+            sex=p.sex,
+        )
+        if family:
+            patient.given_name, patient.family_name, patient.name = given, family, ""
+        try:
+            patient.clean_fields(exclude=["clinic"])
+        except ValidationError as error:
+            raise BulkRefused(str(error)) from error
+        if not patient.family_name:
+            raise BulkRefused("no family name")
+        patients.append(patient)
+    history = {"default_user": actor, "default_change_reason": BULK_CHANGE_REASON}
+    bulk_create_with_history(patients, Patient, **history)
+
+    _bulk_write_histories(patients, [case for case, _, _ in items], history)
+    enqueue_patients_rescan([patient.pk for patient in patients])
+    return patients
+
+
+def _bulk_write_histories(
+    patients: list[Patient], cases: list[c.Case], history: dict[str, Any]
+) -> None:
+    """Every record of each case as new rows of its patient (saved, without other history
+    rows), validated in memory (`patients_import_cases_bulk`), with their audit rows."""
+    rows: dict[type[models.Model], list[models.Model]] = defaultdict(list)
+    course_doses: list[tuple[TherapyCourse, list[Dose]]] = []
+    for patient, case in zip(patients, cases, strict=True):
+        seen: set[tuple] = set()
+        own: list[models.Model] = []
+        rf = case.risk_factors
+        own.append(_record(RiskProfile, rf, RISK_FACTOR_COLUMNS, patient=patient))
+        own += [
+            _record(CardiovascularEvent, v, CARDIOVASCULAR_EVENT_COLUMNS, patient=patient)
+            for v in rf.cardiovascular_events
+        ]
+        own += [
+            Immunosuppressant(patient=patient, **{IMMUNOSUPPRESSANT_COLUMN: agent})
+            for agent in rf.immunosuppressants
+        ]
+        own += [
+            _record(GlucocorticoidExposure, v, GLUCOCORTICOID_COLUMNS, patient=patient)
+            for v in rf.glucocorticoids
+        ]
+        own += [_record(Fracture, v, FRACTURE_COLUMNS, patient=patient) for v in case.fractures]
+        courses = [
+            _record(TherapyCourse, v, THERAPY_COURSE_COLUMNS, patient=patient)
+            for v in case.therapies
+        ]
+        doses = {
+            i: [Dose(course=course, date=day) for day in therapy.doses]
+            for i, (course, therapy) in enumerate(zip(courses, case.therapies, strict=True))
+        }
+        own += courses
+        own += [
+            _record(
+                DxaScan,
+                scan,
+                DXA_SCAN_COLUMNS,
+                patient=patient,
+                **{
+                    DXA_READING_COLUMNS[(site, measure)]: getattr(reading, measure)
+                    for site, reading in scan.sites
+                    for measure in DXA_MEASURES
+                },
+            )
+            for scan in case.dxa
+        ]
+        own += [_record(LabResult, v, LAB_COLUMNS, patient=patient) for v in case.labs]
+        own += [
+            Reassessment(patient=patient, **{REASSESSMENT_COLUMN: day})
+            for day in case.reassessments
+        ]
+        try:
+            for row in own:
+                _check_row(row, patient, seen)
+            for given in doses.values():
+                for dose in given:
+                    dose.clean_fields(exclude=["course"])
+                    _unique_in_memory(dose, seen)
+                    check_not_before_birth(dose.date, patient.birth_date, "date")
+            _check_courses(courses, doses)
+        except ValidationError as error:
+            raise BulkRefused(str(error)) from error
+        for row in own:
+            rows[type(row)].append(row)
+        course_doses += [(course, doses[i]) for i, course in enumerate(courses)]
+
+    for model in HISTORY_MODELS:
+        if rows[model]:
+            bulk_create_with_history(rows[model], model, **history)
+    all_doses = []
+    for course, given in course_doses:
+        for dose in given:
+            dose.course = course  # the course's pk, now that it has one
+            all_doses.append(dose)
+    if all_doses:
+        bulk_create_with_history(all_doses, Dose, **history)
+
+
+def _bulk_delete_with_history(rows: list[models.Model], history: dict[str, Any]) -> None:
+    """Delete the rows (one model) with their "-" audit rows, as simple-history would record
+    each deletion, in two queries."""
+    if not rows:
+        return
+    model = type(rows[0])
+    manager = model.history  # type: ignore[attr-defined]
+    now = timezone.now()
+    manager.model.objects.bulk_create(
+        [
+            manager.model(
+                history_date=now,
+                history_user=history["default_user"],
+                history_change_reason=history["default_change_reason"],
+                history_type="-",
+                **{f.attname: getattr(row, f.attname) for f in manager.model.tracked_fields},
+            )
+            for row in rows
+        ]
+    )
+    pks = [row.pk for row in rows]
+    relations = [
+        f
+        for f in model._meta.get_fields(include_hidden=True)
+        if f.auto_created and not f.concrete and f.is_relation
+    ]
+    for relation in relations:  # what `delete()`'s collector would do, hidden ones included
+        if relation.many_to_many:
+            continue  # its link table's rows: below, as the link table's foreign key
+        link = relation.related_model
+        if link._meta.auto_created:  # a many-to-many link table: its rows go
+            link._default_manager.filter(**{f"{relation.field.name}__in": pks})._raw_delete(
+                link._default_manager.db
+            )
+            continue
+        on_delete = relation.on_delete
+        if on_delete is models.DO_NOTHING or relation.related_model is Dose:
+            continue  # the audit rows keep their ids; doses are deleted first
+        if on_delete is not models.SET_NULL:
+            raise BulkRefused(f"{relation.related_model.__name__} rows refer to {model.__name__}")
+        relation.related_model._default_manager.filter(
+            **{f"{relation.field.name}__in": pks}
+        ).update(**{relation.field.name: None})
+    model._default_manager.filter(pk__in=pks)._raw_delete(model._default_manager.db)
+
+
+def patients_replace_histories_bulk(
+    *,
+    items: list[tuple[Patient, c.Case, str, str]],
+    actor: AbstractBaseUser | None = None,
+) -> list[Patient]:
+    """`patient_replace_history` (and import_fhir's name update) of many existing patients at
+    once: (patient, case, given name, family name). The old rows are deleted with their "-"
+    audit rows, the patients whose birth date, sex or names change are updated with a "~"
+    audit row, and the new rows are written and checked as in `patients_import_cases_bulk`
+    (a patient's old rows are all gone, so the patient's own new rows are the only others;
+    `Patient.clean`'s earliest-date rule is each new row's not-before-birth check). The
+    caller holds the transaction (a savepoint); `BulkRefused` or an `IntegrityError` means
+    write the batch one by one."""
+    history = {"default_user": actor, "default_change_reason": BULK_CHANGE_REASON}
+    changed = []
+    for patient, case, given, family in items:
+        p = case.patient
+        before = (patient.birth_date, patient.sex, patient.given_name, patient.family_name)
+        patient.birth_date = p.birth_date or patient.birth_date
+        patient.sex = p.sex or patient.sex
+        if family:
+            patient.given_name, patient.family_name, patient.name = given, family, ""
+        elif p.name and p.name != patient.name:
+            patient.given_name, patient.family_name, patient.name = "", "", p.name
+        try:
+            patient.clean_fields(exclude=["clinic"])
+        except ValidationError as error:
+            raise BulkRefused(str(error)) from error
+        if not patient.family_name:
+            raise BulkRefused("no family name")
+        if patient.birth_date != before[0] and any(
+            issubclass(model, PatientRecord) and model not in HISTORY_MODELS
+            for model in apps.get_models()
+        ):  # Patient.clean's earliest-date rule would read rows this path does not replace
+            raise BulkRefused("a dated record outside the replaced history")
+        if before != (patient.birth_date, patient.sex, patient.given_name, patient.family_name):
+            patient.updated_at = timezone.now()  # bulk_update does not touch auto_now
+            changed.append(patient)
+    ids = [patient.pk for patient, _, _, _ in items]
+    _bulk_delete_with_history(list(Dose.objects.filter(course__patient_id__in=ids)), history)
+    for model in HISTORY_MODELS:
+        _bulk_delete_with_history(list(model._default_manager.filter(patient_id__in=ids)), history)
+    if changed:
+        bulk_update_with_history(
+            changed,
+            Patient,
+            ["birth_date", "sex", "given_name", "family_name", "name", "updated_at"],
+            **history,
+        )
+    patients = [patient for patient, _, _, _ in items]
+    _bulk_write_histories(patients, [case for _, case, _, _ in items], history)
+    enqueue_patients_rescan(ids)
+    return patients

@@ -201,7 +201,8 @@ def test_any_error_writes_no_patient_at_all_unless_partial(source, clinic, other
         text = json.dumps(entry["resource"])
         for old, new in (
             (f'"Patient/{pk}"', '"Patient/x2"'),
-            (f'"{pk}', '"x2'),
+            (f'"{pk}"', '"x2"'),  # the id; not a date that starts with the same digits
+            (f'"{pk}-', '"x2-'),
             (f"/{pk}-", "/x2-"),
         ):
             text = text.replace(old, new)

@@ -136,6 +136,114 @@ def test_a_rescan_queued_inside_a_rolled_back_savepoint_is_dropped(
     assert queued == []
 
 
+@pytest.mark.django_db
+def test_a_rescan_dropped_by_a_rolled_back_savepoint_is_queued_again_by_a_later_save(
+    patient, queued, django_capture_on_commit_callbacks
+):
+    """The constant-time de-duplication must not trust a callback a rollback removed."""
+    from django.db import transaction
+
+    other = factories.PatientFactory(clinic=patient.clinic)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        enqueue_patient_rescan(other.pk)
+        try:
+            with transaction.atomic():
+                enqueue_patient_rescan(patient.pk)
+                enqueue_patient_rescan(patient.pk)
+                raise RuntimeError("the save failed")
+        except RuntimeError:
+            pass
+        enqueue_patient_rescan(patient.pk)
+        enqueue_patient_rescan(other.pk)
+        enqueue_patient_rescan(patient.pk)
+
+    assert queued == [other.pk, patient.pk]
+    assert len(callbacks) == 2
+
+
+@pytest.mark.django_db
+def test_a_rescan_moved_in_the_pending_list_is_still_found(
+    patient, queued, django_capture_on_commit_callbacks
+):
+    """A callback no longer at its recorded index (the list rebuilt by a rollback) is looked
+    for again: found, it is not queued twice."""
+    from django.db import connection
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        enqueue_patient_rescan(patient.pk)
+        connection.run_on_commit.insert(0, (list(connection.savepoint_ids), lambda: None, True))
+        enqueue_patient_rescan(patient.pk)
+        enqueue_patient_rescan(patient.pk)
+
+    assert queued == [patient.pk]
+    assert len([f for f in callbacks if isinstance(f, tasks._Rescan)]) == 1
+
+
+class _WalkCountingList(list):
+    """The pending on-commit list, counting how often it is walked from the start."""
+
+    walks = 0
+
+    def __iter__(self):
+        type(self).walks += 1
+        return super().__iter__()
+
+
+@pytest.mark.django_db
+def test_many_saves_of_many_patients_queue_one_rescan_each_without_walking_the_list(
+    queued, django_capture_on_commit_callbacks
+):
+    """5,000 saves of 1,000 patients: one rescan each, in the order first saved, and the
+    pending list is never walked (walking it at each save made a bulk import quadratic)."""
+    from django.db import connection
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        connection.run_on_commit = _WalkCountingList(connection.run_on_commit)
+        _WalkCountingList.walks = 0
+        for _ in range(5):
+            for pk in range(1, 1001):
+                enqueue_patient_rescan(pk)
+        walks = _WalkCountingList.walks
+
+    assert walks == 0
+    assert queued == list(range(1, 1001))
+    assert len(callbacks) == 1000
+
+
+@pytest.mark.django_db
+def test_a_batch_of_rescans_shares_one_callback_and_skips_the_queued(
+    queued, django_capture_on_commit_callbacks
+):
+    """(`enqueue_patients_rescan`: a bulk import's batch, its tasks sent over one connection.)"""
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        enqueue_patient_rescan(2)
+        tasks.enqueue_patients_rescan([1, 2, 3, 3])
+        tasks.enqueue_patients_rescan([3, 1])
+        enqueue_patient_rescan(1)
+
+    assert [f.patient_ids for f in callbacks] == [[2], [1, 3]]
+    assert queued == [2, 1, 3]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_transaction_queues_its_own_rescan(queued):
+    """The map of queued rescans does not outlive its transaction, even when the next one
+    has another callback pending before its first save."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        enqueue_patient_rescan(7)
+        enqueue_patient_rescan(7)
+    assert queued == [7]
+    with transaction.atomic():
+        transaction.on_commit(lambda: None)
+        enqueue_patient_rescan(7)
+        enqueue_patient_rescan(7)
+    assert queued == [7, 7]
+    enqueue_patient_rescan(7)  # outside a transaction: at once
+    assert queued == [7, 7, 7]
+
+
 # --- the broker is down ---------------------------------------------------------------------
 
 
