@@ -50,7 +50,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from interop.fhir import codes
 from patients.models import Patient, PatientStatus
-from therapy.engine import CaseError, parse_case
+from therapy.engine import CaseError, Problem, parse_case
 from therapy.engine import case as c
 
 #: The resource types the mapping writes and reads.
@@ -65,19 +65,9 @@ V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with the FHIR input, at a path such as `entry[3].resource.code`."""
-
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
-
-
 class FhirMappingError(ValueError):
-    """FHIR input that cannot be read as a case; `problems` lists every one found."""
+    """FHIR input that cannot be read as a case; `problems` lists every one found, each the
+    engine's `Problem` (a path such as `entry[3].resource.code` and a message)."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems: list[Problem] = list(problems)
