@@ -61,7 +61,10 @@ def test_the_health_check_answers_503_when_the_broker_is_down(staff_client, sett
     assert body["broker"]["detail"]  # the exception's name, e.g. OperationalError
 
 
-def test_the_health_check_answers_503_when_the_database_is_down(staff_client, monkeypatch):
+def test_the_health_check_answers_503_when_the_database_is_down(
+    staff_client, monkeypatch, require_postgres
+):
+    """A PostgreSQL server that refuses the connection (SQLite has no port to refuse)."""
     client = staff_client
     real = health._database_settings
     # Nothing listens on port 1: the connection is refused.
