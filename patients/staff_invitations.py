@@ -21,12 +21,12 @@ import secrets
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from patients.models import Clinic, Invitation, Membership, Role, RoleConfirmation, StaffAction
 from patients.permissions import role_needs_confirmation
+from patients.staff_actions import staff_action_log, staff_mail_send
 
 #: How long an invitation link works.
 INVITATION_DAYS = 7
@@ -72,26 +72,19 @@ def staff_invite(
         invitation._history_user = actor  # type: ignore[attr-defined]  # read by simple-history
         invitation.save()
         link = invitation_link(token=token, base_url=base_url)
-        try:
-            send_mail(
-                subject=f"Ossa: you are invited to {clinic.name}",
-                message=(
-                    f"Hello {first_name or email},\n\n"
-                    f"An administrator of {clinic.name} invites you to Ossa as "
-                    f"{invitation.get_role_display().lower()}. Open this link to choose your "
-                    f"username and password:\n\n{link}\n\n"
-                    f"The link works once, for {INVITATION_DAYS} days. If you did not expect "
-                    "it, ignore this message.\n"
-                ),
-                from_email=None,
-                recipient_list=[email],
-            )
-        except OSError as error:  # smtplib's errors included: the server refused or is down
-            raise ValidationError(
-                f"The e-mail to {email} could not be sent ({error}); try again later.",
-                code="mail_failed",
-            ) from error
-        StaffAction.objects.create(
+        staff_mail_send(
+            subject=f"Ossa: you are invited to {clinic.name}",
+            message=(
+                f"Hello {first_name or email},\n\n"
+                f"An administrator of {clinic.name} invites you to Ossa as "
+                f"{invitation.get_role_display().lower()}. Open this link to choose your "
+                f"username and password:\n\n{link}\n\n"
+                f"The link works once, for {INVITATION_DAYS} days. If you did not expect "
+                "it, ignore this message.\n"
+            ),
+            email=email,
+        )
+        staff_action_log(
             clinic=clinic,
             actor=actor,
             target=None,
@@ -163,7 +156,7 @@ def invitation_accept(
         invitation._history_user = user  # type: ignore[attr-defined]
         invitation.save(update_fields=["accepted_at", "user"])
         clinic = invitation.clinic
-        StaffAction.objects.create(
+        staff_action_log(
             clinic=clinic, actor=user, target=user, kind=StaffAction.Kind.ACCEPT, detail=""
         )
         if role_needs_confirmation(invitation.role):
@@ -172,7 +165,7 @@ def invitation_accept(
             )
             confirmation._history_user = user  # type: ignore[attr-defined]
             confirmation.save()
-            StaffAction.objects.create(
+            staff_action_log(
                 clinic=clinic,
                 actor=user,
                 target=user,

@@ -22,7 +22,6 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -32,6 +31,7 @@ from django.utils.http import urlsafe_base64_encode
 from patients.models import Clinic, Membership, Role, RoleConfirmation, StaffAction
 from patients.permissions import role_needs_confirmation
 from patients.services import record_save
+from patients.staff_actions import staff_action_log, staff_mail_send
 from patients.staff_invitations import username_check
 
 #: The key under which django.contrib.auth keeps the signed-in user's id in a session.
@@ -48,19 +48,6 @@ def _refuse_self_or_superuser(*, target: AbstractBaseUser, actor: AbstractBaseUs
         )
 
 
-def _log(
-    *,
-    clinic: Clinic,
-    actor: AbstractBaseUser | None,
-    target: AbstractBaseUser | None,
-    kind: str,
-    detail: str,
-) -> StaffAction:
-    return StaffAction.objects.create(
-        clinic=clinic, actor=actor, target=target, kind=kind, detail=detail[:200]
-    )
-
-
 def staff_unlock(*, membership: Membership, actor: AbstractBaseUser) -> int:
     """Forget the colleague's failed logins, from every address, so they may sign in again
     at once. Returns how many failure records were removed."""
@@ -68,7 +55,7 @@ def staff_unlock(*, membership: Membership, actor: AbstractBaseUser) -> int:
     _refuse_self_or_superuser(target=target, actor=actor)
     with transaction.atomic():
         removed = axes_reset(username=target.get_username())
-        _log(
+        staff_action_log(
             clinic=membership.clinic,
             actor=actor,
             target=target,
@@ -112,25 +99,18 @@ def staff_send_password_reset(
     link = password_reset_link(user=target, base_url=base_url)
     clinic = membership.clinic
     # Sent first, logged once sent: a mail server that refuses leaves no "sent" in the log.
-    try:
-        send_mail(
-            subject=f"Ossa: choose a new password for {clinic.name}",
-            message=(
-                f"Hello {target.get_username()},\n\n"
-                f"An administrator of {clinic.name} sent you this link to choose a new "
-                f"password for Ossa:\n\n{link}\n\n"
-                "The link works once. If you did not expect it, ignore this message and "
-                "tell your clinic's administrator.\n"
-            ),
-            from_email=None,
-            recipient_list=[email],
-        )
-    except OSError as error:  # smtplib's errors included: the server refused or is down
-        raise ValidationError(
-            f"The e-mail to {email} could not be sent ({error}); try again later.",
-            code="mail_failed",
-        ) from error
-    _log(
+    staff_mail_send(
+        subject=f"Ossa: choose a new password for {clinic.name}",
+        message=(
+            f"Hello {target.get_username()},\n\n"
+            f"An administrator of {clinic.name} sent you this link to choose a new "
+            f"password for Ossa:\n\n{link}\n\n"
+            "The link works once. If you did not expect it, ignore this message and "
+            "tell your clinic's administrator.\n"
+        ),
+        email=email,
+    )
+    staff_action_log(
         clinic=clinic,
         actor=actor,
         target=target,
@@ -181,7 +161,7 @@ def staff_deactivate(*, membership: Membership, actor: AbstractBaseUser, now: dt
         target.is_active = False
         target.save(update_fields=["is_active"])
         ended = _sessions_end(target, now=now)
-        _log(
+        staff_action_log(
             clinic=membership.clinic,
             actor=actor,
             target=target,
@@ -200,7 +180,7 @@ def staff_reactivate(*, membership: Membership, actor: AbstractBaseUser) -> None
     with transaction.atomic():
         target.is_active = True
         target.save(update_fields=["is_active"])
-        _log(
+        staff_action_log(
             clinic=membership.clinic,
             actor=actor,
             target=target,
@@ -243,7 +223,7 @@ def staff_role_set(*, membership: Membership, role: str, actor: AbstractBaseUser
             )
             confirmation._history_user = actor  # type: ignore[attr-defined]
             confirmation.save()
-        _log(
+        staff_action_log(
             clinic=clinic,
             actor=actor,
             target=membership.user,
@@ -256,7 +236,7 @@ def staff_role_set(*, membership: Membership, role: str, actor: AbstractBaseUser
     before = membership.get_role_display()
     membership.role = new
     record_save(instance=membership, actor=actor)
-    _log(
+    staff_action_log(
         clinic=clinic,
         actor=actor,
         target=membership.user,
@@ -335,7 +315,7 @@ def role_confirm(
         membership._history_user = actor  # type: ignore[attr-defined]
         membership.save()
         _decide(confirmation, actor=actor, status=RoleConfirmation.Status.CONFIRMED, now=now)
-        _log(
+        staff_action_log(
             clinic=confirmation.clinic,
             actor=actor,
             target=confirmation.user,
@@ -361,7 +341,7 @@ def role_refuse(
         _refuse_unless_may_confirm(actor=actor, confirmation=confirmation)
         _decide(confirmation, actor=actor, status=RoleConfirmation.Status.REFUSED, now=now)
         ended = _deactivate_if_clinicless(confirmation.user, now=now)
-        _log(
+        staff_action_log(
             clinic=confirmation.clinic,
             actor=actor,
             target=confirmation.user,
@@ -406,7 +386,7 @@ def staff_remove(*, membership: Membership, actor: AbstractBaseUser, now: dt.dat
         deactivated = _deactivate_if_clinicless(target, now=now) is not None
         if not deactivated:
             _sessions_end(target, now=now)
-        _log(
+        staff_action_log(
             clinic=clinic,
             actor=actor,
             target=target,
@@ -435,7 +415,7 @@ def first_clinician_create(
         user.set_unusable_password()
         user.save()
         Membership.objects.create(user=user, clinic=clinic, role=Role.CLINICIAN)
-        _log(
+        staff_action_log(
             clinic=clinic,
             actor=None,
             target=user,

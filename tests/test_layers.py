@@ -90,6 +90,7 @@ LAYERS: dict[str, Layer] = {
     # an edit form's row version, checked by the write path (`record_save`)
     "patients.versions": ACCESS,
     "patients.staff_services": ACCESS,  # a clinic admin's actions on colleagues' accounts
+    "patients.staff_actions": ACCESS,  # the staff log line and e-mail every staff change shares
     "patients.staff_invitations": ACCESS,  # staff by invitation
     "patients.staff_selectors": ACCESS,  # roles waiting for a clinician's confirmation
     "therapy.case_records": ACCESS,

@@ -257,12 +257,12 @@ def test_a_signed_in_user_cannot_accept_an_invitation(clinic_admin, client_for):
 
 
 def test_a_mail_server_that_refuses_leaves_no_invitation(clinic_admin, client_for, monkeypatch):
-    from patients import staff_invitations
+    from patients import staff_actions
 
     def refuse(**kwargs):
         raise ConnectionRefusedError("connection refused")
 
-    monkeypatch.setattr(staff_invitations, "send_mail", refuse)
+    monkeypatch.setattr(staff_actions, "send_mail", refuse)
 
     response = _invite(client_for(clinic_admin))
 
