@@ -167,15 +167,7 @@ def reminder_reopen(*, reminder: Reminder, actor: AbstractBaseUser | None) -> Re
         raise ValidationError(
             f"{reminder} was resolved by the scan: its item is no longer due.", code="resolved"
         )
-    if (
-        reminder.status != ReminderStatus.SNOOZED
-        and Reminder.objects.filter(
-            patient_id=reminder.patient_id,
-            kind=reminder.kind,
-            drug=reminder.drug,
-            status__in=ACTIVE_REMINDER_STATUSES,
-        ).exists()
-    ):
+    if reminder.status != ReminderStatus.SNOOZED and _another_is_active(reminder):
         raise ValidationError(
             "A newer reminder for the same item is already active; work on that one.",
             code="superseded",
@@ -185,6 +177,17 @@ def reminder_reopen(*, reminder: Reminder, actor: AbstractBaseUser | None) -> Re
     reminder.closed_at = None
     reminder.close_reason = ""
     return _save(reminder, actor, ["status", "snoozed_until", "closed_at", "close_reason"])
+
+
+def _another_is_active(reminder: Reminder) -> bool:
+    """Whether a reminder of the same item (patient, kind, drug) is open or snoozed: this one
+    cannot become active beside it (the database allows one per item)."""
+    return Reminder.objects.filter(
+        patient_id=reminder.patient_id,
+        kind=reminder.kind,
+        drug=reminder.drug,
+        status__in=ACTIVE_REMINDER_STATUSES,
+    ).exists()
 
 
 # --- undo -------------------------------------------------------------------------------------
@@ -216,16 +219,7 @@ def reminder_undo(*, reminder: Reminder, change_id: int, actor: AbstractBaseUser
     if latest.history_user_id != actor.pk:
         raise ValidationError("Only the person who made a change can undo it.", code="not_yours")
     back_to_active = previous.status in ACTIVE_REMINDER_STATUSES
-    if (
-        back_to_active
-        and not reminder.is_active
-        and Reminder.objects.filter(
-            patient_id=reminder.patient_id,
-            kind=reminder.kind,
-            drug=reminder.drug,
-            status__in=ACTIVE_REMINDER_STATUSES,
-        ).exists()
-    ):
+    if back_to_active and not reminder.is_active and _another_is_active(reminder):
         raise ValidationError(
             "A newer reminder for the same item is already active; nothing was undone.",
             code="superseded",
