@@ -1,0 +1,73 @@
+"""A flow of care replayed night after night, as the clinician reads it the next morning: a
+denosumab dose gone overdue, a correct same-day switch to zoledronic acid with its infusion,
+the switch undone (the follow-on course deleted as entered by mistake), then denosumab
+restarted with a dose. No false critical alert after the switch; the critical alert comes back
+the night the follow-on is gone; it goes once the dose is recorded again."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder
+from patients.services import record_delete, record_save
+from tests.monitoring.test_scan import on, on_denosumab, scan
+from therapy.models import Dose, TherapyCourse
+
+
+def active_criticals(patient) -> set[str]:
+    return set(
+        Reminder.objects.filter(
+            patient=patient, severity="critical", status__in=ACTIVE_REMINDER_STATUSES
+        ).values_list("kind", flat=True)
+    )
+
+
+@pytest.mark.django_db
+def test_overdue_then_switch_then_undo_then_restart(clinic, clinician):
+    patient = on_denosumab(clinic)  # last dose 2026-01-10: next due 2026-07-10
+    denosumab = TherapyCourse.objects.get(patient=patient)
+
+    with on(dt.date(2026, 8, 20)):
+        scan()
+        assert "DENOSUMAB_OVERDUE" in active_criticals(patient)
+
+    with on(dt.date(2026, 8, 20), hour=10):  # the clinic, the same day: switch
+        denosumab.end = dt.date(2026, 8, 19)
+        denosumab.stop_reason = "other"
+        record_save(instance=denosumab, actor=clinician)
+        zoledronic = record_save(
+            instance=TherapyCourse(
+                patient=patient, drug="zoledronic_acid", start=dt.date(2026, 8, 20)
+            ),
+            actor=clinician,
+        )
+        record_save(instance=Dose(course=zoledronic, date=dt.date(2026, 8, 20)), actor=clinician)
+
+    for night in (dt.date(2026, 8, 21), dt.date(2026, 8, 22)):
+        with on(night):
+            scan()
+            assert active_criticals(patient) == set(), night
+
+    with on(dt.date(2026, 8, 22), hour=10):  # the follow-on was entered by mistake
+        record_delete(instance=zoledronic, actor=clinician)
+
+    with on(dt.date(2026, 8, 23)):
+        scan()
+        assert "DENOSUMAB_STOPPED_WITHOUT_FOLLOW_ON" in active_criticals(patient)
+
+    with on(dt.date(2026, 8, 23), hour=10):  # denosumab restarted, with its dose
+        restarted = record_save(
+            instance=TherapyCourse(patient=patient, drug="denosumab", start=dt.date(2026, 8, 23)),
+            actor=clinician,
+        )
+        record_save(instance=Dose(course=restarted, date=dt.date(2026, 8, 23)), actor=clinician)
+
+    with on(dt.date(2026, 8, 24)):
+        scan()
+        assert active_criticals(patient) == set()
+        # the overdue dose reminder is closed; the next one (2027-02-23) is beyond the lead time
+        assert not Reminder.objects.filter(
+            patient=patient, kind="NEXT_DOSE", status__in=ACTIVE_REMINDER_STATUSES
+        ).exists()
