@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "therapy",
     "monitoring",
     "interop",
+    "quality",
 ]
 
 MIDDLEWARE = [

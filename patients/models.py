@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from django.apps import apps
 from django.conf import settings
@@ -28,6 +29,10 @@ from therapy.engine.case import CardiovascularEventKind, FractureSite, Sex
 def _choices(enum: type) -> list[tuple[str, str]]:
     """Django choices from an engine enum, so the database speaks the engine's codes."""
     return [(member.value, member.value.replace("_", " ").capitalize()) for member in enum]
+
+
+def _new_audit_key() -> str:
+    return secrets.token_hex(32)
 
 
 class Role(models.TextChoices):
@@ -76,9 +81,22 @@ class Clinic(models.Model):
         default=False,
         help_text="Off: critical reminders reach people in the daily digest only.",
     )
+    #: How many patients with a fragility fracture the clinic expects to see in a year (IOF KPI
+    #: 1 and FLS-DB KPI 2 compare the patients identified with it); empty until set.
+    expected_yearly_caseload = models.PositiveIntegerField(
+        "expected fragility fractures per year",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(1_000_000)],
+        help_text="The identification indicators compare the patients found with this number.",
+    )
+    #: The key of the audit export's pseudonyms (`quality.audit_export`): a keyed hash of the
+    #: MRN, stable within the clinic, meaningless without this key. Random per clinic, never
+    #: shown, kept out of the history table.
+    audit_key = models.CharField(max_length=64, default=_new_audit_key, editable=False)
 
     #: Settings and recipients are audited (issue 11, M7/M8): who changed what, when.
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["audit_key"])
 
     class Meta:
         ordering = ["name"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from patients.models import Role
+from quality.models import FOLLOW_UP_REMINDER_KINDS
 from therapy.engine import AlertCode, MonitoringCode
 
 
@@ -38,6 +39,12 @@ class Action(StrEnum):
     VIEW_ACCESS_LOG = "view_access_log"
     #: The clinic's lab units and DXA scanner list (settings, not a patient's record).
     MANAGE_MEASUREMENT_SETTINGS = "manage_measurement_settings"
+    #: A fracture-liaison episode, its falls assessment, exercise and follow-up contacts.
+    RECORD_FLS = "record_fls"
+    #: The clinic's quality indicators (KPI page, its drill-down and `kpi_report`).
+    VIEW_QUALITY = "view_quality"
+    #: The de-identified audit CSV of the quality indicators.
+    EXPORT_QUALITY_AUDIT = "export_quality_audit"
 
 
 MATRIX: dict[Role, frozenset[Action]] = {
@@ -57,6 +64,9 @@ MATRIX: dict[Role, frozenset[Action]] = {
             Action.CONFIRM_STAFF,
             Action.VIEW_STAFF_LOG,
             Action.VIEW_ACCESS_LOG,
+            Action.RECORD_FLS,
+            Action.VIEW_QUALITY,
+            Action.EXPORT_QUALITY_AUDIT,
         }
     ),
     Role.NURSE: frozenset(
@@ -65,6 +75,8 @@ MATRIX: dict[Role, frozenset[Action]] = {
             Action.VIEW_CLINICAL,
             Action.RECORD_MEASUREMENT,
             Action.WORK_REMINDERS,
+            Action.RECORD_FLS,
+            Action.VIEW_QUALITY,
         }
     ),
     Role.CLINIC_ADMIN: frozenset(
@@ -76,6 +88,8 @@ MATRIX: dict[Role, frozenset[Action]] = {
             Action.MANAGE_STAFF,
             Action.MANAGE_MEASUREMENT_SETTINGS,
             Action.VIEW_STAFF_LOG,
+            Action.VIEW_QUALITY,
+            Action.EXPORT_QUALITY_AUDIT,
         }
     ),
 }
@@ -109,6 +123,8 @@ NURSE_REMINDER_KINDS: frozenset[str] = frozenset(
         MonitoringCode.BTM_BASELINE,
         MonitoringCode.BTM_3_MONTHS,
         AlertCode.DENOSUMAB_OVERDUE,
+        # the fracture-liaison follow-up calls at 16 and 52 weeks
+        *FOLLOW_UP_REMINDER_KINDS.values(),
     }
 )
 

@@ -18,7 +18,7 @@ The one exception: a clinical save queues its patient's rescan — the write pat
 `monitoring.tasks.enqueue_patient_rescan` (`patients.services.record_save`). `config.settings`,
 `config.env` and `config.celery` are infrastructure that any layer may import.
 
-Every module of patients, therapy, monitoring and config (migrations aside) has its layer in
+Every module of patients, therapy, monitoring, interop, quality and config (migrations aside) has its layer in
 `LAYERS` below; a new module fails here until it is given one. Imports are read with `ast`,
 those inside functions included.
 """
@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = ("patients", "therapy", "monitoring", "interop", "config")
+APPS = ("patients", "therapy", "monitoring", "interop", "quality", "config")
 
 
 class Layer(IntEnum):
@@ -81,6 +81,10 @@ LAYERS: dict[str, Layer] = {
     "interop.cds": MODELS,
     "interop.cds.models": MODELS,  # CDS clients, used tokens, issued cards, feedback
     "interop.management": EDGES,
+    "quality": MODELS,
+    "quality.apps": MODELS,
+    "quality.models": MODELS,  # FLS episodes and follow-up contacts
+    "quality.management": EDGES,
     "patients.access": ACCESS,
     "patients.access_log": ACCESS,  # who read which patient's record, on which page
     "patients.intake": ACCESS,  # a new patient's previous fractures and courses, in one save
@@ -120,6 +124,8 @@ LAYERS: dict[str, Layer] = {
     "monitoring.scan": FEATURES,
     "monitoring.still_due": FEATURES,  # why a reminder marked done is still due, in words
     "monitoring.trend": FEATURES,
+    # The fracture-liaison indicators: pure functions over facts the selectors read.
+    "quality.kpis": FEATURES,
     # The CDS Hooks service: a feature on the engine, its presenters and the FHIR mapping.
     "interop.cds.auth": FEATURES,
     "interop.cds.cards": FEATURES,
@@ -175,6 +181,7 @@ PACKAGES: dict[str, Layer] = {
     "therapy.management.commands": EDGES,
     "monitoring.management.commands": EDGES,
     "interop.management.commands": EDGES,
+    "quality.management.commands": EDGES,
 }
 #: (module, name) → the layer that may import that name although it is above it.
 ALLOWED_UPWARD: dict[tuple[str, str], Layer] = {

@@ -306,10 +306,19 @@ class DecisionKind(models.TextChoices):
     RANKED_OPTION = "ranked_option", "A ranked option"
     OTHER_DRUG = "other_drug", "Another drug"
     NO_TREATMENT = "no_treatment", "No treatment now"
+    #: An explicit judgement that the patient needs no anti-osteoporosis medication (the
+    #: fracture-liaison indicators count it apart from "no treatment now").
+    NOT_INDICATED = "not_indicated", "No anti-osteoporosis medication indicated"
 
 
 #: The decisions that need the clinician's reason.
-DECISIONS_NEEDING_A_REASON = (DecisionKind.OTHER_DRUG, DecisionKind.NO_TREATMENT)
+DECISIONS_NEEDING_A_REASON = (
+    DecisionKind.OTHER_DRUG,
+    DecisionKind.NO_TREATMENT,
+    DecisionKind.NOT_INDICATED,
+)
+#: The decisions that choose no drug.
+DECISIONS_WITHOUT_A_DRUG = (DecisionKind.NO_TREATMENT, DecisionKind.NOT_INDICATED)
 
 
 class RecommendationRecord(models.Model):
@@ -360,7 +369,8 @@ class RecommendationRecord(models.Model):
                 condition=~Q(kind__in=[k.value for k in DECISIONS_NEEDING_A_REASON])
                 | ~Q(reason=""),
                 name="decision_off_list_needs_reason",
-                violation_error_message="Another drug, or no treatment now, needs a reason.",
+                violation_error_message="Another drug, no treatment now, or no medication "
+                "indicated needs a reason.",
             ),
             # `decision_record` keeps these two; the database holds them for every other writer.
             limits.DatabaseCheck(
@@ -369,8 +379,8 @@ class RecommendationRecord(models.Model):
                 name="decision_rank_of_a_ranked_option",
             ),
             limits.DatabaseCheck(
-                condition=(Q(kind="no_treatment") & Q(chosen_drug=""))
-                | (~Q(kind="no_treatment") & ~Q(chosen_drug="")),
+                condition=(Q(kind__in=DECISIONS_WITHOUT_A_DRUG) & Q(chosen_drug=""))
+                | (~Q(kind__in=DECISIONS_WITHOUT_A_DRUG) & ~Q(chosen_drug="")),
                 name="decision_drug_unless_no_treatment",
             ),
         ]
@@ -393,4 +403,6 @@ class RecommendationRecord(models.Model):
             return f"{drug} (option {self.chosen_rank})"
         if self.kind == DecisionKind.OTHER_DRUG:
             return f"{drug} (not a ranked option)"
+        if self.kind == DecisionKind.NOT_INDICATED:
+            return "No anti-osteoporosis medication indicated"
         return "No treatment now"
