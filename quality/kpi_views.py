@@ -1,0 +1,236 @@
+"""The clinic's quality-indicator pages: the KPI page (IOF and FLS-DB tables, data completeness,
+the monthly run chart), the drill-down to the patients behind a number, and the de-identified
+audit CSV.
+
+Thin, as every edge: the clinic through `patients.access.clinic_for_user` (404 outside the
+user's clinics, 403 by role), the period through `quality.kpi_forms.PeriodForm`, the numbers
+from `quality.reports.clinic_kpi_report` — computed once a request, so the page's query count
+does not grow with the clinic's episodes. A drill-down shows patients (name, MRN, index fracture)
+and is written to the access log, one INSERT for the patients of the page shown, as the
+worklist's CSV export is; so is the audit export.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from patients.access import clinic_for_user
+from patients.access_log import access_log_write
+from patients.models import Clinic, Patient
+from patients.permissions import Action, role_allows
+from quality.kpi_forms import PeriodForm
+from quality.kpis import KPI_BY_KEY, Family, Level
+from quality.reports import (
+    KpiReport,
+    KpiRow,
+    audit_csv_lines,
+    clinic_kpi_report,
+    episode_patients,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Patients per drill-down page.
+PAGE_SIZE = 25
+
+#: The lists a KPI drills down to (`KpiValue`'s id sets).
+PARTS = {
+    "numerator": "in the numerator",
+    "denominator": "in the denominator",
+    "pending": "pending (window still open)",
+}
+
+#: A level in words as well as in colour (WCAG 1.4.1): the badge's class and its text.
+LEVEL_BADGES = {
+    Level.GREEN: ("text-bg-success", "Green"),
+    Level.AMBER: ("text-bg-warning", "Amber"),
+    Level.RED: ("text-bg-danger", "Red"),
+}
+
+#: The run chart's reference lines, in % (the IOF levels: below 50 % red, above 80 % green).
+REFERENCE_LINES = (50, 80)
+
+
+@dataclass(frozen=True)
+class RowView:
+    """One KPI's line of the page: the report's row, its level in words and as a badge class."""
+
+    row: KpiRow
+    badge_class: str
+    level_text: str
+
+    @classmethod
+    def of(cls, row: KpiRow) -> RowView:
+        badge_class, text = LEVEL_BADGES.get(row.level, ("text-bg-light border", "No value"))
+        return cls(row=row, badge_class=badge_class, level_text=text)
+
+
+@dataclass(frozen=True)
+class FamilyTable:
+    family: Family
+    rows: list[RowView]
+
+
+def _families(report: KpiReport) -> list[FamilyTable]:
+    return [
+        FamilyTable(
+            family,
+            [RowView.of(row) for row in report.rows if row.definition.family == family],
+        )
+        for family in Family
+    ]
+
+
+def _chart_data(report: KpiReport) -> dict[str, Any]:
+    """What static/js/kpi_run_chart.js draws: per KPI, its percent per month (None: no value)."""
+    return {
+        "months": [f"{point.month:%Y-%m}" for point in report.months],
+        "references": list(REFERENCE_LINES),
+        "kpis": [
+            {
+                "key": row.definition.key,
+                "label": f"{row.definition.family} {row.definition.number}: "
+                f"{row.definition.title}",
+                "values": [
+                    None if point.percents.get(row.definition.key) is None
+                    else round(point.percents[row.definition.key], 1)
+                    for point in report.months
+                ],
+            }
+            for row in report.rows
+        ],
+    }
+
+
+def _period_form(request: HttpRequest) -> PeriodForm:
+    form = PeriodForm(request.GET, as_of=timezone.localdate())
+    form.is_valid()
+    return form
+
+
+@require_GET
+def kpi_page(request: HttpRequest, slug: str) -> HttpResponse:
+    clinic = clinic_for_user(request.user, slug, Action.VIEW_QUALITY)
+    form = _period_form(request)
+    report = clinic_kpi_report(clinic=clinic, period=form.period, as_of=form.as_of)
+    return render(
+        request,
+        "quality/kpi_page.html",
+        {
+            "clinic": clinic,
+            "form": form,
+            "report": report,
+            "families": _families(report),
+            "chart_data": _chart_data(report),
+            "may_export": role_allows(clinic.user_role, Action.EXPORT_QUALITY_AUDIT),
+            "may_set_caseload": role_allows(clinic.user_role, Action.MANAGE_REMINDERS),
+        },
+    )
+
+
+def _drill_down(
+    request: HttpRequest,
+    *,
+    clinic: Clinic,
+    form: PeriodForm,
+    episode_ids: Iterable[int],
+    context: dict[str, Any],
+) -> HttpResponse:
+    """One page of the patients of `episode_ids`, written to the access log."""
+    rows = episode_patients(clinic_id=clinic.pk, episode_ids=sorted(episode_ids))
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    shown = {row.patient_id: row for row in page.object_list}
+    access_log_write(
+        user=request.user,  # type: ignore[arg-type]
+        # The rows carry what the log keeps (id, MRN); no second query for the patients.
+        patients=[Patient(pk=pk, clinic_id=clinic.pk, mrn=row.mrn) for pk, row in shown.items()],
+    )
+    logger.info(
+        "quality drill-down %s opened by %s: %d patients shown of %d",
+        request.resolver_match.view_name if request.resolver_match else "",
+        request.user.get_username(),
+        len(shown),
+        page.paginator.count,
+    )
+    return render(
+        request,
+        "quality/kpi_drill_down.html",
+        {"clinic": clinic, "form": form, "page": page, "period_query": form.query(), **context},
+    )
+
+
+@require_GET
+def kpi_drill_down(request: HttpRequest, slug: str, key: str, part: str) -> HttpResponse:
+    clinic = clinic_for_user(request.user, slug, Action.VIEW_QUALITY)
+    definition = KPI_BY_KEY.get(key)
+    if definition is None or not definition.has_drill_down or part not in PARTS:
+        raise Http404("No such indicator list.")
+    form = _period_form(request)
+    report = clinic_kpi_report(clinic=clinic, period=form.period, as_of=form.as_of)
+    row = next(r for r in report.rows if r.definition.key == key)
+    return _drill_down(
+        request,
+        clinic=clinic,
+        form=form,
+        episode_ids=getattr(row.value, part),
+        context={"kpi": RowView.of(row), "part": part, "part_label": PARTS[part]},
+    )
+
+
+@require_GET
+def completeness_drill_down(request: HttpRequest, slug: str, item: str) -> HttpResponse:
+    clinic = clinic_for_user(request.user, slug, Action.VIEW_QUALITY)
+    form = _period_form(request)
+    report = clinic_kpi_report(clinic=clinic, period=form.period, as_of=form.as_of)
+    found = next((c for c in report.completeness if c.key == item), None)
+    if found is None:
+        raise Http404("No such data item.")
+    return _drill_down(
+        request, clinic=clinic, form=form, episode_ids=found.missing, context={"item": found}
+    )
+
+
+@require_GET
+def audit_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    """The de-identified audit CSV of the period's index fractures (`quality.audit_export`)."""
+    clinic = clinic_for_user(request.user, slug, Action.EXPORT_QUALITY_AUDIT)
+    form = _period_form(request)
+    if form.errors:
+        messages = "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
+        return HttpResponse(
+            f"Invalid period ({messages}).", status=400, content_type="text/plain; charset=utf-8"
+        )
+    period = form.period
+    user = request.user.get_username()
+
+    def lines() -> Iterator[str]:
+        count = -1  # the header is not an episode
+        for count, line in enumerate(  # noqa: B007  # logged after
+            audit_csv_lines(clinic=clinic, period=period, as_of=form.as_of)
+        ):
+            yield line
+        logger.info(
+            "quality audit CSV of %s (%s to %s) exported by %s: %d episodes",
+            clinic.slug,
+            period.start,
+            period.end,
+            user,
+            max(count, 0),
+        )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="quality-audit-{clinic.slug}-'
+        f'{period.start:%Y-%m-%d}-to-{period.end:%Y-%m-%d}.csv"'
+    )
+    response["Cache-Control"] = "no-store"
+    return response
