@@ -25,17 +25,13 @@ from django.views.decorators.http import require_GET
 
 from patients.access import clinic_for_user
 from patients.access_log import access_log_write
-from patients.models import Clinic, Patient
+from patients.models import Clinic, Fracture, Patient
 from patients.permissions import Action, role_allows
+from quality.audit_export import audit_csv_lines
 from quality.kpi_forms import PeriodForm
 from quality.kpis import KPI_BY_KEY, Family, Level
-from quality.reports import (
-    KpiReport,
-    KpiRow,
-    audit_csv_lines,
-    clinic_kpi_report,
-    episode_patients,
-)
+from quality.reports import KpiReport, KpiRow, clinic_kpi_report
+from quality.selectors import EpisodePatient, cohort_mrns, episode_patients
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +71,18 @@ class RowView:
 
 
 @dataclass(frozen=True)
+class DrillDownRow:
+    """A patient of a drill-down, with the index fracture's site in words."""
+
+    patient: EpisodePatient
+    site: str
+
+
+#: The fracture sites in words ("vertebral" → "Vertebral (spine)").
+SITE_LABELS: dict[str, str] = dict(Fracture._meta.get_field("site").flatchoices)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
 class FamilyTable:
     family: Family
     rows: list[RowView]
@@ -98,10 +106,10 @@ def _chart_data(report: KpiReport) -> dict[str, Any]:
         "kpis": [
             {
                 "key": row.definition.key,
-                "label": f"{row.definition.family} {row.definition.number}: "
-                f"{row.definition.title}",
+                "label": f"{row.definition.family} {row.definition.number}: {row.definition.title}",
                 "values": [
-                    None if point.percents.get(row.definition.key) is None
+                    None
+                    if point.percents.get(row.definition.key) is None
                     else round(point.percents[row.definition.key], 1)
                     for point in report.months
                 ],
@@ -129,6 +137,7 @@ def kpi_page(request: HttpRequest, slug: str) -> HttpResponse:
             "clinic": clinic,
             "form": form,
             "report": report,
+            "episode_count": report.episodes,
             "families": _families(report),
             "chart_data": _chart_data(report),
             "may_export": role_allows(clinic.user_role, Action.EXPORT_QUALITY_AUDIT),
@@ -146,17 +155,18 @@ def _drill_down(
     context: dict[str, Any],
 ) -> HttpResponse:
     """One page of the patients of `episode_ids`, written to the access log."""
-    rows = episode_patients(clinic_id=clinic.pk, episode_ids=sorted(episode_ids))
+    rows = [
+        DrillDownRow(patient=row, site=SITE_LABELS.get(row.fracture_site, row.fracture_site))
+        for row in episode_patients(clinic_id=clinic.pk, episode_ids=episode_ids)
+    ]
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    shown = {row.patient_id: row for row in page.object_list}
-    access_log_write(
-        user=request.user,  # type: ignore[arg-type]
-        # The rows carry what the log keeps (id, MRN); no second query for the patients.
-        patients=[Patient(pk=pk, clinic_id=clinic.pk, mrn=row.mrn) for pk, row in shown.items()],
-    )
+    shown = {row.patient.patient_id: row.patient.mrn for row in page.object_list}
+    route = request.resolver_match.view_name if request.resolver_match else ""
+    _log_read(request, clinic=clinic, patients=shown, route=route)
     logger.info(
-        "quality drill-down %s opened by %s: %d patients shown of %d",
-        request.resolver_match.view_name if request.resolver_match else "",
+        "quality drill-down %s of %s opened by %s: %d patients shown of %d episodes",
+        route,
+        clinic.slug,
         request.user.get_username(),
         len(shown),
         page.paginator.count,
@@ -165,6 +175,18 @@ def _drill_down(
         request,
         "quality/kpi_drill_down.html",
         {"clinic": clinic, "form": form, "page": page, "period_query": form.query(), **context},
+    )
+
+
+def _log_read(
+    request: HttpRequest, *, clinic: Clinic, patients: dict[int, str], route: str
+) -> None:
+    """One access-log INSERT for these patients (id → MRN): the selectors' rows carry what the
+    log keeps, so no second query reads the patients."""
+    access_log_write(
+        user=request.user,  # type: ignore[arg-type]
+        patients=[Patient(pk=pk, clinic_id=clinic.pk, mrn=mrn) for pk, mrn in patients.items()],
+        route=route,
     )
 
 
@@ -218,6 +240,14 @@ def audit_csv(request: HttpRequest, slug: str) -> HttpResponse:
             audit_csv_lines(clinic=clinic, period=period, as_of=form.as_of)
         ):
             yield line
+        # De-identified, but still an export of these patients' records: logged as the
+        # worklist's CSV export is, once it has been sent.
+        _log_read(
+            request,
+            clinic=clinic,
+            patients=cohort_mrns(clinic_id=clinic.pk, period=period),
+            route="kpis:audit-csv",
+        )
         logger.info(
             "quality audit CSV of %s (%s to %s) exported by %s: %d episodes",
             clinic.slug,
