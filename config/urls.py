@@ -51,7 +51,7 @@ urlpatterns = [
     path("", include("monitoring.reminder_urls")),
     path("", include("interop.fhir.urls")),
     path("", include("interop.cds.urls")),
-    path("clinics/<slug:slug>/quality/", include("quality.kpi_urls")),
+    path("", include("quality.kpi_urls")),
 ]
 
 # The Django admin is not on the clinic's host in production unless OSSA_ADMIN_ENABLED=1.
