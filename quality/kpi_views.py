@@ -29,8 +29,8 @@ from patients.models import Clinic, Fracture, Patient
 from patients.permissions import Action, role_allows
 from quality.audit_export import audit_csv_lines
 from quality.kpi_forms import PeriodForm
-from quality.kpis import KPI_BY_KEY, Family, Level
-from quality.reports import KpiReport, KpiRow, clinic_kpi_report
+from quality.kpis import KPI_BY_KEY, CompletenessItem, Family, Level
+from quality.reports import KpiReport, KpiRow, clinic_kpi_report, rounded
 from quality.selectors import EpisodePatient, cohort_mrns, episode_patients
 
 logger = logging.getLogger(__name__)
@@ -63,11 +63,21 @@ class RowView:
     row: KpiRow
     badge_class: str
     level_text: str
+    #: Rounded as every door rounds it (`quality.reports.rounded`), then shown with one decimal.
+    percent: float | None
 
     @classmethod
     def of(cls, row: KpiRow) -> RowView:
         badge_class, text = LEVEL_BADGES.get(row.level, ("text-bg-light border", "No value"))
-        return cls(row=row, badge_class=badge_class, level_text=text)
+        return cls(
+            row=row, badge_class=badge_class, level_text=text, percent=rounded(row.value.percent)
+        )
+
+
+@dataclass(frozen=True)
+class CompletenessView:
+    item: CompletenessItem
+    percent: float | None
 
 
 @dataclass(frozen=True)
@@ -79,7 +89,9 @@ class DrillDownRow:
 
 
 #: The fracture sites in words ("vertebral" → "Vertebral (spine)").
-SITE_LABELS: dict[str, str] = dict(Fracture._meta.get_field("site").flatchoices)  # type: ignore[arg-type]
+SITE_LABELS: dict[str, str] = {
+    str(value): str(label) for value, label in Fracture._meta.get_field("site").flatchoices
+}
 
 
 @dataclass(frozen=True)
@@ -108,10 +120,7 @@ def _chart_data(report: KpiReport) -> dict[str, Any]:
                 "key": row.definition.key,
                 "label": f"{row.definition.family} {row.definition.number}: {row.definition.title}",
                 "values": [
-                    None
-                    if point.percents.get(row.definition.key) is None
-                    else round(point.percents[row.definition.key], 1)
-                    for point in report.months
+                    rounded(point.percents.get(row.definition.key)) for point in report.months
                 ],
             }
             for row in report.rows
@@ -139,6 +148,10 @@ def kpi_page(request: HttpRequest, slug: str) -> HttpResponse:
             "report": report,
             "episode_count": report.episodes,
             "families": _families(report),
+            "completeness": [
+                CompletenessView(item=item, percent=rounded(item.percent))
+                for item in report.completeness
+            ],
             "chart_data": _chart_data(report),
             "may_export": role_allows(clinic.user_role, Action.EXPORT_QUALITY_AUDIT),
             "may_set_caseload": role_allows(clinic.user_role, Action.MANAGE_REMINDERS),
@@ -184,7 +197,7 @@ def _log_read(
     """One access-log INSERT for these patients (id → MRN): the selectors' rows carry what the
     log keeps, so no second query reads the patients."""
     access_log_write(
-        user=request.user,  # type: ignore[arg-type]
+        user=request.user,  # type: ignore[arg-type]  # signed in: the middleware said so
         patients=[Patient(pk=pk, clinic_id=clinic.pk, mrn=mrn) for pk, mrn in patients.items()],
         route=route,
     )
@@ -217,7 +230,11 @@ def completeness_drill_down(request: HttpRequest, slug: str, item: str) -> HttpR
     if found is None:
         raise Http404("No such data item.")
     return _drill_down(
-        request, clinic=clinic, form=form, episode_ids=found.missing, context={"item": found}
+        request,
+        clinic=clinic,
+        form=form,
+        episode_ids=found.missing,
+        context={"item": found, "item_percent": rounded(found.percent)},
     )
 
 

@@ -116,6 +116,22 @@ def test_the_page_shows_each_kpi_as_the_report_and_its_json_give_it(
         assert html_lib.escape(kpi["note"]) in page
 
 
+def test_a_value_halfway_between_two_decimals_is_rounded_as_the_reports_json_rounds_it(
+    clinic, clinician, client_for
+):
+    """One spine fracture among 16: 6.25 %, which the JSON (Python's round) gives as 6.2."""
+    for n in range(16):
+        patient = fls_patient(clinic)
+        site = "vertebral" if n == 0 else "wrist"
+        fls_episode(patient, fracture_date=dt.date(2025, 2, 1) + dt.timedelta(days=n), site=site)
+    expected = next(k for k in kpi_report_json(_report(clinic))["kpis"] if k["key"] == "iof-2")
+
+    html = client_for(clinician).get(reverse("kpis:page", args=["hillside"]), QUERY)
+
+    row = _row_html(html.content.decode(), "iof-2")
+    assert _cell(row, "percent") == f"{expected['percent']:.1f} %" == "6.2 %"
+
+
 def test_each_level_is_written_in_words_beside_its_colour(world, clinic, clinician, client_for):
     page = client_for(clinician).get(reverse("kpis:page", args=["hillside"]), QUERY)
     html = page.content.decode()
