@@ -111,20 +111,22 @@ def _families(report: KpiReport) -> list[FamilyTable]:
 
 
 def _chart_data(report: KpiReport) -> dict[str, Any]:
-    """What static/js/kpi_run_chart.js draws: per KPI, its percent per month (None: no value)."""
+    """What static/js/kpi_run_chart.js draws: per KPI, its percent per month (None: no value);
+    drawn first, the first KPI that has a value in some month."""
+    kpis = [
+        {
+            "key": row.definition.key,
+            "label": f"{row.definition.family} {row.definition.number}: {row.definition.title}",
+            "values": [rounded(point.percents.get(row.definition.key)) for point in report.months],
+        }
+        for row in report.rows
+    ]
+    drawn = next((k["key"] for k in kpis if any(v is not None for v in k["values"])), None)
     return {
         "months": [f"{point.month:%Y-%m}" for point in report.months],
         "references": list(REFERENCE_LINES),
-        "kpis": [
-            {
-                "key": row.definition.key,
-                "label": f"{row.definition.family} {row.definition.number}: {row.definition.title}",
-                "values": [
-                    rounded(point.percents.get(row.definition.key)) for point in report.months
-                ],
-            }
-            for row in report.rows
-        ],
+        "kpis": kpis,
+        "selected": drawn or (kpis[0]["key"] if kpis else ""),
     }
 
 

@@ -192,6 +192,9 @@ def test_the_run_chart_data_and_its_table_hold_each_months_values(
     assert iof3["values"][2] == round(march["iof-3"], 1) == 100.0
     assert iof3["values"][0] is None  # no index fracture in January
     html = response.content.decode()
+    drawn = next(k for k in data["kpis"] if k["key"] == data["selected"])
+    assert any(v is not None for v in drawn["values"])
+    assert f'<option value="{drawn["key"]}" selected>' in html
     assert 'id="kpi-run-chart-data" type="application/json"' in html
     assert "<script>" not in html  # no inline script under the CSP
     assert "js/kpi_run_chart.js" in html
