@@ -281,5 +281,5 @@ def audit_csv(request: HttpRequest, slug: str) -> HttpResponse:
         f'attachment; filename="quality-audit-{clinic.slug}-'
         f'{period.start:%Y-%m-%d}-to-{period.end:%Y-%m-%d}.csv"'
     )
-    response["Cache-Control"] = "no-store"
+    # Cache-Control: no-store, private comes from config.middleware, as on every signed-in page.
     return response
