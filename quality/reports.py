@@ -106,6 +106,8 @@ def kpi_report_json(report: KpiReport) -> dict[str, Any]:
                 "numerator": row.value.numerator_count,
                 "denominator": row.value.denominator_count,
                 "pending": len(row.value.pending),
+                # "patients" (episodes), or "fields" for FLS-DB KPI 1 (data items)
+                "unit": row.value.unit,
                 "percent": rounded(row.value.percent),
                 "level": None if row.level is None else str(row.level),
                 "note": row.definition.note,

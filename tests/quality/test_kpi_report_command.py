@@ -93,6 +93,7 @@ def test_the_table_shows_each_kpi_with_its_fraction_percent_and_level(world):
     assert rows["iof-2"].split()[-4:] == ["1/2", "50.0", "green", "0"]
     assert rows["iof-4"].split()[-4:] == ["1/2", "50.0", "amber", "0"]
     assert rows["iof-1"].split()[-4:] == ["1/0", "—", "—", "0"]  # no caseload set: no value
+    assert rows["flsdb-1"].split()[-5].endswith("/7") and rows["flsdb-1"].split()[-4] == "fields"
 
 
 @pytest.mark.django_db

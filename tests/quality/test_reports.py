@@ -103,6 +103,7 @@ def test_the_json_holds_every_kpi_with_its_counts_percent_and_level(small_world)
             "numerator",
             "denominator",
             "pending",
+            "unit",
             "percent",
             "level",
             "note",
@@ -116,6 +117,7 @@ def test_the_json_holds_every_kpi_with_its_counts_percent_and_level(small_world)
     assert (kpis["iof-2"]["numerator"], kpis["iof-2"]["denominator"]) == (1, 3)
     assert (kpis["iof-2"]["percent"], kpis["iof-2"]["level"]) == (33.3, "green")
     assert kpis["flsdb-3"]["family"] == "FLS-DB"
+    assert (kpis["flsdb-3"]["unit"], kpis["flsdb-1"]["unit"]) == ("patients", "fields")
     # The patient who died on day 30 is in no 12-week denominator.
     for key in ("iof-3", "iof-4", "iof-6"):
         assert (kpis[key]["numerator"], kpis[key]["denominator"], kpis[key]["pending"]) == (

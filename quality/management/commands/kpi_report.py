@@ -35,13 +35,15 @@ def table(report: KpiReport) -> list[str]:
         f"{report.period.start} to {report.period.end}, as of {report.as_of}: "
         f"{report.episodes} episode{'' if report.episodes == 1 else 's'}",
         "",
-        f"{'key':<10} {'title':<46} {'n/d':>13} {'%':>6}  {'level':<6} pending",
+        f"{'key':<10} {'title':<46} {'n/d':>16} {'%':>6}  {'level':<6} pending",
     ]
     for row in report.rows:
         percent = rounded(row.value.percent)
         fraction = f"{row.value.numerator_count}/{row.value.denominator_count}"
+        if row.value.unit != "patients":  # FLS-DB KPI 1 counts data items, not patients
+            fraction = f"{fraction} {row.value.unit}"
         lines.append(
-            f"{row.definition.key:<10} {row.definition.title[:46]:<46} {fraction:>13} "
+            f"{row.definition.key:<10} {row.definition.title[:46]:<46} {fraction:>16} "
             f"{'—' if percent is None else f'{percent:.1f}':>6}  "
             f"{row.level or '—':<6} {len(row.value.pending)}"
         )
