@@ -254,10 +254,11 @@ def _cohort(episodes: Episodes, period: Period) -> list[EpisodeFacts]:
 
 
 def expected_caseload(caseload: int | None, period: Period) -> int | None:
-    """The yearly caseload prorated to the period's days, rounded half up to a whole patient."""
+    """The yearly caseload prorated to the period's days, rounded to a whole patient (365 is
+    odd, so a whole caseload × whole days ÷ 365 is never exactly half-way)."""
     if caseload is None:
         return None
-    return int(caseload * period.days / 365 + 0.5)
+    return round(caseload * period.days / 365)
 
 
 #: The day of an event that has not happened (later than every window and report day).
@@ -577,8 +578,8 @@ def is_over_missing_limit(item: CompletenessItem) -> bool:
 
 def iof_1_non_spine_identified(episodes: Episodes, context: KpiContext) -> KpiValue:
     """iof-1 — Non-spine fractures identified. Numerator: episodes with a non-vertebral index
-    fracture. Denominator: the expected yearly caseload × period days ÷ 365, rounded half up to
-    a whole patient; no value when the caseload is not set. Window: none. May exceed 100 %."""
+    fracture. Denominator: the expected yearly caseload × period days ÷ 365, rounded to a whole
+    patient; no value when the caseload is not set. Window: none. May exceed 100 %."""
     return _identified(
         "iof-1", episodes, context, is_counted=lambda f: f.fracture_site != "vertebral"
     )
@@ -680,7 +681,7 @@ def flsdb_1_data_completeness(episodes: Episodes, context: KpiContext) -> KpiVal
 
 def flsdb_2_all_identified(episodes: Episodes, context: KpiContext) -> KpiValue:
     """flsdb-2 — Identification (all fractures). Numerator: all episodes. Denominator: the
-    expected yearly caseload × period days ÷ 365, rounded half up; no value when not set.
+    expected yearly caseload × period days ÷ 365, rounded; no value when not set.
     Window: none. May exceed 100 %."""
     return _identified("flsdb-2", episodes, context, is_counted=lambda f: True)
 
