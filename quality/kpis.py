@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from operator import attrgetter
+from typing import NamedTuple
 
 #: Windows after the index fracture, in days (a scan on day 84 is within 12 weeks, day 85 not).
 WEEKS_12 = 84
@@ -265,10 +266,10 @@ def expected_caseload(caseload: int | None, period: Period) -> int | None:
 NEVER = 10**9
 
 
-@dataclass(frozen=True, slots=True)
-class EpisodeDays:
+class EpisodeDays(NamedTuple):
     """An episode's events as days after its fracture (day 0); `NEVER` when there is none. An
-    event dated before the fracture is none: it is not a response to this fracture."""
+    event dated before the fracture is none: it is not a response to this fracture. (A tuple,
+    built once per episode: thousands of episodes are read 22 times and once more by month.)"""
 
     #: The fracture's date as an ordinal (`date.toordinal()`).
     fracture: int
@@ -299,55 +300,73 @@ class EpisodeDays:
     @classmethod
     def of(cls, facts: EpisodeFacts) -> EpisodeDays:
         fracture = facts.fracture_date
-
-        def day(date: dt.date | None) -> int:
-            if date is None or date < fracture:
-                return NEVER
-            return (date - fracture).days
-
-        def first(dates: tuple[dt.date, ...]) -> int:
-            return day(min((date for date in dates if date >= fracture), default=None))
-
-        def contact(follow_up: FollowUpFacts | None, *, is_adherent: bool = False) -> int:
-            if follow_up is None or not follow_up.is_on_treatment:
-                return NEVER
-            if is_adherent and follow_up.adherence == "stopped":
-                return NEVER
-            return day(follow_up.date)
-
+        dxa = _first_day(facts.dxa_dates, fracture)
+        medication = _first_day(facts.medication_dates, fracture)
         falls = NEVER
         if facts.falls_assessment in _FALLS_MET:
             # Reading: "done" or "referred" recorded without a date counts (at any date).
-            falls = 0 if facts.falls_assessed_on is None else day(facts.falls_assessed_on)
-        dxa = first(facts.dxa_dates)
-        medication = first(facts.medication_dates)
-        recorded = {
-            "fls_assessment": facts.assessed_on is not None,
-            "dxa": facts.is_dxa_not_needed or dxa != NEVER,
-            "falls": facts.falls_assessment in _FALLS_RECORDED,
-            "follow_up_16w": facts.follow_up_16w is not None,
-            "exercise": facts.exercise_started_on is not None,
-            "follow_up_52w": facts.follow_up_52w is not None,
-        }
+            falls = (
+                0 if facts.falls_assessed_on is None else _day(facts.falls_assessed_on, fracture)
+            )
+        contact_16w, contact_52w = facts.follow_up_16w, facts.follow_up_52w
+        on_treatment_52w = _on_treatment_day(contact_52w, fracture)
+        recorded = 0
+        if facts.assessed_on is not None:
+            recorded |= _ITEM["fls_assessment"]
+        if facts.is_dxa_not_needed or dxa != NEVER:
+            recorded |= _ITEM["dxa"]
+        if facts.falls_assessment in _FALLS_RECORDED:
+            recorded |= _ITEM["falls"]
+        if contact_16w is not None:
+            recorded |= _ITEM["follow_up_16w"]
+        if facts.exercise_started_on is not None:
+            recorded |= _ITEM["exercise"]
+        if contact_52w is not None:
+            recorded |= _ITEM["follow_up_52w"]
         return cls(
-            fracture=fracture.toordinal(),
-            # A death is kept as its day even if dated before the fracture (then out of all).
-            death=NEVER if facts.death_date is None else (facts.death_date - fracture).days,
-            assessed=day(facts.assessed_on),
-            dxa=dxa,
-            medication=medication,
-            decided=min(medication, first(facts.not_indicated_dates)),
-            falls=falls,
-            exercise=day(facts.exercise_started_on),
-            contact_16w=day(facts.follow_up_16w.date) if facts.follow_up_16w else NEVER,
-            on_treatment_16w=contact(facts.follow_up_16w),
-            on_treatment_52w=contact(facts.follow_up_52w),
-            adherent_52w=contact(facts.follow_up_52w, is_adherent=True),
-            is_hip=facts.fracture_site == "hip",
-            is_dxa_not_needed=facts.is_dxa_not_needed,
-            is_falls_not_needed=facts.falls_assessment == "not_needed",
-            recorded_items=sum(item.bit for item in DATA_ITEMS if recorded.get(item.key, False)),
+            fracture.toordinal(),
+            # A death keeps its day even if dated before the fracture (then out of every window).
+            NEVER if facts.death_date is None else (facts.death_date - fracture).days,
+            _day(facts.assessed_on, fracture),
+            dxa,
+            medication,
+            min(medication, _first_day(facts.not_indicated_dates, fracture)),
+            falls,
+            _day(facts.exercise_started_on, fracture),
+            NEVER if contact_16w is None else _day(contact_16w.date, fracture),
+            _on_treatment_day(contact_16w, fracture),
+            on_treatment_52w,
+            NEVER
+            if contact_52w is None or contact_52w.adherence == "stopped"
+            else on_treatment_52w,
+            facts.fracture_site == "hip",
+            facts.is_dxa_not_needed,
+            facts.falls_assessment == "not_needed",
+            recorded,
         )
+
+
+def _day(date: dt.date | None, fracture: dt.date) -> int:
+    if date is None or date < fracture:
+        return NEVER
+    return (date - fracture).days
+
+
+def _first_day(dates: tuple[dt.date, ...], fracture: dt.date) -> int:
+    """The first of `dates` on or after the fracture (they need not be sorted)."""
+    first = NEVER
+    for date in dates:
+        if date >= fracture:
+            day = (date - fracture).days
+            if day < first:
+                first = day
+    return first
+
+
+def _on_treatment_day(contact: FollowUpFacts | None, fracture: dt.date) -> int:
+    if contact is None or not contact.is_on_treatment:
+        return NEVER
+    return _day(contact.date, fracture)
 
 
 def medication_recommended_on(facts: EpisodeFacts) -> dt.date | None:
@@ -978,10 +997,33 @@ KPIS: tuple[KpiDefinition, ...] = (
 KPI_BY_KEY: dict[str, KpiDefinition] = {kpi.key: kpi for kpi in KPIS}
 
 
+#: FLS-DB KPIs whose value is an IOF KPI's under their own key (the same private function with
+#: the same window): computed once per report (a test holds them equal to their own function).
+SAME_AS: dict[str, str] = {
+    "flsdb-3": "iof-2",
+    "flsdb-6": "iof-5",
+    "flsdb-7": "iof-6",
+    "flsdb-8": "iof-9",
+    "flsdb-9": "iof-7",
+    "flsdb-10": "iof-8",
+}
+
+
+def _values(cohort: list[EpisodeFacts], context: KpiContext) -> dict[str, KpiValue]:
+    values: dict[str, KpiValue] = {}
+    for kpi in KPIS:
+        same = SAME_AS.get(kpi.key)
+        if same is not None:
+            values[kpi.key] = replace(values[same], key=kpi.key)
+        else:
+            values[kpi.key] = kpi.compute(cohort, context)
+    return values
+
+
 def kpi_values(episodes: Episodes, context: KpiContext) -> list[tuple[KpiDefinition, KpiValue]]:
     """Every KPI's value over the index fractures dated in the period, in `KPIS` order."""
-    cohort = _cohort(episodes, context.period)
-    return [(kpi, kpi.compute(cohort, context)) for kpi in KPIS]
+    values = _values(_cohort(episodes, context.period), context)
+    return [(kpi, values[kpi.key]) for kpi in KPIS]
 
 
 def months(period: Period) -> list[Period]:
@@ -1012,6 +1054,6 @@ def run_chart(episodes: Episodes, context: KpiContext) -> list[MonthPoint]:
             as_of=context.as_of,
             expected_yearly_caseload=context.expected_yearly_caseload,
         )
-        percents = {kpi.key: kpi.compute(group, month_context).percent for kpi in KPIS}
+        percents = {key: v.percent for key, v in _values(group, month_context).items()}
         points.append(MonthPoint(month=part.start.replace(day=1), percents=percents))
     return points

@@ -690,7 +690,15 @@ def test_the_kpis_module_is_pure_python_without_django_or_a_clock() -> None:
         for node in ast.walk(tree)
         if isinstance(node, ast.ImportFrom)
     }
-    assert imported <= {"__future__", "datetime", "collections", "dataclasses", "enum", "operator"}
+    assert imported <= {
+        "__future__",
+        "datetime",
+        "collections",
+        "dataclasses",
+        "enum",
+        "operator",
+        "typing",
+    }
     assert not re.search(r"\.(now|today)\(", source)
 
 
@@ -779,6 +787,15 @@ def test_every_percent_is_between_0_and_100_except_identification(
         assert 0.0 <= result.percent <= 100.0, kpi.key
 
 
+@settings(max_examples=100, deadline=None)
+@given(episodes=episodes_strategy(), ctx=CONTEXTS)
+def test_kpi_values_are_each_kpis_own_function_even_where_computed_once(
+    episodes: list[EpisodeFacts], ctx: KpiContext
+) -> None:
+    for kpi, result in kpi_values(episodes, ctx):
+        assert result == kpi.compute(episodes, ctx), kpi.key
+
+
 @settings(max_examples=60, deadline=None)
 @given(episodes=episodes_strategy(), ctx=CONTEXTS)
 def test_the_run_chart_agrees_with_each_month_computed_alone(
@@ -788,4 +805,4 @@ def test_the_run_chart_agrees_with_each_month_computed_alone(
         following = (point.month + dt.timedelta(days=32)).replace(day=1)
         month = Period(point.month, following - dt.timedelta(days=1))
         alone = dataclasses.replace(ctx, period=month)
-        assert point.percents == {kpi.key: r.percent for kpi, r in kpi_values(episodes, alone)}
+        assert point.percents == {kpi.key: kpi.compute(episodes, alone).percent for kpi in KPIS}
