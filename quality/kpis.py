@@ -8,6 +8,11 @@ KPI is a function of those facts and a `KpiContext` (the period, the day the rep
 the clinic's expected yearly caseload) and returns a `KpiValue` that names the episodes in its
 numerator and its denominator, so the page can drill down to them.
 
+Every KPI function reads only the episodes whose fracture is dated in the context's period
+(so a caller may pass more). Each episode's events are worked out once, as days after its
+fracture, when its `EpisodeFacts` is built (`EpisodeDays`), so that many thousand episodes
+read by 22 KPIs and once more by month compare whole numbers, not dates.
+
 Each KPI's docstring states its numerator, denominator and time window; where the published
 definition leaves a choice, the reading chosen is written there and in `docs/quality/kpis.md`
 (the KPI page shows the same notes).
@@ -243,10 +248,6 @@ def window_closed(facts: EpisodeFacts, days: int, as_of: dt.date) -> bool:
     """Whether the window of day 0 to `days` has ended by `as_of`: on day `days` itself an
     event can still happen, so the window closes only once `as_of` is a later day."""
     return days_after_fracture(facts, as_of) > days
-
-
-def in_period(facts: EpisodeFacts, period: Period) -> bool:
-    return period.start <= facts.fracture_date <= period.end
 
 
 def _cohort(episodes: Episodes, period: Period) -> list[EpisodeFacts]:
@@ -646,7 +647,8 @@ def iof_7_follow_up_within_16_weeks(episodes: Episodes, context: KpiContext) -> 
 def iof_8_medication_started_within_16_weeks(episodes: Episodes, context: KpiContext) -> KpiValue:
     """iof-8 — Medication started within 16 weeks. Numerator: a 16-week follow-up dated day
     0–112 that found the patient on treatment. Denominator: episodes with medication
-    recommended by day 112, alive at 16 weeks. Window: 112 days."""
+    recommended by day 112, alive at 16 weeks. Window: 112 days; while it is open an episode
+    without a recommendation yet is pending (one may still come), not left out."""
     return _treatment_started_16w("iof-8", episodes, context)
 
 
@@ -661,7 +663,8 @@ def iof_10_on_medication_at_52_weeks(episodes: Episodes, context: KpiContext) ->
     """iof-10 — On medication at 52 weeks. Numerator: a 52-week follow-up dated day 0–364 that
     found the patient on treatment (whatever the adherence, "stopped" included: the contact's
     on-treatment answer decides). Denominator: episodes with medication recommended by day 364,
-    alive at 52 weeks. Window: 364 days."""
+    alive at 52 weeks. Window: 364 days; while it is open an episode without a recommendation
+    yet is pending."""
     return _treatment_at_52w("iof-10", episodes, context, "on_treatment_52w")
 
 

@@ -26,6 +26,7 @@ from quality.kpis import (
     EpisodeFacts,
     FollowUpFacts,
     KpiContext,
+    KpiValue,
     Level,
     Period,
     Thresholds,
@@ -34,6 +35,7 @@ from quality.kpis import (
     days_after_fracture,
     kpi_values,
     run_chart,
+    window_closed,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,6 +140,16 @@ def test_alive_at_a_day_means_no_death_or_a_death_after_it(
 ) -> None:
     facts = episode(death_date=None if death_day is None else on(death_day))
     assert alive_at(facts, days) is expected
+
+
+@pytest.mark.parametrize(
+    ("as_of_day", "days", "expected"),
+    [(84, 84, False), (85, 84, True), (364, 364, False), (365, 364, True)],
+)
+def test_a_window_closes_only_once_the_report_day_is_after_its_last_day(
+    as_of_day: int, days: int, expected: bool
+) -> None:
+    assert window_closed(episode(), days, on(as_of_day)) is expected
 
 
 # --- Numerator windows ---------------------------------------------------------------------------
@@ -568,6 +580,16 @@ def test_data_completeness_is_green_with_fewer_than_five_items_over_20_percent_m
     assert result.denominator_count == 7
     assert result.unit == "fields"
     assert KPI_BY_KEY["flsdb-1"].level(result) is level
+
+
+@pytest.mark.parametrize("good_items", range(8))
+def test_the_bands_shown_for_data_completeness_agree_with_its_item_count_rule(
+    good_items: int,
+) -> None:
+    kpi = KPI_BY_KEY["flsdb-1"]
+    result = KpiValue("flsdb-1", expected=7, numerator_count_override=good_items, unit="fields")
+    assert kpi.level(result) is kpi.thresholds.level(result.percent or 0.0)
+    assert (kpi.level(result) is Level.GREEN) is (7 - good_items < 5)
 
 
 def test_an_item_exactly_20_percent_missing_is_not_over_the_limit() -> None:
