@@ -564,25 +564,39 @@ def _missing_items(days: EpisodeDays, as_of_day: int) -> tuple[int, int]:
 def completeness(episodes: Episodes, context: KpiContext) -> list[CompletenessItem]:
     """Each data item over the period's index fractures: recorded of expected, and the episodes
     expected but not recorded (an item is expected only once it can be known)."""
-    report_day = context.as_of.toordinal()
+    cohort = _cohort(episodes, context.period)
+    return _completeness(cohort, context.as_of.toordinal(), with_ids=True)
+
+
+def _completeness(
+    cohort: list[EpisodeFacts], report_day: int, *, with_ids: bool
+) -> list[CompletenessItem]:
+    """The items' counts from each episode's expected and missing masks, tallied by mask (a
+    few dozen distinct masks, whatever the number of episodes); the missing ids if asked."""
     expected_masks: dict[int, int] = {}
-    with_missing: list[tuple[int, int]] = []
-    for facts in _cohort(episodes, context.period):
-        expected, missing = _missing_items(facts.days, report_day - facts.days.fracture)
+    missing_masks: dict[int, int] = {}
+    missing_ids: dict[int, list[int]] = {item.bit: [] for item in DATA_ITEMS}
+    for facts in cohort:
+        days = facts.days
+        expected, missing = _missing_items(days, report_day - days.fracture)
         expected_masks[expected] = expected_masks.get(expected, 0) + 1
         if missing:
-            with_missing.append((facts.episode_id, missing))
+            missing_masks[missing] = missing_masks.get(missing, 0) + 1
+            while with_ids and missing:
+                bit = missing & -missing  # the lowest item still missing
+                missing_ids[bit].append(facts.episode_id)
+                missing ^= bit
     items = []
     for item in DATA_ITEMS:
         expected = sum(count for mask, count in expected_masks.items() if mask & item.bit)
-        missing_ids = frozenset(episode for episode, mask in with_missing if mask & item.bit)
+        missing = sum(count for mask, count in missing_masks.items() if mask & item.bit)
         items.append(
             CompletenessItem(
                 key=item.key,
                 label=item.label,
-                recorded=expected - len(missing_ids),
+                recorded=expected - missing,
                 expected=expected,
-                missing=missing_ids,
+                missing=frozenset(missing_ids[item.bit]),
             )
         )
     return items
@@ -690,9 +704,10 @@ def flsdb_1_data_completeness(episodes: Episodes, context: KpiContext) -> KpiVal
     values missing (an item expected of no episode is not over). Denominator: the data items.
     Window: none. Counted in fields, no drill-down; no value without episodes. Level: green when
     fewer than five items have more than 20 % missing, red otherwise."""
-    if not _cohort(episodes, context.period):
+    cohort = _cohort(episodes, context.period)
+    if not cohort:
         return KpiValue(key="flsdb-1", expected=0, numerator_count_override=0, unit="fields")
-    items = completeness(episodes, context)
+    items = _completeness(cohort, context.as_of.toordinal(), with_ids=False)
     return KpiValue(
         key="flsdb-1",
         expected=len(items),

@@ -818,6 +818,20 @@ def test_kpi_values_are_each_kpis_own_function_even_where_computed_once(
         assert result == kpi.compute(episodes, ctx), kpi.key
 
 
+@settings(max_examples=100, deadline=None)
+@given(episodes=episodes_strategy(), ctx=CONTEXTS)
+def test_completeness_adds_up_and_an_episode_is_complete_when_missing_no_item(
+    episodes: list[EpisodeFacts], ctx: KpiContext
+) -> None:
+    items = completeness(episodes, ctx)
+    cohort = {f.episode_id for f in episodes if YEAR_2025.start <= f.fracture_date <= YEAR_2025.end}
+    for item in items:
+        assert item.recorded + len(item.missing) == item.expected <= len(cohort)
+        assert item.missing <= cohort
+    incomplete = set().union(*(item.missing for item in items))
+    assert value("iof-11", episodes, ctx).numerator == cohort - incomplete
+
+
 @settings(max_examples=60, deadline=None)
 @given(episodes=episodes_strategy(), ctx=CONTEXTS)
 def test_the_run_chart_agrees_with_each_month_computed_alone(
