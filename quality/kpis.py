@@ -797,8 +797,6 @@ FLSDB_1_THRESHOLDS = Thresholds(
     red_below=100.0 * (_ITEMS - FLSDB_1_ITEMS_OVER_LIMIT_RED + 1) / _ITEMS, amber_upto=None
 )
 
-_WINDOW = "Counted from the fracture day (day 0); a patient who died within the window is left out."
-_PENDING = "Fractures whose window has not closed are left out until it has, unless already met."
 
 KPIS: tuple[KpiDefinition, ...] = (
     KpiDefinition(
@@ -828,7 +826,8 @@ KPIS: tuple[KpiDefinition, ...] = (
         "FLS assessment within 12 weeks",
         STANDARD,
         iof_3_assessment_within_12_weeks,
-        note=f"Assessment dated day 0–84. {_WINDOW} {_PENDING}",
+        note="An FLS assessment dated day 0–84 after the fracture, of patients alive at 12 weeks. "
+        "A fracture whose 12 weeks have not passed waits, unless already assessed.",
     ),
     KpiDefinition(
         "iof-4",
@@ -837,7 +836,8 @@ KPIS: tuple[KpiDefinition, ...] = (
         "DXA within 12 weeks",
         STANDARD,
         iof_4_dxa_within_12_weeks,
-        note=f'A scan dated day 0–84; "DXA not needed" is left out. {_WINDOW}',
+        note='A DXA scan dated day 0–84, of patients alive at 12 weeks; "DXA not needed" is left '
+        "out.",
     ),
     KpiDefinition(
         "iof-5",
@@ -866,7 +866,7 @@ KPIS: tuple[KpiDefinition, ...] = (
         "Follow-up within 16 weeks",
         STANDARD,
         iof_7_follow_up_within_16_weeks,
-        note=f"A 16-week follow-up contact dated day 0–112. {_WINDOW}",
+        note="A 16-week follow-up contact dated day 0–112, of patients alive at 16 weeks.",
     ),
     KpiDefinition(
         "iof-8",
@@ -945,7 +945,8 @@ KPIS: tuple[KpiDefinition, ...] = (
         "FLS assessment within 90 days",
         STANDARD,
         flsdb_4_assessment_within_90_days,
-        note=f"Assessment dated day 0–90. {_WINDOW} {_PENDING}",
+        note="An FLS assessment dated day 0–90 after the fracture, of patients alive at 90 days. "
+        "A fracture whose 90 days have not passed waits, unless already assessed.",
     ),
     KpiDefinition(
         "flsdb-5",
@@ -954,7 +955,8 @@ KPIS: tuple[KpiDefinition, ...] = (
         "DXA within 90 days",
         STANDARD,
         flsdb_5_dxa_within_90_days,
-        note=f'A scan dated day 0–90; "DXA not needed" is left out. {_WINDOW}',
+        note='A DXA scan dated day 0–90, of patients alive at 90 days; "DXA not needed" is left '
+        "out.",
     ),
     KpiDefinition(
         "flsdb-6",
