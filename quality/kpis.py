@@ -515,7 +515,9 @@ def _treatment_at_52w(key: str, episodes: Episodes, context: KpiContext, event: 
 
 @dataclass(frozen=True, slots=True)
 class DataItem:
-    """One data item and its bit in an episode's masks."""
+    """One data item and its bit in an episode's masks: what records it is read once per
+    episode (`EpisodeDays.recorded_items`, `EpisodeDays.decided`), when it is expected on the
+    report's day (`_missing_items`)."""
 
     key: str
     label: str

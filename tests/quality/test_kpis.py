@@ -662,8 +662,10 @@ def test_only_data_completeness_has_no_drill_down() -> None:
     assert [kpi.key for kpi in KPIS if not kpi.has_drill_down] == ["flsdb-1"]
 
 
-def test_every_kpi_has_a_title_and_a_note_for_the_page() -> None:
-    assert all(kpi.title and kpi.note for kpi in KPIS)
+def test_every_kpi_has_a_title_and_a_note_of_one_or_two_sentences_for_the_page() -> None:
+    for kpi in KPIS:
+        assert kpi.title, kpi.key
+        assert kpi.note.endswith(".") and kpi.note.count(". ") <= 1, kpi.key
 
 
 @pytest.mark.parametrize(
