@@ -15,7 +15,6 @@ from typing import Any
 
 from patients.models import Clinic
 from patients.validators import parse_date_text
-from quality import kpis
 from quality.kpis import (
     CompletenessItem,
     KpiContext,
@@ -24,6 +23,9 @@ from quality.kpis import (
     Level,
     MonthPoint,
     Period,
+    completeness,
+    kpi_values,
+    run_chart,
 )
 from quality.selectors import episode_facts
 
@@ -76,10 +78,10 @@ def clinic_kpi_report(*, clinic: Clinic, period: Period, as_of: dt.date) -> KpiR
         episodes=len(facts),
         rows=[
             KpiRow(definition=definition, value=value, level=definition.level(value))
-            for definition, value in kpis.kpi_values(facts, context)
+            for definition, value in kpi_values(facts, context)
         ],
-        completeness=kpis.completeness(facts, context),
-        months=kpis.run_chart(facts, context),
+        completeness=completeness(facts, context),
+        months=run_chart(facts, context),
         expected_yearly_caseload=clinic.expected_yearly_caseload,
     )
 
