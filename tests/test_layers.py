@@ -126,6 +126,11 @@ LAYERS: dict[str, Layer] = {
     "monitoring.trend": FEATURES,
     # The fracture-liaison indicators: pure functions over facts the selectors read.
     "quality.kpis": FEATURES,
+    # The KPIs' reads build `quality.kpis`'s facts, so they are a feature built on it too (as
+    # the reminder worklist's selectors are on the scan).
+    "quality.selectors": FEATURES,
+    "quality.reports": FEATURES,  # a clinic's KPI report and its JSON, for page and command
+    "quality.audit_export": FEATURES,  # the de-identified audit CSV
     # The CDS Hooks service: a feature on the engine, its presenters and the FHIR mapping.
     "interop.cds.auth": FEATURES,
     "interop.cds.cards": FEATURES,
