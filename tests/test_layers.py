@@ -126,6 +126,8 @@ LAYERS: dict[str, Layer] = {
     "monitoring.trend": FEATURES,
     # The fracture-liaison indicators: pure functions over facts the selectors read.
     "quality.kpis": FEATURES,
+    # The FLS follow-up calls the reminder scan asks for: a pure schedule and its reader.
+    "quality.follow_ups": FEATURES,
     # The CDS Hooks service: a feature on the engine, its presenters and the FHIR mapping.
     "interop.cds.auth": FEATURES,
     "interop.cds.cards": FEATURES,
