@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 from django.utils.text import capfirst
 
 from monitoring.models import ACTIVE_REMINDER_STATUSES, ContactKind, Reminder, ReminderStatus
 from monitoring.reminder_selectors import reminder_action_on
+from quality.follow_ups import FOLLOW_UP_16W, FOLLOW_UP_52W
 from therapy.engine import Severity
 from therapy.presenters import drug_label, label
 
@@ -52,12 +54,37 @@ def last_contact_text(reminder: Reminder) -> str:
     return f"{when:%Y-%m-%d} · {words}"
 
 
+@dataclass(frozen=True)
+class RecordLink:
+    """Where the record that answers a reminder is written, and the link's words."""
+
+    url: str
+    words: str
+
+
+_FOLLOW_UP_ACTIONS = {
+    FOLLOW_UP_16W: "Record the 16-week follow-up contact",
+    FOLLOW_UP_52W: "Record the 52-week follow-up contact",
+}
+
+
+def record_link(reminder: Reminder) -> RecordLink | None:
+    """The link to record what a follow-up call found: the fracture-liaison section of the
+    patient's page (`#fls`), where its episodes and contacts are written. None for the
+    engine's items (their records have several doors on the patient's page)."""
+    words = _FOLLOW_UP_ACTIONS.get(reminder.kind)
+    if words is None:
+        return None
+    return RecordLink(f"{reverse('patients:detail', args=[reminder.patient_id])}#fls", words)
+
+
 def decorate(reminders: Iterable[Reminder], today: dt.date) -> list[Reminder]:
     """Reminders with what the pages show: `label`, `action_on`, `is_overdue`, `is_critical`,
-    `due_text`, `last_contact`."""
+    `due_text`, `last_contact`, `record_link`."""
     rows = list(reminders)
     for r in rows:
         r.label = kind_label(r.kind, r.drug)  # type: ignore[attr-defined]
+        r.record_link = record_link(r)  # type: ignore[attr-defined]
         r.action_on = reminder_action_on(r)  # type: ignore[attr-defined]
         r.is_overdue = r.is_active and r.action_on < today  # type: ignore[attr-defined]
         r.is_critical = r.severity == Severity.CRITICAL  # type: ignore[attr-defined]

@@ -47,6 +47,7 @@ from patients.permissions import (
     role_works_on_reminder,
     roles_allowed,
 )
+from quality.models import FOLLOW_UP_REMINDER_KINDS
 from therapy.engine import AlertCode, MonitoringCode, Severity
 from therapy.presenters import label
 
@@ -192,7 +193,10 @@ class WorklistFilters:
 
 
 #: Every kind a reminder may have, in words: the kind column sorts by what people read.
-REMINDER_KIND_CODES = tuple(c.value for c in (*MonitoringCode, *AlertCode))
+REMINDER_KIND_CODES = (
+    *(c.value for c in (*MonitoringCode, *AlertCode)),
+    *FOLLOW_UP_REMINDER_KINDS.values(),
+)
 
 
 def _kind_words() -> Case:

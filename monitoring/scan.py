@@ -4,6 +4,7 @@
 by the batch, whatever the clinic's size), asks the engine what each patient needs on `as_of`,
 and reconciles that *wanted* set with the batch's reminders in a fixed number of queries: the
 batch's histories (`therapy.case_records.cases_for_patients`, eleven SELECTs of plain tuples),
+one SELECT of the evaluated patients' open FLS episodes (`quality.follow_ups.open_episodes`),
 one SELECT of its reminders, then — only when something changed — one locked re-read of the
 changed rows, two bulk UPDATEs and one bulk INSERT (each with its audit rows); a patient who is
 not active costs no history read. Every batch is its own transaction, so a worker killed
@@ -14,6 +15,15 @@ What is wanted, per patient
     every monitoring item due on or before `as_of` + the clinic's lead time (`kind` = the item's
     code, `drug` = its drug or ""), and every critical alert (`kind` = the alert's code, `due` =
     the alert's due date or, when it has none, `as_of`; `severity` = "critical").
+
+    And the fracture-liaison follow-up calls (`quality.follow_ups`, the FLS's schedule, not the
+    engine's): `FOLLOW_UP_16W` due 112 days after the index fracture of an open episode,
+    `FOLLOW_UP_52W` due 364 days after it, each while its contact is not recorded and once due
+    within the lead time (the 16-week call only before day 364); drug "", never floating, and
+    one per kind at the earlier date when a patient has two open episodes. They are reconciled,
+    held done, snoozed, dismissed and closed for a patient who left exactly as the engine's
+    items below; a patient the engine cannot evaluate gets none (their reminders are not read).
+    A rule-book edition never resolves them (`EDITION_REASON` is the engine's).
 
 How a wanted item meets the reminders of its (patient, kind, drug)
     - no reminder is active → one is created, open, with the item's due date;
@@ -116,6 +126,7 @@ from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderStatus
 from monitoring.notifications import reminders_notify_new_critical
 from monitoring.still_due import still_due_text
 from patients.models import INACTIVE_CLOSE_REASONS, Clinic, Patient, PatientStatus
+from quality.follow_ups import FOLLOW_UP_OF_KIND, FollowUpDue, follow_ups_due, open_episodes
 from therapy.case_records import cases_for_patients, of_patients
 from therapy.engine import ENGINE_VERSION, Assessment, Severity, evaluate
 from therapy.engine.case import Case
@@ -382,7 +393,11 @@ def _plan_batch(
             "closed_at": now,
             "snoozed_until": None,
         }
-        if unwanted and row.engine_version != ENGINE_VERSION:
+        if (
+            unwanted
+            and row.engine_version != ENGINE_VERSION
+            and row.kind not in FOLLOW_UP_OF_KIND  # the FLS's schedule, not the rule book's
+        ):
             reason = EDITION_REASON
         if reason:
             plan.close[row.pk]["close_reason"] = reason
@@ -643,6 +658,7 @@ def _scan_batch(
         wanted: dict[Key, Wanted] = {}
         skipped: set[int] = set()
         cases: dict[int, Case] = {}
+        lead_days: dict[int, int] = {}
         active_ids = [pk for pk in ids if pk not in inactive]
         for patient_id, clinic_id, case in cases_for_patients(active_ids, as_of=as_of):
             assessment = _assessment_or_none(patient_id, case)
@@ -650,11 +666,22 @@ def _scan_batch(
                 skipped.add(patient_id)
                 continue
             cases[patient_id] = case
-            lead = clinics.get(clinic_id, (DEFAULT_LEAD_DAYS, DEFAULT_HOLD_DAYS))[0]
+            lead = lead_days[patient_id] = clinics.get(
+                clinic_id, (DEFAULT_LEAD_DAYS, DEFAULT_HOLD_DAYS)
+            )[0]
             for (kind, drug), item in wanted_reminders(
                 assessment, as_of=as_of, lead_days=lead
             ).items():
                 wanted[(patient_id, kind, drug)] = item
+        # The FLS follow-up calls, of the evaluated patients only: a skipped patient's
+        # reminders are not read below, so one created for them would clash with theirs.
+        follow_ups: dict[tuple[int, str], FollowUpDue] = {}
+        for patient_id, episodes in open_episodes(sorted(cases)).items():
+            for kind, due in follow_ups_due(
+                episodes, as_of=as_of, lead_days=lead_days[patient_id]
+            ).items():
+                follow_ups[(patient_id, kind)] = due
+                wanted[(patient_id, kind, "")] = Wanted(due.due, "", floating=False)
 
         # A patient the engine cannot evaluate keeps the reminders it has: none is resolved
         # because of a record that needs correcting.
@@ -677,7 +704,9 @@ def _scan_batch(
             now=now,
             hold_days=hold_days,
             inactive=inactive,
-            still_due=lambda key: still_due_text(cases[key[0]], kind=key[1], drug=key[2]),
+            still_due=lambda key: still_due_text(
+                cases[key[0]], kind=key[1], drug=key[2], follow_up=follow_ups.get(key[:2])
+            ),
         )
         plan = _plan_batch(wanted, rows, context=context, summary=summary)
         if dry_run:

@@ -5,6 +5,10 @@ The scan keeps a reminder done for its due date even when the engine still lists
 it done sees what the record lacks. The words are built from the patient's `Case` (the engine's
 input, already read by the scan), never from the engine's codes: "no denosumab dose recorded
 since 2025-11-17", "no DXA scan since 2024-03-01", "no reassessment recorded".
+
+A fracture-liaison follow-up call is not in the `Case` (episodes are not the engine's input):
+the scan passes the index fracture it is for (`quality.follow_ups.FollowUpDue`, read by its
+episode query): "no 16-week follow-up contact recorded for the wrist fracture of 2026-03-01".
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from quality.follow_ups import FOLLOW_UP_16W, FOLLOW_UP_52W, FollowUpDue
 from therapy.engine import AlertCode, MonitoringCode
-from therapy.engine.case import Case, Drug, LabTest
+from therapy.engine.case import Case, Drug, FractureSite, LabTest
 from therapy.presenters import drug_label, inline, label
 
 _DOSE_KINDS = {
@@ -36,13 +41,30 @@ _LAB_KINDS: dict[str, tuple[str, tuple[LabTest, ...]]] = {
 }
 
 
+_FOLLOW_UP_WORDS = {FOLLOW_UP_16W: "16-week", FOLLOW_UP_52W: "52-week"}
+
+
 def _since(what: str, dates: Iterable[dt.date]) -> str:
     last = max(dates, default=None)
     return f"no {what} since {last:%Y-%m-%d}" if last is not None else f"no {what} recorded"
 
 
-def still_due_text(case: Case, *, kind: str, drug: str) -> str:
-    """Why the engine still lists this item for the patient of `case`, in one short phrase."""
+def _follow_up_text(kind: str, follow_up: FollowUpDue | None) -> str:
+    text = f"no {_FOLLOW_UP_WORDS[kind]} follow-up contact recorded"
+    if follow_up is None:
+        return text
+    site = follow_up.fracture_site
+    fracture = "fracture" if site in ("", FractureSite.OTHER) else f"{site} fracture"
+    return f"{text} for the {fracture} of {follow_up.fracture_date:%Y-%m-%d}"
+
+
+def still_due_text(
+    case: Case, *, kind: str, drug: str, follow_up: FollowUpDue | None = None
+) -> str:
+    """Why the engine still lists this item for the patient of `case` (or, for a follow-up
+    call, why the FLS schedule still asks for it: `follow_up`), in one short phrase."""
+    if kind in _FOLLOW_UP_WORDS:
+        return _follow_up_text(kind, follow_up)
     if kind in _DOSE_KINDS:
         drug = _DOSE_KINDS[kind] or drug
         name = inline(drug_label(drug)) if drug else "injection"

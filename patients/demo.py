@@ -18,8 +18,25 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from monitoring.models import DxaScanner
-from patients.models import Clinic, Membership, Patient, PatientStatus, PreferredContact, Role
-from patients.services import patient_set_status
+from patients.models import (
+    Clinic,
+    Fracture,
+    Membership,
+    Patient,
+    PatientStatus,
+    PreferredContact,
+    Role,
+)
+from patients.services import patient_set_status, record_save
+from quality.models import (
+    Adherence,
+    EpisodeOutcome,
+    FallsAssessment,
+    FlsEpisode,
+    FollowUpContact,
+    FollowUpKind,
+    Identification,
+)
 from therapy.case_records import patient_import_case
 from therapy.engine import case as c
 
@@ -394,6 +411,143 @@ def _demo_contact(index: int, given: str, family: str) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class _FlsPlan:
+    """A demo patient's fracture-liaison episode, its dates in days after the index fracture
+    (the patient's latest fracture, or `new_fracture` (site, days ago) written for it)."""
+
+    identified: int
+    identified_by: str = Identification.CLINICAL
+    assessed: int | None = None
+    falls: tuple[str, int] | None = None
+    exercise: int | None = None
+    dxa_not_needed: str = ""
+    #: (kind, days after, on treatment, adherence)
+    contacts: tuple[tuple[str, int, bool, str], ...] = ()
+    #: (outcome, days after)
+    closed: tuple[str, int] | None = None
+    new_fracture: tuple[str, int] | None = None
+
+
+_NOT_TREATED = (False, "")
+_AS_PRESCRIBED = (True, Adherence.AS_PRESCRIBED)
+#: The demo's FLS episodes by patient index, over the last 18 months: assessed or not, with or
+#: without a DXA scan after the fracture, falls and exercise, contacts at 16 and 52 weeks, one
+#: "DXA not needed", closed ones, and 16-week calls due now (the reminder scan lists them).
+DEMO_FLS: dict[int, _FlsPlan] = {
+    # wrist fracture 430 days ago: the whole pathway, both contacts, closed as completed
+    1: _FlsPlan(
+        identified=7,
+        assessed=21,
+        falls=(FallsAssessment.DONE, 21),
+        exercise=35,
+        contacts=(("16w", 115, *_NOT_TREATED), ("52w", 362, *_NOT_TREATED)),
+        closed=(EpisodeOutcome.COMPLETED, 365),
+        new_fracture=("wrist", 430),
+    ),
+    # spine fracture found on a chest X-ray, 5–7 months ago: assessed, 16-week contact made
+    2: _FlsPlan(
+        identified=12,
+        identified_by=Identification.RADIOLOGICAL,
+        assessed=30,
+        falls=(FallsAssessment.NOT_NEEDED, 30),
+        contacts=(("16w", 112, *_NOT_TREATED),),
+    ),
+    # spine fracture 5–7 months ago, DXA not needed: the 16-week call is overdue
+    3: _FlsPlan(
+        identified=3,
+        assessed=40,
+        falls=(FallsAssessment.REFERRED, 40),
+        dxa_not_needed="DXA scan 10 days before the fracture",
+    ),
+    # spine fracture 9–11 months ago on romosozumab: on treatment at 16 weeks; 52 weeks ahead
+    9: _FlsPlan(
+        identified=20,
+        identified_by=Identification.RADIOLOGICAL,
+        assessed=25,
+        falls=(FallsAssessment.DONE, 25),
+        exercise=50,
+        contacts=(("16w", 110, *_AS_PRESCRIBED),),
+    ),
+    # wrist fracture 3–5 months ago: assessed; the 16-week call is due now
+    10: _FlsPlan(identified=4, assessed=20, falls=(FallsAssessment.DONE, 20)),
+    # humerus fracture 200 days ago; the patient died 5 days ago: closed
+    12: _FlsPlan(
+        identified=6,
+        assessed=15,
+        falls=(FallsAssessment.DONE, 15),
+        exercise=30,
+        contacts=(("16w", 112, *_NOT_TREATED),),
+        closed=(EpisodeOutcome.DIED, 195),
+    ),
+    # (with more demo patients) identified only; one who declined; one taking it irregularly
+    17: _FlsPlan(identified=10),
+    23: _FlsPlan(identified=15, closed=(EpisodeOutcome.DECLINED, 40)),
+    24: _FlsPlan(
+        identified=2,
+        assessed=14,
+        falls=(FallsAssessment.DONE, 14),
+        exercise=28,
+        contacts=(("16w", 100, True, Adherence.MISSED_DOSES),),
+    ),
+}
+
+
+def _demo_fls(patient: Patient, index: int, today: dt.date) -> None:
+    """The patient's demo FLS episode (`DEMO_FLS`), written through `record_save` like any
+    record; a step that would fall after `today` is left out."""
+    plan = DEMO_FLS.get(index)
+    if plan is None:
+        return
+    if plan.new_fracture is not None:
+        site, days_ago = plan.new_fracture
+        fracture = record_save(
+            instance=Fracture(patient=patient, date=_days(today, days_ago), site=site), actor=None
+        )
+    else:
+        fracture = Fracture.objects.filter(patient=patient).order_by("-date").first()
+        if fracture is None:
+            return
+
+    def after(days: int | None) -> dt.date | None:
+        day = fracture.date + dt.timedelta(days=days) if days is not None else None
+        return day if day is not None and day <= today else None
+
+    falls, falls_on = "", None
+    if plan.falls is not None and after(plan.falls[1]) is not None:
+        falls, falls_on = plan.falls[0], after(plan.falls[1])
+    closed_on = after(plan.closed[1]) if plan.closed is not None else None
+    episode = record_save(
+        instance=FlsEpisode(
+            patient=patient,
+            fracture=fracture,
+            identified_on=after(plan.identified) or fracture.date,
+            identified_by=plan.identified_by,
+            assessed_on=after(plan.assessed),
+            falls_assessment=falls,
+            falls_assessed_on=falls_on,
+            exercise_started_on=after(plan.exercise),
+            dxa_not_needed_reason=plan.dxa_not_needed,
+            closed_on=closed_on,
+            outcome=plan.closed[0] if plan.closed is not None and closed_on else "",
+        ),
+        actor=None,
+    )
+    for kind, days, on_treatment, adherence in plan.contacts:
+        if (on := after(days)) is not None:
+            record_save(
+                instance=FollowUpContact(
+                    patient=patient,
+                    episode=episode,
+                    kind=FollowUpKind(kind),
+                    date=on,
+                    is_on_treatment=on_treatment,
+                    adherence=adherence,
+                ),
+                actor=None,
+            )
+
+
 def _demo_departures(patient: Patient, index: int, today: dt.date) -> None:
     """The demo's patients who left: one deceased, one transferred (audited like any other).
     Seeding writes no reminders, so no reminder is closed at `now` (the start of `today`)."""
@@ -470,6 +624,7 @@ def seed_demo(*, patients: int, password: str | None, today: dt.date) -> SeedRes
         Patient.objects.filter(pk=patient.pk).update(**contact)
         for field, value in contact.items():
             setattr(patient, field, value)
+        _demo_fls(patient, index, today)
         _demo_departures(patient, index, today)
         created_patients += 1
     return SeedResult(

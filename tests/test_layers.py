@@ -18,9 +18,9 @@ The one exception: a clinical save queues its patient's rescan — the write pat
 `monitoring.tasks.enqueue_patient_rescan` (`patients.services.record_save`). `config.settings`,
 `config.env` and `config.celery` are infrastructure that any layer may import.
 
-Every module of patients, therapy, monitoring, interop, quality and config (migrations aside) has its layer in
-`LAYERS` below; a new module fails here until it is given one. Imports are read with `ast`,
-those inside functions included.
+Every module of patients, therapy, monitoring, interop, quality and config (migrations aside)
+has its layer in `LAYERS` below; a new module fails here until it is given one. Imports are
+read with `ast`, those inside functions included.
 """
 
 from __future__ import annotations
@@ -126,6 +126,13 @@ LAYERS: dict[str, Layer] = {
     "monitoring.trend": FEATURES,
     # The fracture-liaison indicators: pure functions over facts the selectors read.
     "quality.kpis": FEATURES,
+    # The KPIs' reads build `quality.kpis`'s facts, so they are a feature built on it too (as
+    # the reminder worklist's selectors are on the scan).
+    "quality.selectors": FEATURES,
+    "quality.reports": FEATURES,  # a clinic's KPI report and its JSON, for page and command
+    "quality.audit_export": FEATURES,  # the de-identified audit CSV
+    # The FLS follow-up calls the reminder scan asks for: a pure schedule and its reader.
+    "quality.follow_ups": FEATURES,
     # The CDS Hooks service: a feature on the engine, its presenters and the FHIR mapping.
     "interop.cds.auth": FEATURES,
     "interop.cds.cards": FEATURES,

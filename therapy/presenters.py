@@ -12,6 +12,7 @@ from typing import Any
 
 from patients import approximate_dates
 from patients.approximate_dates import DatePrecision
+from quality.models import FOLLOW_UP_REMINDER_KINDS, FollowUpKind
 from therapy import catalogue
 from therapy.engine import (
     ADVICE,
@@ -122,8 +123,15 @@ _WORDS: tuple[tuple[type, dict[str, str]], ...] = (
     (Pathway, PATHWAY_WORDS),
     (AvoidReason, AVOID_WORDS),
 )
-#: A reminder's kind is stored as a plain string: an alert's or a monitoring item's code.
-_KIND_WORDS = {**ALERT_WORDS, **MONITORING_WORDS}
+#: The fracture-liaison follow-up calls (`quality.follow_ups`): reminder kinds of the FLS's
+#: schedule, not codes of the engine.
+FOLLOW_UP_WORDS: dict[str, str] = {
+    FOLLOW_UP_REMINDER_KINDS[FollowUpKind.WEEK_16]: "16-week follow-up call",
+    FOLLOW_UP_REMINDER_KINDS[FollowUpKind.WEEK_52]: "52-week follow-up call",
+}
+#: A reminder's kind is stored as a plain string: an alert's or a monitoring item's code, or a
+#: follow-up call's kind.
+_KIND_WORDS = {**ALERT_WORDS, **MONITORING_WORDS, **FOLLOW_UP_WORDS}
 
 
 def label(code: Any) -> str:

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from monitoring.still_due import still_due_text
+from quality.models import FOLLOW_UP_REMINDER_KINDS
 from therapy.engine import AlertCode, MonitoringCode
 from therapy.engine.case import Case, Drug, DxaScan, LabResult, LabTest, TherapyCourse
 
@@ -74,11 +75,11 @@ def test_the_words_come_from_the_record(case, kind, drug, words):
     assert still_due_text(case, kind=kind.value, drug=drug) == words
 
 
-@pytest.mark.parametrize("kind", [*AlertCode, *MonitoringCode])
+@pytest.mark.parametrize("kind", [*AlertCode, *MonitoringCode, *FOLLOW_UP_REMINDER_KINDS.values()])
 def test_every_kind_has_words_without_a_code(kind):
-    text = still_due_text(CASE, kind=kind.value, drug="")
+    text = still_due_text(CASE, kind=str(kind), drug="")
 
     assert text
-    assert kind.value not in text
+    assert str(kind) not in text
     assert "_" not in text
     assert len(text) <= 300

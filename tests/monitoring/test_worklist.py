@@ -12,14 +12,21 @@ Today is frozen at 2025-06-16 (time-machine); due dates are relative to it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils.html import escape
 
 from monitoring.models import Reminder, ReminderStatus
-from monitoring.reminder_selectors import WorklistFilters, reminders_in, worklist_counts
+from monitoring.reminder_selectors import (
+    REMINDER_KIND_CODES,
+    WorklistFilters,
+    reminders_in,
+    worklist_counts,
+)
 from monitoring.reminder_services import (
     reminder_assign,
     reminder_dismiss,
@@ -31,6 +38,7 @@ from monitoring.scan import reminders_scan
 from patients.models import Clinic, Membership, Patient, Role
 from tests import factories
 from therapy.models import Dose, TherapyCourse
+from therapy.presenters import label
 
 TODAY = dt.date(2025, 6, 16)
 NOW = dt.datetime(2025, 6, 16, 10, 0, tzinfo=ZoneInfo("Europe/London"))
@@ -237,6 +245,23 @@ def test_the_reminder_page_names_the_item_in_words_not_its_code(patient, clinic_
 
     assert "Next dose — Zoledronic acid" in html
     assert "NEXT_DOSE" not in html and "zoledronic_acid" not in html
+
+
+@pytest.mark.parametrize("kind", REMINDER_KIND_CODES)
+def test_every_kind_of_reminder_reads_in_words_on_its_page_and_in_the_list(
+    kind, patient, clinic_admin, client_for
+):
+    """The engine's codes and the FLS follow-up calls alike (`REMINDER_KIND_CODES`)."""
+    item = reminder(patient, kind, due=days(1))
+    client = client_for(clinic_admin)
+
+    page = client.get(reverse("reminders:detail", args=[item.pk])).content.decode()
+    listed = client.get(reverse("reminders:list")).content.decode()
+
+    words = escape(label(kind))
+    assert words in page and words in listed
+    assert kind not in page
+    assert kind not in re.sub(r"<[^>]+>", " ", listed)  # a filter's option value is no text
 
 
 def test_the_default_view_lists_active_reminders_only(patient, clinic_admin, client_for):

@@ -6,6 +6,7 @@ with a note, undo, the contact log, search, sort, "select all matching", and the
     dose, DXA, bone markers            yes         yes     yes            404
     reassessment, follow-on, alerts    yes         403     yes            404
     (denosumab overdue is a dose)      yes         yes     yes            404
+    FLS follow-up calls (16, 52 wk)    yes         yes     yes            404
 
 Today is frozen at 2025-06-16 (time-machine); due dates are relative to it.
 """
@@ -32,6 +33,7 @@ from monitoring.reminder_services import (
 )
 from patients.models import Role
 from patients.permissions import NURSE_REMINDER_KINDS, role_works_on_reminder
+from quality.models import FOLLOW_UP_REMINDER_KINDS
 from tests import factories
 from therapy.engine import AlertCode, MonitoringCode
 
@@ -66,6 +68,7 @@ def mixed(patient):
         AlertCode.DENOSUMAB_OVERDUE,
         AlertCode.DENOSUMAB_STOPPED_WITHOUT_FOLLOW_ON,
         AlertCode.NO_ELIGIBLE_OPTION,
+        *FOLLOW_UP_REMINDER_KINDS.values(),
     ]
     return {
         kind: reminder(patient, kind, due=days(n), drug="denosumab" if kind == "NEXT_DOSE" else "")
@@ -85,8 +88,16 @@ def csv_rows(response) -> list[list[str]]:
 # --- the matrix -----------------------------------------------------------------------------------
 
 
-def test_nurses_act_on_doses_scans_and_labs_and_nothing_that_asks_for_a_decision():
-    expected = {"NEXT_DOSE", "DXA_FOLLOW_UP", "BTM_BASELINE", "BTM_3_MONTHS", "DENOSUMAB_OVERDUE"}
+def test_nurses_act_on_doses_scans_labs_and_follow_up_calls_and_nothing_that_asks_for_a_decision():
+    expected = {
+        "NEXT_DOSE",
+        "DXA_FOLLOW_UP",
+        "BTM_BASELINE",
+        "BTM_3_MONTHS",
+        "DENOSUMAB_OVERDUE",
+        "FOLLOW_UP_16W",
+        "FOLLOW_UP_52W",
+    }
     assert set(NURSE_REMINDER_KINDS) == expected
     for kind in ("FRACTURE_RISK_REASSESSMENT", "FOLLOW_ON_START", "NO_ELIGIBLE_OPTION"):
         assert not role_works_on_reminder(Role.NURSE, kind)

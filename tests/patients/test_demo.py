@@ -1,11 +1,15 @@
-"""The demo clinic's patients: names in two parts, contact details and GP, and two who left."""
+"""The demo clinic's patients: names in two parts, contact details and GP, two who left, and
+fracture-liaison episodes at every stage."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from monitoring.models import Reminder
+from monitoring.scan import reminders_scan
 from patients.demo import seed_demo
 from patients.models import Patient
+from quality.models import FlsEpisode, FollowUpContact
 
 TODAY = dt.date(2026, 11, 30)
 
@@ -42,3 +46,40 @@ def test_seeding_again_changes_nobody(db):
     seed_demo(patients=16, password=None, today=TODAY)
 
     assert list(Patient.objects.order_by("mrn").values()) == before
+
+
+def test_the_demo_has_fls_episodes_at_every_stage_and_a_16_week_call_due_now(db):
+    seed_demo(patients=16, password="demo-password-123", today=TODAY)
+
+    episodes = FlsEpisode.objects.filter(patient__clinic__slug="demo")
+    assert episodes.count() >= 5
+    for episode in episodes:
+        episode.full_clean()
+        assert TODAY - dt.timedelta(days=548) <= episode.fracture.date <= TODAY  # 18 months
+    assert episodes.filter(assessed_on__isnull=False).count() >= 4
+    assert episodes.exclude(dxa_not_needed_reason="").exists()
+    assert episodes.exclude(falls_assessment="").exists()
+    assert episodes.filter(exercise_started_on__isnull=False).exists()
+    assert set(episodes.exclude(outcome="").values_list("outcome", flat=True)) >= {
+        "completed",
+        "died",
+    }
+    assert set(FollowUpContact.objects.values_list("kind", flat=True)) == {"16w", "52w"}
+
+    now = dt.datetime(2026, 11, 30, 2, 30, tzinfo=dt.UTC)
+    reminders_scan(as_of=TODAY, now=now)
+
+    calls = Reminder.objects.filter(kind="FOLLOW_UP_16W", status="open")
+    assert calls.filter(due__gte=TODAY - dt.timedelta(days=30)).exists()  # due about now
+    assert not Reminder.objects.filter(
+        kind__startswith="FOLLOW_UP", patient__status="deceased"
+    ).exists()
+
+
+def test_seeding_again_adds_no_episode_and_no_contact(db):
+    seed_demo(patients=16, password="demo-password-123", today=TODAY)
+    before = (FlsEpisode.objects.count(), FollowUpContact.objects.count())
+
+    seed_demo(patients=16, password=None, today=TODAY)
+
+    assert (FlsEpisode.objects.count(), FollowUpContact.objects.count()) == before
