@@ -15,7 +15,6 @@ from patients.forms import CrispyMixin, date_widgets
 from patients.models import Fracture
 from quality.models import FlsEpisode, FollowUpContact
 
-
 #: The unique constraint's own words, so the form and a race past it say the same.
 UNIQUE_MESSAGE = next(
     c.violation_error_message
@@ -159,4 +158,3 @@ class DxaNotNeededForm(CrispyMixin, forms.ModelForm):
         self.fields["dxa_not_needed_reason"].error_messages["required"] = (
             "Say why no DXA scan is needed."
         )
-

@@ -82,7 +82,9 @@ def _record_page(
         except ValidationError as error:
             add_validation_error(form, _follow_up_refusal(error))
         else:
-            messages.success(request, f"The {kind.label} was {'recorded' if is_new else 'updated'}.")
+            messages.success(
+                request, f"The {kind.label} was {'recorded' if is_new else 'updated'}."
+            )
             if is_new and "save_add_another" in request.POST:
                 return redirect(request.path)
             return redirect(patient_url(access, kind))
