@@ -74,9 +74,10 @@ class FlsEpisodeForm(CrispyMixin, forms.ModelForm):
         field.empty_label = None if self.instance.pk else "—"  # type: ignore[attr-defined]
         field.help_text = "The patient's fractures that have no episode yet."
         if not self.instance.pk:
-            self.fields["identified_on"].initial = today
+            # `self.initial` (the new row's empty values) would hide a field's own initial.
+            self.initial["identified_on"] = today
             if fracture_id is not None:
-                field.initial = fracture_id
+                self.initial["fracture"] = fracture_id
         # The radio buttons would each get `autofocus` from the first field otherwise; the
         # fracture comes first anyway.
         self.fields["identified_by"].widget.attrs.pop("autofocus", None)
@@ -120,9 +121,9 @@ class FollowUpContactForm(CrispyMixin, forms.ModelForm):
         )
         field.empty_label = None if self.instance.pk else "—"  # type: ignore[attr-defined]
         if not self.instance.pk:
-            self.fields["date"].initial = today
+            self.initial["date"] = today
             if episode_id is not None:
-                field.initial = episode_id
+                self.initial["episode"] = episode_id
         self.fields["is_on_treatment"].widget.attrs.pop("autofocus", None)
 
     def clean(self) -> dict[str, Any]:

@@ -12,7 +12,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from tests.patients.conftest import field_error_html
-from tests.therapy.test_decisions import TODAY, _denosumab, _url, on_denosumab  # noqa: F401
+from tests.therapy.test_decisions import TODAY, _denosumab, _url, on_denosumab_case
+from therapy.case_records import patient_import_case
+from therapy.engine import parse_case
 from therapy.models import DecisionKind, RecommendationRecord, TherapyCourse
 from therapy.services import decision_record
 
@@ -27,6 +29,12 @@ def _radio(html: str, value: str) -> str:
 
 def _checked(html: str, value: str) -> bool:
     return "checked" in _radio(html, value)
+
+
+@pytest.fixture
+def on_denosumab(clinic):
+    """On denosumab since 2024, the last injection 5½ months ago (tests/therapy/test_decisions)."""
+    return patient_import_case(clinic=clinic, case=parse_case(on_denosumab_case()))
 
 
 @pytest.fixture(autouse=True)
