@@ -128,6 +128,10 @@ class FollowUpContactForm(CrispyMixin, forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean()
+        if "is_on_treatment" not in data:
+            # Unanswered (its own error says so): the model's adherence rule would otherwise
+            # read it as "no" and call a typed adherence wrong. Nothing saves until answered.
+            self.instance.is_on_treatment = bool(data.get("adherence"))
         episode, kind = data.get("episode"), data.get("kind")
         if episode is not None and kind:
             taken = FollowUpContact.objects.filter(episode=episode, kind=kind).exclude(

@@ -367,6 +367,17 @@ def test_a_follow_up_refused_by_a_rule_says_why_beside_the_field_and_keeps_the_i
     assert not FollowUpContact.objects.exists()
 
 
+def test_an_unanswered_treatment_question_is_the_only_error_when_adherence_is_typed(
+    patient, episode, nurse, client_for
+):
+    data = _contact_data(episode, is_on_treatment="", adherence="missed_doses")
+
+    response = client_for(nurse).post(_url("fls-follow-up-create", patient), data)
+
+    assert response.status_code == 400
+    assert list(response.context["form"].errors) == ["is_on_treatment"]
+
+
 def test_a_second_16_week_contact_of_an_episode_is_refused_beside_the_kind_never_a_500(
     patient, contact, nurse, client_for
 ):
