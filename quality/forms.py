@@ -13,7 +13,7 @@ from django.db.models import Q
 from patients.access import PatientAccess
 from patients.forms import CrispyMixin, date_widgets
 from patients.models import Fracture
-from quality.models import FlsEpisode, FollowUpContact
+from quality.models import FlsEpisode, FollowUpContact, Identification
 
 #: The unique constraint's own words, so the form and a race past it say the same.
 UNIQUE_MESSAGE = next(
@@ -78,9 +78,8 @@ class FlsEpisodeForm(CrispyMixin, forms.ModelForm):
             self.initial["identified_on"] = today
             if fracture_id is not None:
                 self.initial["fracture"] = fracture_id
-        # The radio buttons would each get `autofocus` from the first field otherwise; the
-        # fracture comes first anyway.
-        self.fields["identified_by"].widget.attrs.pop("autofocus", None)
+        # Two radio buttons, no blank third: the question is required.
+        self.fields["identified_by"].choices = Identification.choices  # type: ignore[attr-defined]
 
 
 class YesNoField(forms.TypedChoiceField):
@@ -124,7 +123,6 @@ class FollowUpContactForm(CrispyMixin, forms.ModelForm):
             self.initial["date"] = today
             if episode_id is not None:
                 self.initial["episode"] = episode_id
-        self.fields["is_on_treatment"].widget.attrs.pop("autofocus", None)
 
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean()

@@ -191,6 +191,13 @@ def test_the_new_episode_form_defaults_to_today_and_the_link_chooses_the_fractur
     assert re.search(rf'<option value="{spine.pk}"[^>]*selected', select)
 
 
+def test_how_identified_is_two_radio_buttons_with_no_blank_choice(patient, nurse, client_for):
+    html = client_for(nurse).get(_url("fls-episode-create", patient)).content.decode()
+
+    values = re.findall(r'<input type="radio"[^>]*name="identified_by"[^>]*value="(\w*)"', html)
+    assert values == ["clinical", "radiological"]
+
+
 def test_the_fracture_select_offers_only_this_patients_fractures_without_an_episode(
     patient, clinic, episode, spine, nurse, client_for
 ):
