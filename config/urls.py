@@ -49,6 +49,7 @@ urlpatterns = [
     path("", include("therapy.urls")),
     path("", include("monitoring.urls")),
     path("", include("monitoring.reminder_urls")),
+    path("", include("quality.urls")),
     path("", include("interop.fhir.urls")),
     path("", include("interop.cds.urls")),
     path("", include("quality.kpi_urls")),

@@ -70,12 +70,12 @@ _FOLLOW_UP_ACTIONS = {
 
 def record_link(reminder: Reminder) -> RecordLink | None:
     """The link to record what a follow-up call found: the fracture-liaison section of the
-    patient's page (`#fls`), where its episodes and contacts are written. None for the
+    patient's page (`#fracture-liaison`), where its episodes and contacts are written. None for the
     engine's items (their records have several doors on the patient's page)."""
     words = _FOLLOW_UP_ACTIONS.get(reminder.kind)
     if words is None:
         return None
-    return RecordLink(f"{reverse('patients:detail', args=[reminder.patient_id])}#fls", words)
+    return RecordLink(f"{reverse('patients:detail', args=[reminder.patient_id])}#fracture-liaison", words)
 
 
 def decorate(reminders: Iterable[Reminder], today: dt.date) -> list[Reminder]:

@@ -20,6 +20,9 @@ NIGHTLY_SCAN_TASK_NAME = "Nightly reminder scan"
 #: The django-celery-beat task that sends the daily digest e-mail (monitoring 0008).
 DIGEST_TASK_NAME = "Daily reminder digest"
 
+#: A setting the caller leaves as it is (where None is a value: "not set").
+UNCHANGED = object()
+
 
 def normalise_emails(text: str) -> str:
     """`a@x.org ,b@y.org,, ` → `a@x.org, b@y.org`; each address validated, duplicates dropped.
@@ -67,11 +70,14 @@ def clinic_reminder_settings_update(
     actor: AbstractBaseUser | None,
     done_hold_days: int | None = None,
     immediate_critical_email: bool | None = None,
+    expected_yearly_caseload: int | None | object = UNCHANGED,
 ) -> Clinic:
     """Lead time, notification recipients, the days a reminder marked done stays done while
     still due, and the immediate e-mail of new critical reminders (None: left as they are).
     A recipient must be an active member of the clinic or in OSSA_ALLOWED_EMAIL_DOMAINS; any
-    other refuses the whole save. The change is audited in the clinic's history, with `actor`."""
+    other refuses the whole save. `expected_yearly_caseload` is the fragility fractures the
+    clinic expects a year (1–1,000,000; None: not set), the FLS identification indicators'
+    denominator. The change is audited in the clinic's history, with `actor`."""
     clinic.reminder_lead_days = lead_days
     clinic.notification_emails = normalise_emails(notification_emails)
     refused = recipients_refused(clinic=clinic, addresses=clinic.notification_emails)
@@ -93,6 +99,14 @@ def clinic_reminder_settings_update(
     if immediate_critical_email is not None:
         clinic.immediate_critical_email = immediate_critical_email
         fields.append("immediate_critical_email")
+    if expected_yearly_caseload is not UNCHANGED:
+        clinic.expected_yearly_caseload = expected_yearly_caseload  # type: ignore[assignment]
+        fields.append("expected_yearly_caseload")
+        if clinic.expected_yearly_caseload is not None and clinic.expected_yearly_caseload < 1:
+            raise ValidationError(
+                {"expected_yearly_caseload": "Expect at least 1 fracture a year, or leave empty."},
+                code="caseload_too_small",
+            )
     if clinic.done_hold_days is not None and clinic.done_hold_days < 1:
         raise ValidationError(
             {"done_hold_days": "Hold a reminder marked done for at least 1 day."},

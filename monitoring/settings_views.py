@@ -1,6 +1,7 @@
 """The clinic's reminder settings page (clinic admins): lead time, how long "done" holds, who is
 told of critical reminders and whether at once; the nightly scan's time; the daily digest's
-schedule. Thin: access → form → one service → redirect; a refusal is shown beside its field."""
+schedule; the clinic's expected yearly caseload of fragility fractures. Thin: access → form →
+one service → redirect; a refusal is shown beside its field."""
 
 from __future__ import annotations
 
@@ -67,6 +68,7 @@ def reminder_settings(request: HttpRequest, slug: str) -> HttpResponse:
                     notification_emails=data["notification_emails"],
                     done_hold_days=data["done_hold_days"],
                     immediate_critical_email=data["immediate_critical_email"],
+                    expected_yearly_caseload=data["expected_yearly_caseload"],
                     actor=request.user,  # type: ignore[arg-type]
                 )
             except ValidationError as refusal:

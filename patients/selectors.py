@@ -26,6 +26,7 @@ from patients.models import (
     PatientStatus,
     RiskProfile,
 )
+from quality.models import FlsEpisode
 from therapy.engine import Severity
 from therapy.models import Dose, TherapyCourse
 
@@ -41,7 +42,13 @@ _PAGE_RECORDS = (
     "cardiovascular_events",
     "immunosuppressants",
     "glucocorticoid_exposures",
-    "fractures",
+    # A fracture's episode in the same query: the page offers "Start FLS episode" without one.
+    Prefetch("fractures", queryset=Fracture.objects.select_related("fls_episode")),
+    # The fracture-liaison section: episodes with their fracture, then their follow-ups.
+    Prefetch(
+        "fls_episodes",
+        queryset=FlsEpisode.objects.select_related("fracture").prefetch_related("follow_ups"),
+    ),
     *_COURSES,
     "dxa_scans",
     "lab_results",

@@ -99,6 +99,8 @@ class FlsEpisode(PatientRecord):
     dated_field = "identified_on"
 
     class Meta:
+        verbose_name = "FLS episode"
+        verbose_name_plural = "FLS episodes"
         ordering = ["-identified_on", "-pk"]
         constraints = [
             limits.choices_check(
@@ -220,6 +222,7 @@ class FollowUpContact(PatientRecord):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = "FLS follow-up contact"
         ordering = ["date", "pk"]
         constraints = [
             models.UniqueConstraint(

@@ -85,6 +85,9 @@ LAYERS: dict[str, Layer] = {
     "quality.apps": MODELS,
     "quality.models": MODELS,  # FLS episodes and follow-up contacts
     "quality.management": EDGES,
+    "quality.forms": EDGES,  # the fracture-liaison entry forms
+    "quality.urls": EDGES,
+    "quality.views": EDGES,  # FLS episodes, follow-up contacts, DXA not needed
     "patients.access": ACCESS,
     "patients.access_log": ACCESS,  # who read which patient's record, on which page
     "patients.intake": ACCESS,  # a new patient's previous fractures and courses, in one save

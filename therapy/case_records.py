@@ -467,13 +467,41 @@ HISTORY_MODELS = (
 
 
 @transaction.atomic
+def _records_beyond_history(patient_ids: list[int]) -> list[str]:
+    """The kinds of record these patients have that a case does not hold (fracture-liaison
+    episodes and follow-ups, issue 13), in words; one EXISTS query per such model."""
+    return [
+        str(model._meta.verbose_name_plural)
+        for model in apps.get_models()
+        if issubclass(model, PatientRecord)
+        and model not in HISTORY_MODELS
+        and model._default_manager.filter(patient_id__in=patient_ids).exists()
+    ]
+
+
 def patient_replace_history(
     *, patient: Patient, case: c.Case, actor: AbstractBaseUser | None = None
 ) -> Patient:
     """Replace the whole clinical history of an existing patient with that of `case` (a
     re-import from an EHR: the source holds the whole record), and its birth date and sex when
     the case gives them. All or nothing, like `patient_import_case`; the deletions are audited
-    by simple-history."""
+    by simple-history.
+
+    A patient with records a case does not carry (the fracture-liaison episodes hang on their
+    fractures) is refused, naming them: replacing the fractures would delete those records
+    with them, and nothing an import brings could restore them."""
+    beyond = _records_beyond_history([patient.pk])
+    if beyond:
+        raise CaseImportError(
+            [
+                ImportProblem(
+                    "fractures",
+                    f"this patient has {', '.join(beyond)} recorded in Ossa, which a re-import "
+                    "would delete with the fractures they belong to; record the changes on the "
+                    "patient's page instead",
+                )
+            ]
+        )
     for model in HISTORY_MODELS:
         for row in model._default_manager.filter(patient=patient):
             if actor is not None:
@@ -788,7 +816,15 @@ def _bulk_delete_with_history(rows: list[models.Model], history: dict[str, Any])
         if on_delete is models.DO_NOTHING or relation.related_model is Dose:
             continue  # the audit rows keep their ids; doses are deleted first
         if on_delete is not models.SET_NULL:
-            raise BulkRefused(f"{relation.related_model.__name__} rows refer to {model.__name__}")
+            # A cascade the raw delete would skip: refused only when such rows exist (an FLS
+            # episode on a fracture), so the history stays whole.
+            if relation.related_model._default_manager.filter(
+                **{f"{relation.field.name}__in": pks}
+            ).exists():
+                raise BulkRefused(
+                    f"{relation.related_model.__name__} rows refer to {model.__name__}"
+                )
+            continue
         relation.related_model._default_manager.filter(
             **{f"{relation.field.name}__in": pks}
         ).update(**{relation.field.name: None})
@@ -825,15 +861,15 @@ def patients_replace_histories_bulk(
             raise BulkRefused(str(error)) from error
         if not patient.family_name:
             raise BulkRefused("no family name")
-        if patient.birth_date != before[0] and any(
-            issubclass(model, PatientRecord) and model not in HISTORY_MODELS
-            for model in apps.get_models()
-        ):  # Patient.clean's earliest-date rule would read rows this path does not replace
-            raise BulkRefused("a dated record outside the replaced history")
         if before != (patient.birth_date, patient.sex, patient.given_name, patient.family_name):
             patient.updated_at = timezone.now()  # bulk_update does not touch auto_now
             changed.append(patient)
     ids = [patient.pk for patient, _, _, _ in items]
+    # Rows this path does not replace: deleting fractures under an FLS episode would cascade
+    # past the raw delete, and Patient.clean's earliest-date rule would read them. One by one,
+    # `patient_replace_history` reports such a patient.
+    if _records_beyond_history(ids):
+        raise BulkRefused("records outside the replaced history")
     _bulk_delete_with_history(list(Dose.objects.filter(course__patient_id__in=ids)), history)
     for model in HISTORY_MODELS:
         _bulk_delete_with_history(list(model._default_manager.filter(patient_id__in=ids)), history)

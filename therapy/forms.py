@@ -56,16 +56,20 @@ class DoseGivenForm(forms.Form):
 
 class DecisionForm(CrispyMixin, forms.Form):
     """What the clinician decides on the engine's recommendation, and what it does to the
-    courses: continue the current course, a ranked option, another drug (with a reason) or no
-    treatment now (with a reason); for a drug, whether its course starts now (and, for an
-    injected drug, whether the first dose was given on the start date); which open course stops,
-    when and why.
+    courses: continue the current course, a ranked option, another drug (with a reason), no
+    treatment now (with a reason) or no anti-osteoporosis medication indicated (with a reason:
+    an explicit judgement the fracture-liaison indicators count); for a drug, whether its course
+    starts now (and, for an injected drug, whether the first dose was given on the start date);
+    which open course stops, when and why.
 
     Nothing that starts or stops a course is ticked in advance. The rules are the service's
     (`decision_record`); this form only gathers the answers (`decision_arguments`) and puts the
     service's refusals beside the fields that caused them (`add_refusal`)."""
 
     CONTINUE, ANOTHER, NONE = "continue", "another", "none"
+    NOT_INDICATED = "not_indicated"
+    #: The choices that choose no drug.
+    WITHOUT_A_DRUG = (CONTINUE, NONE, NOT_INDICATED)
 
     decision = forms.ChoiceField(label="Decision", widget=forms.RadioSelect)
     other_drug = forms.ChoiceField(label="Drug", required=False)
@@ -73,7 +77,8 @@ class DecisionForm(CrispyMixin, forms.Form):
         required=False,
         max_length=NOTE_MAX_CHARS,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Required for another drug and for no treatment now.",
+        help_text="Required for another drug, for no treatment now and for no medication "
+        "indicated.",
     )
     start_course = forms.BooleanField(required=False, label="Start the course")
     start_date = forms.DateField(
@@ -132,7 +137,11 @@ class DecisionForm(CrispyMixin, forms.Form):
             choices.append((self.CONTINUE, f"Continue current therapy: {_course_words(current)}"))
         self.ranked = {o["drug"] for o in options}
         choices += [(o["drug"], f"{o['rank']}. {o['label']} ({o['drug_class']})") for o in options]
-        choices += [(self.ANOTHER, "Another drug"), (self.NONE, "No treatment now")]
+        choices += [
+            (self.ANOTHER, "Another drug"),
+            (self.NONE, "No treatment now"),
+            (self.NOT_INDICATED, "No anti-osteoporosis medication indicated"),
+        ]
         self.fields["decision"].choices = choices
         # A contraindicated drug is not offered at all (the service refuses it too).
         self.fields["other_drug"].choices = [
@@ -159,7 +168,7 @@ class DecisionForm(CrispyMixin, forms.Form):
         decision = self.cleaned_data["decision"]
         if decision == self.ANOTHER:
             return str(self.cleaned_data["other_drug"])
-        return "" if decision in (self.CONTINUE, self.NONE) else str(decision)
+        return "" if decision in self.WITHOUT_A_DRUG else str(decision)
 
     def decision_arguments(self) -> dict[str, Any]:
         """The service's keyword arguments from a valid form; fields that do not apply to the
@@ -170,6 +179,7 @@ class DecisionForm(CrispyMixin, forms.Form):
             self.CONTINUE: DecisionKind.CONTINUE,
             self.ANOTHER: DecisionKind.OTHER_DRUG,
             self.NONE: DecisionKind.NO_TREATMENT,
+            self.NOT_INDICATED: DecisionKind.NOT_INDICATED,
         }.get(decision, DecisionKind.RANKED_OPTION)
         drug = self.chosen_drug()
         starts = bool(drug) and data["start_course"]
@@ -195,7 +205,7 @@ class DecisionForm(CrispyMixin, forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        is_drug = data.get("decision") not in (None, "", self.CONTINUE, self.NONE)
+        is_drug = data.get("decision") not in (None, "", *self.WITHOUT_A_DRUG)
         # A date typed wrong already has its own message.
         missing = "start_date" not in self.errors and not data.get("start_date")
         if is_drug and data.get("start_course") and missing:

@@ -29,6 +29,7 @@ from therapy.evaluation import case_evaluate, stored_case_evaluate
 from therapy.exceptions import CoursesWouldOverlap, RecordNotEvaluable
 from therapy.models import (
     DECISIONS_NEEDING_A_REASON,
+    DECISIONS_WITHOUT_A_DRUG,
     DecisionKind,
     Dose,
     RecommendationRecord,
@@ -122,13 +123,15 @@ def decision_record(
     - `kind` CONTINUE keeps the current course (the open course that started last); a ranked
       option (RANKED_OPTION) or another drug (OTHER_DRUG, with a `reason`) is `chosen_drug`,
       started on `start_date` if one is given (None records the decision only);
-      NO_TREATMENT needs a `reason`. A drug given as another drug that is in fact a ranked
-      option is recorded as that option.
+      NO_TREATMENT ("no treatment now") and NOT_INDICATED ("no anti-osteoporosis medication
+      indicated", an explicit judgement the FLS indicators count) need a `reason`, choose no
+      drug and start nothing; they stop courses as `stop_courses` asks. A drug given as another
+      drug that is in fact a ranked option is recorded as that option.
     - Starting denosumab, zoledronic acid or romosozumab needs `first_dose_given` answered
       (True records a Dose on the start date).
     - `stop_courses` (ids of the patient's open courses) end on `stop_date` (default: the day
-      before `start_date`, or `as_of` for no treatment) with `stop_reason`; courses are stopped
-      only beside a start or with no treatment.
+      before `start_date`, or `as_of` without a drug) with `stop_reason`; courses are stopped
+      only beside a start, with no treatment now or with no medication indicated.
     - A contraindicated drug is refused, to continue or to start. A start that would leave a
       course of another drug open past the new start raises `CoursesWouldOverlap` (nothing is
       written) unless `allow_overlap`; ending on the start day itself is a clean switch
@@ -182,11 +185,10 @@ def decision_record(
         if drug in ranks:
             kind = DecisionKind.RANKED_OPTION
     if kind in DECISIONS_NEEDING_A_REASON and not reason:
-        errors["reason"] = (
-            "Say why no treatment is started now."
-            if kind == DecisionKind.NO_TREATMENT
-            else "Say why you choose a drug that is not one of the ranked options."
-        )
+        errors["reason"] = {
+            DecisionKind.NO_TREATMENT: "Say why no treatment is started now.",
+            DecisionKind.NOT_INDICATED: "Say why no anti-osteoporosis medication is indicated.",
+        }.get(kind, "Say why you choose a drug that is not one of the ranked options.")
 
     is_drug = kind in (DecisionKind.RANKED_OPTION, DecisionKind.OTHER_DRUG)
     new_start = start_date if is_drug else None
@@ -209,10 +211,10 @@ def decision_record(
     if stop_courses:
         if len(to_stop) != len(set(stop_courses)):
             errors["stop_courses"] = "Only a course open today can be stopped here."
-        elif new_start is None and kind != DecisionKind.NO_TREATMENT:
+        elif new_start is None and kind not in DECISIONS_WITHOUT_A_DRUG:
             errors["stop_courses"] = (
                 "A course is stopped here only when the new course starts, or with "
-                "“No treatment now”."
+                "“No treatment now” or “No anti-osteoporosis medication indicated”."
             )
         if stop_reason not in {r.value for r in StopReason}:
             errors["stop_reason"] = "Say why the course stops."

@@ -14,6 +14,8 @@
   var startCourse = form.elements.namedItem("start_course");
   var stopDate = form.elements.namedItem("stop_date");
   var otherDrug = form.elements.namedItem("other_drug");
+  // "No treatment now" and "no medication indicated" choose no drug, as does "continue".
+  var WITHOUT_A_DRUG = ["continue", "none", "not_indicated"];
 
   function dayBefore(iso) {
     var day = new Date(iso + "T00:00:00Z");
@@ -33,7 +35,7 @@
     if (value === "another") {
       return otherDrug ? otherDrug.value : "";
     }
-    return value === "continue" || value === "none" ? "" : value;
+    return WITHOUT_A_DRUG.indexOf(value) !== -1 ? "" : value;
   }
 
   function show(name, visible) {
@@ -56,15 +58,16 @@
   function update() {
     var value = decision();
     var drug = chosenDrug(value);
-    var isDrug = value !== "" && value !== "continue" && value !== "none";
+    var isDrug = value !== "" && WITHOUT_A_DRUG.indexOf(value) === -1;
+    var noDrugNow = value === "none" || value === "not_indicated";
     var starting = isDrug && Boolean(startCourse && startCourse.checked);
     show("another", value === "another");
     show("start", isDrug);
     show("starting", starting);
     show("first-dose", starting && injected.indexOf(drug) !== -1);
-    show("stop", isDrug || value === "none");
+    show("stop", isDrug || noDrugNow);
     if (stopDate && !stopTyped) {
-      if (value === "none") {
+      if (noDrugNow) {
         stopDate.value = today;
       } else if (startDate && startDate.value) {
         stopDate.value = dayBefore(startDate.value);

@@ -86,7 +86,7 @@ def test_the_patient_page_section_menu_stays_in_view_and_leads_to_each_section(
     page.goto(f"/patients/{demo_patient.pk}/")
     menu = page.get_by_role("navigation", name="Sections of this page")
     links = menu.get_by_role("link")
-    expect(links).to_have_count(10)
+    expect(links).to_have_count(11)
     if width == TABLET:
         screenshot(page, "clinician-patient-768")
 

@@ -213,3 +213,57 @@ def test_a_reimport_unlinks_the_decisions_that_named_the_old_rows(clinic, nurse,
     assert not TherapyCourse.objects.filter(pk=course.pk).exists()
     deleted = TherapyCourse.history.get(id=course.pk, history_type="-")
     assert deleted.history_change_reason == BULK_CHANGE_REASON  # the bulk path, no fallback
+
+
+@pytest.mark.django_db
+def test_a_reimport_is_refused_for_a_patient_with_an_fls_episode_and_deletes_nothing(
+    clinic, nurse, queued
+):
+    from quality.models import FlsEpisode, Identification
+
+    patients = import_entries(entries(3), clinic=clinic, actor=nurse, as_of=AS_OF).created
+    fracture = Fracture.objects.filter(patient__in=[p.pk for p in patients]).first()
+    assert fracture is not None
+    episode = FlsEpisode.objects.create(
+        patient=fracture.patient,
+        fracture=fracture,
+        identified_on=fracture.date,
+        identified_by=Identification.CLINICAL,
+    )
+    fractures_before = set(Fracture.objects.values_list("pk", flat=True))
+
+    result = import_entries(entries(3), clinic=clinic, actor=nurse, as_of=AS_OF)
+
+    assert [p.message for p in result.problems] == [
+        "this patient has FLS episodes recorded in Ossa, which a re-import would delete with "
+        "the fractures they belong to; record the changes on the patient's page instead"
+    ]
+    assert not result.written
+    assert FlsEpisode.objects.filter(pk=episode.pk).exists()
+    assert set(Fracture.objects.values_list("pk", flat=True)) == fractures_before
+
+
+@pytest.mark.django_db
+def test_with_partial_the_other_patients_of_the_batch_are_still_replaced_in_bulk(
+    clinic, nurse, queued
+):
+    from quality.models import FlsEpisode, Identification
+
+    patients = import_entries(entries(3), clinic=clinic, actor=nurse, as_of=AS_OF).created
+    fracture = (
+        Fracture.objects.filter(patient=patients[0]).first()
+        or Fracture.objects.filter(patient__in=[p.pk for p in patients]).first()
+    )
+    FlsEpisode.objects.create(
+        patient=fracture.patient,
+        fracture=fracture,
+        identified_on=fracture.date,
+        identified_by=Identification.CLINICAL,
+    )
+
+    result = import_entries(entries(3), clinic=clinic, actor=nurse, as_of=AS_OF, partial=True)
+
+    assert len(result.problems) == 1
+    assert len(result.updated) == 2
+    assert fracture.patient_id not in {p.pk for p in result.updated}
+    assert FlsEpisode.objects.filter(fracture=fracture).exists()

@@ -440,7 +440,7 @@ def test_the_section_menu_leads_to_every_section_of_the_page(patient, clinician,
         html.index('id="section-menu"') : html.index("</nav>", html.index('id="section-menu"'))
     ]
     targets = re.findall(r'href="#([\w-]+)"', menu)
-    assert len(targets) == 10
+    assert len(targets) == 11
     for target in targets:
         assert f'id="{target}"' in html, target
 

@@ -20,6 +20,8 @@
     a dose/DXA/lab reminder and its actions    yes        yes    yes           404
     any other reminder and its actions         yes        403    yes           404
     clinic reminder settings                   403        403    yes           404
+    FLS episodes and follow-up contacts        yes        yes    403           404
+    an FLS episode's "DXA not needed"          yes        403    403           404
     quality indicators page and its drill-down yes        yes    yes           404
     quality audit CSV                          yes        403    yes           404
 
@@ -58,6 +60,7 @@ from patients.models import (
     RoleConfirmation,
 )
 from patients.permissions import Action
+from quality.models import FlsEpisode, FollowUpContact
 from tests import factories
 from therapy.models import Dose, RecommendationRecord, TherapyCourse
 
@@ -81,6 +84,11 @@ class Ctx:
     #: Open and dismissed reminders of the patient: a dose (a nurse's kind) and a reassessment
     reminders: dict[str, Reminder]
     assignee: Any  # a clinician of Hillside, who may take any reminder
+    #: the fracture-liaison episode of the patient's wrist fracture, with a 16-week contact, and
+    #: a spine fracture without an episode (the one a new episode is started for)
+    fls_episode: FlsEpisode
+    follow_up: FollowUpContact
+    free_fracture: Fracture
 
 
 @pytest.fixture
@@ -115,7 +123,24 @@ def ctx(world, clinic) -> Ctx:
             status="dismissed",
             close_reason="Entered twice",
         )
+    episode = FlsEpisode.objects.create(
+        patient=world.patient,
+        fracture=world.fracture,
+        identified_on=world.fracture.date,
+        identified_by="clinical",
+    )
     return Ctx(
+        fls_episode=episode,
+        follow_up=FollowUpContact.objects.create(
+            patient=world.patient,
+            episode=episode,
+            kind="16w",
+            date=world.fracture.date + dt.timedelta(weeks=16),
+            is_on_treatment=False,
+        ),
+        free_fracture=Fracture.objects.create(
+            patient=world.patient, date=dt.date(2022, 2, 15), site="vertebral"
+        ),
         world=world,
         clinic_slug=clinic.slug,
         colleague=membership,
@@ -487,6 +512,105 @@ REMINDER_ENDPOINTS: list[Endpoint] = [
     Endpoint("reminders:settings", lambda c: [c.clinic_slug], ADMIN),
 ]
 
+
+def _ctx_row(attr: str) -> Callable[[Ctx], Any]:
+    def state(ctx: Ctx) -> Any:
+        obj = getattr(ctx, attr)
+        return model_to_dict(type(obj).objects.get(pk=obj.pk))
+
+    return state
+
+
+def _ctx_exists(attr: str) -> Callable[[Ctx], bool]:
+    def state(ctx: Ctx) -> bool:
+        obj = getattr(ctx, attr)
+        return type(obj).objects.filter(pk=obj.pk).exists()
+
+    return state
+
+
+def _ctx_record(attr: str) -> Callable[[Ctx], list[Any]]:
+    return lambda ctx: [ctx.world.patient.pk, getattr(ctx, attr).pk]
+
+
+def _episode_post(fracture: str, **changes: str) -> Callable[[Ctx], dict[str, Any]]:
+    def data(ctx: Ctx) -> dict[str, Any]:
+        chosen = getattr(ctx, fracture) if fracture == "free_fracture" else ctx.world.fracture
+        return {
+            "fracture": chosen.pk,
+            "identified_on": chosen.date.isoformat(),
+            "identified_by": "clinical",
+            **changes,
+        }
+
+    return data
+
+
+FLS_ENDPOINTS: list[Endpoint] = [
+    Endpoint(
+        "fls:fls-episode-create",
+        _patient,
+        CLINICAL,
+        _episode_post("free_fracture"),
+        _count(FlsEpisode),
+    ),
+    Endpoint(
+        "fls:fls-episode-update",
+        _ctx_record("fls_episode"),
+        CLINICAL,
+        _episode_post("fracture", assessed_on="2019-06-20"),
+        _ctx_row("fls_episode"),
+    ),
+    Endpoint(
+        "fls:fls-episode-delete",
+        _ctx_record("fls_episode"),
+        CLINICAL,
+        lambda c: {},
+        _ctx_exists("fls_episode"),
+    ),
+    Endpoint(
+        "fls:fls-follow-up-create",
+        _patient,
+        CLINICAL,
+        lambda c: {
+            "episode": c.fls_episode.pk,
+            "kind": "52w",
+            "date": "2020-06-01",
+            "is_on_treatment": "True",
+            "adherence": "as_prescribed",
+        },
+        _count(FollowUpContact),
+    ),
+    Endpoint(
+        "fls:fls-follow-up-update",
+        _ctx_record("follow_up"),
+        CLINICAL,
+        lambda c: {
+            "episode": c.fls_episode.pk,
+            "kind": "16w",
+            "date": "2019-09-25",
+            "is_on_treatment": "False",
+            "note": "Called back",
+        },
+        _ctx_row("follow_up"),
+    ),
+    Endpoint(
+        "fls:fls-follow-up-delete",
+        _ctx_record("follow_up"),
+        CLINICAL,
+        lambda c: {},
+        _ctx_exists("follow_up"),
+    ),
+    # Whether a DXA scan is needed is a clinical judgement (IOF KPI 4): clinicians only.
+    Endpoint(
+        "fls:fls-episode-dxa",
+        _ctx_record("fls_episode"),
+        CLINICIAN,
+        lambda c: {"dxa_not_needed_reason": "Scan of last year on file"},
+        _ctx_row("fls_episode"),
+    ),
+]
+
 #: The clinic's quality indicators: the KPI page, a KPI's and a data item's patients, the audit
 #: CSV (de-identified, but not for a nurse: Action.EXPORT_QUALITY_AUDIT).
 QUALITY_ENDPOINTS: list[Endpoint] = [
@@ -497,9 +621,13 @@ QUALITY_ENDPOINTS: list[Endpoint] = [
 ]
 
 ENDPOINTS = (
-    PATIENT_ENDPOINTS + STAFF_ENDPOINTS + MEASUREMENT_SETTINGS_ENDPOINTS + REMINDER_ENDPOINTS
+    PATIENT_ENDPOINTS
+    + STAFF_ENDPOINTS
+    + MEASUREMENT_SETTINGS_ENDPOINTS
+    + REMINDER_ENDPOINTS
+    + FLS_ENDPOINTS
+    + QUALITY_ENDPOINTS
 )
-ENDPOINTS += QUALITY_ENDPOINTS
 
 
 def _allowed_cases(method: str) -> list[Any]:
@@ -606,6 +734,27 @@ def test_a_record_reached_through_another_patients_url_answers_404(
 ):
     other_patient = factories.PatientFactory(clinic=clinic)
     record = getattr(world, attr)
+
+    response = client_for(clinician).get(reverse(name, args=[other_patient.pk, record.pk]))
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "attr"),
+    [
+        ("fls:fls-episode-update", "fls_episode"),
+        ("fls:fls-episode-delete", "fls_episode"),
+        ("fls:fls-episode-dxa", "fls_episode"),
+        ("fls:fls-follow-up-update", "follow_up"),
+        ("fls:fls-follow-up-delete", "follow_up"),
+    ],
+)
+def test_an_fls_record_reached_through_another_patients_url_answers_404(
+    name, attr, ctx, clinic, clinician, client_for
+):
+    other_patient = factories.PatientFactory(clinic=clinic)
+    record = getattr(ctx, attr)
 
     response = client_for(clinician).get(reverse(name, args=[other_patient.pk, record.pk]))
 

@@ -11,7 +11,9 @@ page of them), apart from the records a page lists: one reader for the pages and
     page                                                   queries
     /patients/  (6 or 60 patients, each with a history)      22
       (one more: the reminder kinds of the kind filter)
-    /patients/<id>/  clinician or nurse, 2 or 20 years       43
+    /patients/<id>/  clinician or nurse, 2 or 20 years       44
+      (one more with fracture-liaison episodes: their follow-up
+      contacts, tests/quality/test_entry.py)
     /patients/<id>/  clinic admin (demographics only)         7
     /patients/new/ 7, /patients/<id>/edit/ 9 (with the row's version)
     /patients/<id>/contact/ 9, /patients/<id>/status/ 8
@@ -50,7 +52,8 @@ from patients.models import (
 from tests import factories
 
 LIST = 22
-DETAIL_CLINICAL = 43  # the access-log row, and what was done in the EHR with Ossa's cards
+# the access-log row, what was done in the EHR with Ossa's cards, the fracture-liaison episodes
+DETAIL_CLINICAL = 44
 DETAIL_DEMOGRAPHICS = 7
 # +2 in issue 13: the birth-date check reads the first date of the FLS episodes and follow-ups too.
 STATUS_POST = 36

@@ -418,13 +418,18 @@ def test_the_form_offers_continue_the_ranked_options_another_drug_and_no_treatme
         "4. Denosumab (antiresorptive)",
         "Another drug",
         "No treatment now",
+        "No anti-osteoporosis medication indicated",
     ]
 
 
 def test_continue_is_not_offered_without_an_open_course(client_for, clinician, patient):
     form = client_for(clinician).get(_url(patient)).context["form"]
 
-    assert [value for value, _ in form.fields["decision"].choices] == ["another", "none"]
+    assert [value for value, _ in form.fields["decision"].choices] == [
+        "another",
+        "none",
+        "not_indicated",
+    ]
     assert form.fields["stop_courses"].choices == []
 
 
