@@ -52,6 +52,7 @@ urlpatterns = [
     path("", include("quality.urls")),
     path("", include("interop.fhir.urls")),
     path("", include("interop.cds.urls")),
+    path("", include("quality.kpi_urls")),
 ]
 
 # The Django admin is not on the clinic's host in production unless OSSA_ADMIN_ENABLED=1.

@@ -183,6 +183,10 @@ LAYERS: dict[str, Layer] = {
     "interop.cds.admin": EDGES,
     "interop.cds.urls": EDGES,
     "interop.cds.views": EDGES,
+    # the clinic's KPI page, its drill-down and audit CSV
+    "quality.kpi_forms": EDGES,
+    "quality.kpi_urls": EDGES,
+    "quality.kpi_views": EDGES,
 }
 #: Every module inside these packages has their layer.
 PACKAGES: dict[str, Layer] = {

@@ -22,6 +22,8 @@
     clinic reminder settings                   403        403    yes           404
     FLS episodes and follow-up contacts        yes        yes    403           404
     an FLS episode's "DXA not needed"          yes        403    403           404
+    quality indicators page and its drill-down yes        yes    yes           404
+    quality audit CSV                          yes        403    yes           404
 
 A GET that is allowed answers 200; a POST that is allowed redirects and changes the row; a
 refused request answers 403 (patient in the user's clinic) or 404 (patient of another clinic)
@@ -609,12 +611,22 @@ FLS_ENDPOINTS: list[Endpoint] = [
     ),
 ]
 
+#: The clinic's quality indicators: the KPI page, a KPI's and a data item's patients, the audit
+#: CSV (de-identified, but not for a nurse: Action.EXPORT_QUALITY_AUDIT).
+QUALITY_ENDPOINTS: list[Endpoint] = [
+    Endpoint("kpis:page", lambda c: [c.clinic_slug], EVERY_ROLE),
+    Endpoint("kpis:drill-down", lambda c: [c.clinic_slug, "iof-4", "numerator"], EVERY_ROLE),
+    Endpoint("kpis:completeness", lambda c: [c.clinic_slug, "dxa"], EVERY_ROLE),
+    Endpoint("kpis:audit-csv", lambda c: [c.clinic_slug], CLINICIAN_AND_ADMIN),
+]
+
 ENDPOINTS = (
     PATIENT_ENDPOINTS
     + STAFF_ENDPOINTS
     + MEASUREMENT_SETTINGS_ENDPOINTS
     + REMINDER_ENDPOINTS
     + FLS_ENDPOINTS
+    + QUALITY_ENDPOINTS
 )
 
 
