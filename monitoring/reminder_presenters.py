@@ -15,6 +15,7 @@ from django.utils.text import capfirst
 from monitoring.models import ACTIVE_REMINDER_STATUSES, ContactKind, Reminder, ReminderStatus
 from monitoring.reminder_selectors import reminder_action_on
 from quality.follow_ups import FOLLOW_UP_16W, FOLLOW_UP_52W
+from quality.models import FOLLOW_UP_REMINDER_KINDS
 from therapy.engine import Severity
 from therapy.presenters import drug_label, label
 
@@ -62,6 +63,8 @@ class RecordLink:
     words: str
 
 
+#: The reminder kind → the follow-up contact's kind ("16w", "52w").
+_FOLLOW_UP_KIND = {code: kind for kind, code in FOLLOW_UP_REMINDER_KINDS.items()}
 _FOLLOW_UP_ACTIONS = {
     FOLLOW_UP_16W: "Record the 16-week follow-up contact",
     FOLLOW_UP_52W: "Record the 52-week follow-up contact",
@@ -69,13 +72,14 @@ _FOLLOW_UP_ACTIONS = {
 
 
 def record_link(reminder: Reminder) -> RecordLink | None:
-    """The link to record what a follow-up call found: the fracture-liaison section of the
-    patient's page (`#fracture-liaison`), where its episodes and contacts are written. None for the
-    engine's items (their records have several doors on the patient's page)."""
+    """The link to record what a follow-up call found: the follow-up form with the call's kind
+    chosen (and the patient's open episode, when there is one). None for the engine's items
+    (their records have several doors on the patient's page)."""
     words = _FOLLOW_UP_ACTIONS.get(reminder.kind)
     if words is None:
         return None
-    return RecordLink(f"{reverse('patients:detail', args=[reminder.patient_id])}#fracture-liaison", words)
+    url = reverse("fls:fls-follow-up-create", args=[reminder.patient_id])
+    return RecordLink(f"{url}?kind={_FOLLOW_UP_KIND[reminder.kind]}", words)
 
 
 def decorate(reminders: Iterable[Reminder], today: dt.date) -> list[Reminder]:

@@ -13,7 +13,7 @@ from django.db.models import Q
 from patients.access import PatientAccess
 from patients.forms import CrispyMixin, date_widgets
 from patients.models import Fracture
-from quality.models import FlsEpisode, FollowUpContact, Identification
+from quality.models import FlsEpisode, FollowUpContact, FollowUpKind, Identification
 
 #: The unique constraint's own words, so the form and a race past it say the same.
 UNIQUE_MESSAGE = next(
@@ -111,6 +111,7 @@ class FollowUpContactForm(CrispyMixin, forms.ModelForm):
         access: PatientAccess,
         today: dt.date,
         episode_id: int | None = None,
+        kind: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -121,8 +122,14 @@ class FollowUpContactForm(CrispyMixin, forms.ModelForm):
         field.empty_label = None if self.instance.pk else "—"  # type: ignore[attr-defined]
         if not self.instance.pk:
             self.initial["date"] = today
+            if episode_id is None:
+                # The patient's one open episode is the one a follow-up call is about.
+                open_ids = [e.pk for e in field.queryset if e.closed_on is None]
+                episode_id = open_ids[0] if len(open_ids) == 1 else None
             if episode_id is not None:
                 self.initial["episode"] = episode_id
+            if kind in FollowUpKind.values:  # a reminder's link says which call it was
+                self.initial["kind"] = kind
 
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean()

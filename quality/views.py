@@ -133,6 +133,7 @@ def follow_up_form(request: HttpRequest, patient_pk: int, pk: int | None = None)
         access=access,
         today=timezone.localdate(),
         episode_id=_chosen(request, "episode"),
+        kind=request.GET.get("kind", ""),
     )
     return _record_page(request, access, FOLLOW_UP, form, is_new=pk is None)
 

@@ -448,9 +448,9 @@ def test_the_nurse_sees_the_calls_in_words_with_a_link_to_record_the_contact(
     html = response.content.decode()
     assert {"FOLLOW_UP_16W", "FOLLOW_UP_52W"} <= {r.kind for r in response.context["rows"]}
     assert "16-week follow-up call" in html and "52-week follow-up call" in html
-    record = reverse("patients:detail", args=[called.pk]) + "#fracture-liaison"
-    assert f'<a href="{record}">Record the 16-week follow-up contact</a>' in html
-    assert f'<a href="{record}">Record the 52-week follow-up contact</a>' in html
+    record = reverse("fls:fls-follow-up-create", args=[called.pk])
+    assert f'<a href="{record}?kind=16w">Record the 16-week follow-up contact</a>' in html
+    assert f'<a href="{record}?kind=52w">Record the 52-week follow-up contact</a>' in html
     assert "FOLLOW_UP" not in _text(html)
 
 

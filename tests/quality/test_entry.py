@@ -661,3 +661,33 @@ def test_the_patient_page_costs_one_query_more_with_episodes_whatever_their_numb
         response = client.get(reverse("patients:detail", args=[patient.pk]))
 
     assert response.content.decode().count('data-testid="fls-episode"') == count
+
+
+def test_a_reminders_link_chooses_the_call_and_the_patients_one_open_episode(
+    patient, episode, nurse, client_for
+):
+    html = (
+        client_for(nurse)
+        .get(_url("fls-follow-up-create", patient), {"kind": "52w"})
+        .content.decode()
+    )
+
+    assert re.search(r'<option value="52w"[^>]*selected', input_tag(html, "kind"))
+    assert re.search(rf'<option value="{episode.pk}"[^>]*selected', input_tag(html, "episode"))
+
+
+def test_with_two_open_episodes_none_is_chosen_for_the_nurse_and_an_unknown_kind_chooses_none(
+    patient, episode, spine, nurse, client_for
+):
+    FlsEpisode.objects.create(
+        patient=patient, fracture=spine, identified_on=SPINE, identified_by="clinical"
+    )
+
+    html = (
+        client_for(nurse)
+        .get(_url("fls-follow-up-create", patient), {"kind": "8w"})
+        .content.decode()
+    )
+
+    assert "selected" not in input_tag(html, "kind").replace('value="" selected', "")
+    assert not re.search(r'<option value="\d+"[^>]*selected', input_tag(html, "episode"))
