@@ -572,6 +572,10 @@ def _demo_departures(patient: Patient, index: int, today: dt.date) -> None:
         )
 
 
+#: The demo clinics' expected fragility fractures per year (IOF KPI 1, FLS-DB KPI 2).
+DEMO_YEARLY_CASELOAD = 12
+
+
 @transaction.atomic
 def seed_demo(*, patients: int, password: str | None, today: dt.date) -> SeedResult:
     clinics = {
@@ -581,6 +585,8 @@ def seed_demo(*, patients: int, password: str | None, today: dt.date) -> SeedRes
                 "name": name,
                 "address": LETTERHEADS[slug][0],
                 "phone": LETTERHEADS[slug][1],
+                # a small service's year, so the identification indicators have a value
+                "expected_yearly_caseload": DEMO_YEARLY_CASELOAD,
             },
         )[0]
         for slug, name in CLINICS.items()

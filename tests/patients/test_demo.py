@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from monitoring.models import Reminder
 from monitoring.scan import reminders_scan
-from patients.demo import seed_demo
-from patients.models import Patient
+from patients.demo import DEMO_YEARLY_CASELOAD, seed_demo
+from patients.models import Clinic, Patient
 from quality.models import FlsEpisode, FollowUpContact
 
 TODAY = dt.date(2026, 11, 30)
@@ -83,3 +85,12 @@ def test_seeding_again_adds_no_episode_and_no_contact(db):
     seed_demo(patients=16, password=None, today=TODAY)
 
     assert (FlsEpisode.objects.count(), FollowUpContact.objects.count()) == before
+
+
+@pytest.mark.django_db
+def test_the_demo_clinics_have_an_expected_caseload_for_the_identification_indicators():
+    seed_demo(patients=2, password="demo-password-123", today=dt.date(2026, 11, 25))
+
+    assert set(Clinic.objects.values_list("expected_yearly_caseload", flat=True)) == {
+        DEMO_YEARLY_CASELOAD
+    }
