@@ -56,9 +56,12 @@ def scan_reminders_task(
     day = dt.date.fromisoformat(as_of) if as_of else timezone.localdate()
     now = timezone.now()
     run, batches = scan_run_start(as_of=day, now=now, batch_size=batch_size)
+    # The batches follow the queue this task came from (the default one, unless routed).
+    queue = (self.request.delivery_info or {}).get("routing_key")
     for batch in batches:
-        scan_batch_task.delay(
-            run.pk, batch.after_pk, batch.upto_pk, day.isoformat(), now.isoformat()
+        scan_batch_task.apply_async(
+            (run.pk, batch.after_pk, batch.upto_pk, day.isoformat(), now.isoformat()),
+            **({"queue": queue} if queue else {}),
         )
     logger.info("reminder scan as of %s: run %s, %s batch(es)", day, run.pk, len(batches))
     return {"as_of": day.isoformat(), "run": run.pk, "batches": len(batches)}

@@ -37,13 +37,13 @@ def eager():
 def sent(monkeypatch):
     """The argument tuples of the batch tasks sent (each still runs)."""
     calls: list[tuple] = []
-    real = scan_batch_task.delay
+    real = scan_batch_task.apply_async
 
-    def record(*args, **kwargs):
+    def record(args, **options):
         calls.append(args)
-        return real(*args, **kwargs)
+        return real(args, **options)
 
-    monkeypatch.setattr(scan_batch_task, "delay", record)
+    monkeypatch.setattr(scan_batch_task, "apply_async", record)
     return calls
 
 
@@ -228,3 +228,31 @@ def test_the_immediate_email_goes_once_per_recipient_per_run(
         nightly(batch_size=2)
 
     assert mail.outbox == []
+
+
+# --- where the last scan is shown ---------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_dashboard_shows_a_running_scans_batches_and_a_failed_ones_bounds(
+    clinic_admin, client_for
+):
+    ScanRun.objects.create(
+        as_of=TONIGHT,
+        status="failed",
+        patients=1000,
+        batches=3,
+        batches_done=2,
+        batches_failed=1,
+        failed_batches=[
+            {"after_pk": 500, "upto_pk": None, "error": "OperationalError('server gone')"}
+        ],
+        error="1 of 3 batches failed: …",
+    )
+    ScanRun.objects.create(as_of=TONIGHT, batches=4, batches_done=1)  # running
+
+    html = client_for(clinic_admin).get("/").content.decode()
+
+    assert "the worklist is filling (1 of 4 batches done)." in html
+    assert "1 of 3 batches of patients failed after their retries" in html
+    assert "patients with id 501 and above: <code>OperationalError(&#x27;server gone&#x27;)" in html
