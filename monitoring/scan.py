@@ -141,8 +141,8 @@ EDITION_REASON = f"rule book edition {ENGINE_VERSION}"
 BATCH_ATTEMPTS = 3
 DEFAULT_LEAD_DAYS: int = Clinic._meta.get_field("reminder_lead_days").default
 DEFAULT_HOLD_DAYS: int = Clinic._meta.get_field("done_hold_days").default
-#: A run still "running" this long after it started died with its worker (the task's hard time
-#: limit is 30 minutes); the next full run records it as failed.
+#: A run still "running" this long after it started lost its worker or one of its batch tasks
+#: (each task's hard time limit is 30 minutes); the next full run records it as failed.
 INTERRUPTED_AFTER = dt.timedelta(hours=1)
 INTERRUPTED = "Interrupted: the scan stopped before it finished (its worker was stopped)."
 
