@@ -14,12 +14,20 @@ It then measures, in patients per second:
   (a) the floor: the same rows and columns the scan reads, read with a raw cursor, batch by
       batch, as tuples (no ORM, no engine): patients, risk profiles, the eight history tables
       and the reminders;
-  (b) a full `reminders_scan` that creates every reminder (the first night), then a second one
-      that finds nothing to change (every night after) — in one process, then with one
-      process per CPU (`--workers`), starting again from no reminders;
+  (b) a full `reminders_scan` in this process that creates every reminder (the first night),
+      then a second one that finds nothing to change (every night after);
   (c) the engine alone on 2,000 of the cases, for the breakdown;
 and prints each scan's ratio to the floor and the time projected for a 100,000-patient clinic
 (targets: within 5× of the floor, and under 2 minutes).
+
+With `--celery` it measures the nightly task instead, as production runs it: real Celery
+workers (`celery -A config worker --pool prefork --concurrency N`, N = 1 then 2; `--processes`)
+started as subprocesses against Redis (CELERY_BROKER_URL, default redis://127.0.0.1:6379/7, a
+queue of the benchmark's own) and this database. Each run starts from no reminders, enqueues
+`scan_reminders_task`, waits for its `ScanRun` to finish (first night, then a second night with
+nothing to change), and prints patients/s, the speed-up of N processes over one, and the peak
+RSS of the pool processes (VmHWM; targets: ≥ 1.7× with 2 processes, 100,000 patients in
+under 60 s, RSS ≤ 300 MB).
 """
 
 from __future__ import annotations
@@ -29,8 +37,10 @@ import datetime as dt
 import os
 import platform
 import random
+import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -412,9 +422,17 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--keep", action="store_true", help="reuse the patients already seeded")
     parser.add_argument(
-        "--workers", type=int, default=0, help="processes for the parallel run (default: CPUs)"
+        "--celery", action="store_true", help="measure the nightly task on real Celery workers"
+    )
+    parser.add_argument(
+        "--processes",
+        type=lambda v: [int(p) for p in v.split(",")],
+        default=[1, 2],
+        help="worker pool sizes to measure with --celery (default 1,2)",
     )
     args = parser.parse_args()
+    if args.celery:
+        os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/7")
 
     django.setup()
     from django.core import mail
@@ -444,23 +462,22 @@ def main() -> None:
     n = Patient.objects.count()
     now = timezone.now()
 
-    workers = args.workers or os.cpu_count() or 1
+    if args.celery:
+        celery_bench(n, args.batch_size, args.processes)
+        return
     print(f"Measuring ({n:,} patients, batch {args.batch_size})…")
     floor_s, (floor_n, floor_rows) = timed(
         "floor: raw read of the same rows", lambda: floor_read(args.batch_size)
     )
     runs = []
-    for processes in sorted({1, workers}):
-        Reminder.objects.all().delete()
-        Reminder.history.all().delete()
-        for label in ("creates the reminders", "nothing to change"):
-            seconds, summary = timed(
-                f"scan, {processes} process{'es' if processes > 1 else ''} ({label})",
-                lambda p=processes: reminders_scan(
-                    as_of=AS_OF, now=now, batch_size=args.batch_size, workers=p, details=False
-                ),
-            )
-            runs.append((processes, label, seconds, summary))
+    Reminder.objects.all().delete()
+    Reminder.history.all().delete()
+    for label in ("creates the reminders", "nothing to change"):
+        seconds, summary = timed(
+            f"scan, 1 process ({label})",
+            lambda: reminders_scan(as_of=AS_OF, now=now, batch_size=args.batch_size, details=False),
+        )
+        runs.append((1, label, seconds, summary))
     sample = list(Patient.objects.order_by("pk").values_list("pk", flat=True)[:2000])
     cases = [case for _, _, case in cases_for_patients(sample, as_of=AS_OF)]
     engine_s, _ = timed(
@@ -486,6 +503,150 @@ def main() -> None:
         )
     print(f"- engine alone, one process: {len(cases) / engine_s:,.0f} patients/s")
     print(f"- critical-reminder e-mails sent: {len(getattr(mail, 'outbox', [])):,}")
+
+
+# --- real Celery workers ----------------------------------------------------------------------
+
+
+def _pool_processes(pid: int) -> list[int]:
+    """The worker's pool processes (its children), from /proc."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    try:
+        return [int(c) for c in children.read_text().split()]
+    except OSError:
+        return []
+
+
+def _status_kb(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class Worker:
+    """`celery -A config worker --pool prefork --concurrency N` on a queue of its own."""
+
+    def __init__(self, processes: int, log: Path) -> None:
+        self.queue = f"ossa-bench-{uuid.uuid4().hex[:8]}"
+        self.log = log
+        self.peak_kb: dict[int, int] = {}
+        self.process = subprocess.Popen(  # noqa: S603 — our own interpreter running celery
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=prefork",
+                f"--concurrency={processes}",
+                f"--queues={self.queue}",
+                f"--hostname={self.queue}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=INFO",
+            ],
+            cwd=ROOT,
+            env=dict(os.environ),
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while " ready." not in log.read_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"the Celery worker did not start:\n{log.read_text()}")
+            time.sleep(0.2)
+
+    def sample(self) -> None:
+        """Remember each pool process's peak RSS (VmHWM), while it is alive."""
+        for pid in _pool_processes(self.process.pid):
+            self.peak_kb[pid] = max(self.peak_kb.get(pid, 0), _status_kb(pid, "VmHWM"))
+
+    def stop(self) -> None:
+        self.sample()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _night(worker: Worker, batch_size: int) -> tuple[float, Any]:
+    """Enqueue the nightly task; wait for its run to finish; (seconds, the ScanRun)."""
+    from monitoring.models import ScanRun
+    from monitoring.tasks import scan_reminders_task
+
+    before = ScanRun.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    start = time.perf_counter()
+    scan_reminders_task.apply_async(
+        kwargs={"as_of": AS_OF.isoformat(), "batch_size": batch_size}, queue=worker.queue
+    )
+    while True:
+        run = ScanRun.objects.filter(pk__gt=before).order_by("pk").first()
+        if run is not None and run.status != ScanRun.Status.RUNNING:
+            return time.perf_counter() - start, run
+        if worker.process.poll() is not None:
+            sys.exit(f"the Celery worker exited:\n{worker.log.read_text()}")
+        worker.sample()
+        time.sleep(0.1)
+
+
+def celery_bench(n: int, batch_size: int, pool_sizes: list[int]) -> None:
+    from django.conf import settings
+    from django.db import connection
+
+    from monitoring.models import Reminder
+
+    print(
+        f"Measuring the nightly task on real Celery workers ({n:,} patients, batch "
+        f"{batch_size}, broker {settings.CELERY_BROKER_URL})…"
+    )
+    results = []
+    for processes in pool_sizes:
+        Reminder.objects.all().delete()
+        Reminder.history.all().delete()
+        load = os.getloadavg()[0]
+        worker = Worker(processes, ROOT / "var" / f"bench-celery-{processes}.log")
+        try:
+            nights = []
+            for label in ("creates the reminders", "nothing to change"):
+                seconds, run = _night(worker, batch_size)
+                print(
+                    f"  {processes} process(es), {label}: {seconds:.2f} s, run {run.status}, "
+                    f"{run.batches_done}/{run.batches} batches"
+                    + (f", {run.batches_failed} failed: {run.error}" if run.batches_failed else "")
+                )
+                nights.append((label, seconds, run))
+        finally:
+            worker.stop()
+        results.append((processes, nights, max(worker.peak_kb.values(), default=0), load))
+    print()
+    print(
+        f"Ossa nightly scan on Celery — PostgreSQL {connection.pg_version // 10000}, "
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {n:,} patients, "
+        f"batch {batch_size}, prefork pool"
+    )
+    one = {label: seconds for label, seconds, _ in results[0][1]} if results else {}
+    for processes, nights, peak_kb, load in results:
+        for label, seconds, run in nights:
+            rate = n / seconds
+            speedup = one[label] / seconds if processes != results[0][0] else 1.0
+            print(
+                f"- {processes} worker process{'es' if processes > 1 else ''}, {label}: "
+                f"{rate:,.0f} patients/s, {speedup:.2f}× of {results[0][0]}; "
+                f"100,000 patients in {100_000 / rate:.0f} s (target < 60 s); "
+                f"run {run.status}, created {run.created:,}, unchanged {run.unchanged:,}"
+            )
+        print(
+            f"  peak RSS of a pool process: {peak_kb / 1024:.0f} MB (target ≤ 300 MB); "
+            f"load average at start {load:.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -157,7 +157,10 @@ def scan_status(*, now: dt.datetime) -> ScanStatus:
         ScanRun.objects.filter(
             Q(status=ScanRun.Status.RUNNING, started_at__gte=now - INTERRUPTED_AFTER)
             | Q(pk=Subquery(last_finished[:1]))
-        ).order_by("-started_at", "-pk")[:5]
+        )
+        # the batches' bookkeeping is not shown (and grows with the clinic while a run goes)
+        .defer("counted_batches", "new_critical")
+        .order_by("-started_at", "-pk")[:5]
     )
     return ScanStatus(
         last=next((r for r in runs if r.status != ScanRun.Status.RUNNING), None),

@@ -440,6 +440,19 @@ class ScanRun(models.Model):
     resolved = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
+    #: The nightly run is sent as one Celery task per batch of patients: how many it was split
+    #: into, and how many of them finished (done) or failed for good (after their retries).
+    batches = models.PositiveIntegerField(default=0)
+    batches_done = models.PositiveIntegerField(default=0)
+    batches_failed = models.PositiveIntegerField(default=0)
+    #: [{"after_pk": 0, "upto_pk": 500, "error": "OperationalError(...)"}, …] (failed for good)
+    failed_batches = models.JSONField(default=list, blank=True)
+    #: The `after_pk` of every batch counted (done or failed): a batch delivered twice (its
+    #: worker died after it committed) is counted once.
+    counted_batches = models.JSONField(default=list, blank=True)
+    #: The critical reminders the batches created or reopened, e-mailed once the last batch is
+    #: in (one message per recipient for the run); emptied when the run finishes.
+    new_critical = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-pk"]

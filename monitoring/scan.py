@@ -93,7 +93,8 @@ Concurrency
 Speed
     The engine's input is read as plain tuples (`therapy.case_records`, the one reader the
     patient pages use too): model instances would cost three times the engine itself on long
-    histories. `workers` > 1 runs batches in forked processes (PostgreSQL; see the task).
+    histories. The nightly task sends one Celery task per batch, so every worker process on
+    every host shares the night (`scan_run_start`, `scan_run_batch`).
     `bench/scan.py` measures it all against a raw read of the same rows.
 
 E-mail
@@ -107,16 +108,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import multiprocessing
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db import connections as db_connections
 from django.db.models import QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -143,8 +141,8 @@ EDITION_REASON = f"rule book edition {ENGINE_VERSION}"
 BATCH_ATTEMPTS = 3
 DEFAULT_LEAD_DAYS: int = Clinic._meta.get_field("reminder_lead_days").default
 DEFAULT_HOLD_DAYS: int = Clinic._meta.get_field("done_hold_days").default
-#: A run still "running" this long after it started died with its worker (the task's hard time
-#: limit is 30 minutes); the next full run records it as failed.
+#: A run still "running" this long after it started lost its worker or one of its batch tasks
+#: (each task's hard time limit is 30 minutes); the next full run records it as failed.
 INTERRUPTED_AFTER = dt.timedelta(hours=1)
 INTERRUPTED = "Interrupted: the scan stopped before it finished (its worker was stopped)."
 
@@ -603,24 +601,35 @@ class _Batch:
 
 
 def _batches(patient_ids: list[int] | None, batch_size: int) -> Iterator[_Batch]:
-    """Consecutive batches of `batch_size` patients in pk order, found one after the other (a
-    query per batch, so no list of every patient is ever held)."""
+    """Consecutive batches of `batch_size` patients in pk order: of the listed patients, or
+    of everyone (`_batch_bounds`)."""
     if patient_ids is not None:
         for start in range(0, len(patient_ids), batch_size):
             yield _Batch(ids=tuple(patient_ids[start : start + batch_size]))
         return
+    yield from _batch_bounds(batch_size)
+
+
+def _batch_bounds(batch_size: int) -> list[_Batch]:
+    """The bounds of a full scan's batches: ceil(patients / batch_size) of them, the last one
+    open-ended (a patient added meanwhile is scanned too). A query per batch reads only its
+    last pk, so no list of every patient is ever held; the bounds are a few hundred numbers."""
+    planned: list[_Batch] = []
     after_pk = 0
     while True:
-        last = list(
+        # The batch's last patient and the one after it: is this the last batch?
+        ends = list(
             Patient.objects.filter(pk__gt=after_pk)
             .order_by("pk")
-            .values_list("pk", flat=True)[batch_size - 1 : batch_size]
+            .values_list("pk", flat=True)[batch_size - 1 : batch_size + 1]
         )
-        upto_pk = last[0] if last else None
-        yield _Batch(after_pk=after_pk, upto_pk=upto_pk)
-        if upto_pk is None:
-            return
-        after_pk = upto_pk
+        if len(ends) == 2:
+            planned.append(_Batch(after_pk=after_pk, upto_pk=ends[0]))
+            after_pk = ends[0]
+            continue
+        if ends or Patient.objects.filter(pk__gt=after_pk).exists():
+            planned.append(_Batch(after_pk=after_pk))
+        return planned
 
 
 def _scan_batch(
@@ -744,76 +753,45 @@ def _scan_batch_retrying(batch: _Batch, **kwargs: Any) -> ScanSummary:
     raise AssertionError("unreachable")
 
 
-def _results(batches: Iterator[_Batch], *, workers: int, **kwargs: Any) -> Iterator[ScanSummary]:
-    """Each batch's summary, in batch order: scanned here, or by `workers` forked processes
-    (PostgreSQL only: SQLite writes one transaction at a time anyway)."""
-    if workers == 1 or db_connections["default"].vendor != "postgresql":
-        for batch in batches:
-            yield _scan_batch_retrying(batch, **kwargs)
-        return
-    if transaction.get_connection().in_atomic_block:
-        raise RuntimeError("a scan with several workers cannot run inside a transaction")
-    # The batches' bounds are a few hundred numbers. They are found first, and this process's
-    # connection is closed before forking: a forked process must never use (or close) a
-    # connection it inherited, so each one opens its own, and this one waits for them.
-    planned = list(batches)
-    db_connections.close_all()
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = deque(pool.submit(_scan_batch_retrying, batch, **kwargs) for batch in planned)
-        try:
-            while futures:
-                yield futures.popleft().result()  # and forget it: memory stays bounded
-        finally:
-            for future in futures:
-                future.cancel()
-
-
 def reminders_scan(
     *,
     as_of: dt.date,
     now: dt.datetime,
     batch_size: int = 500,
     patient_ids: Iterable[int] | None = None,
-    workers: int = 1,
     details: bool = True,
     progress: Callable[[ScanSummary], None] | None = None,
     dry_run: bool = False,
 ) -> ScanSummary:
     """Bring every patient's reminders (or only those of `patient_ids`) in line with the engine
-    on `as_of`. A full scan is recorded as a `ScanRun` (running → succeeded or failed); a
-    per-patient rescan is not, so the admin dashboard's "last scan" is the last full one.
+    on `as_of`, in this process, a batch after the other (`manage.py scan_reminders`, the
+    per-patient rescan; the nightly task sends the batches to the workers instead:
+    `scan_run_start` and `scan_run_batch`, the same `_scan_batch_retrying` per batch). A full
+    scan is recorded as a `ScanRun` (running → succeeded or failed); a per-patient rescan is
+    not, so the admin dashboard's "last scan" is the last full one.
 
-    `workers` > 1 scans batches in that many forked processes at once on PostgreSQL (each batch
-    is its own transaction either way; not inside a transaction). `details=False` keeps
-    only the counts (the nightly task: memory stays bounded however many reminders change);
-    `progress` is called with the running totals after each batch. `dry_run` computes the same
-    summary and writes nothing (no reminder, no `ScanRun`) and sends nothing."""
-    if batch_size < 1 or workers < 1:
-        raise ValueError("batch_size and workers must be at least 1")
+    `details=False` keeps only the counts (memory stays bounded however many reminders
+    change); `progress` is called with the running totals after each batch. `dry_run` computes
+    the same summary and writes nothing (no reminder, no `ScanRun`) and sends nothing."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
     ids = sorted(set(patient_ids)) if patient_ids is not None else None
-    run = None
-    if ids is None and not dry_run:
-        ScanRun.objects.filter(
-            status=ScanRun.Status.RUNNING, started_at__lt=now - INTERRUPTED_AFTER
-        ).update(status=ScanRun.Status.FAILED, error=INTERRUPTED)
-        run = ScanRun.objects.create(as_of=as_of)
-    clinics = {
-        pk: (lead, hold)
-        for pk, lead, hold in Clinic.objects.values_list(
-            "pk", "reminder_lead_days", "done_hold_days"
-        )
-    }
+    batches = list(_batches(ids, batch_size))
+    run = (
+        _start_run(as_of=as_of, now=now, batches=len(batches))
+        if ids is None and not dry_run
+        else None
+    )
+    clinics = _clinics()
     total = ScanSummary(as_of=as_of)
     number = 0
+    scanning: _Batch | None = None
     try:
-        for batch in _results(
-            _batches(ids, batch_size),
-            workers=workers,
-            as_of=as_of,
-            now=now,
-            clinics=clinics,
-            dry_run=dry_run,
-        ):
+        for scanning in batches:
+            batch = _scan_batch_retrying(
+                scanning, as_of=as_of, now=now, clinics=clinics, dry_run=dry_run
+            )
+            scanning = None
             if not batch.patients:
                 continue
             total.merge(batch, details=details)
@@ -823,13 +801,153 @@ def reminders_scan(
             _after_batch(number)
     except BaseException as error:
         if run is not None:
-            _finish(run, total, status=ScanRun.Status.FAILED, error=repr(error)[:2000])
+            _finish(
+                run,
+                total,
+                status=ScanRun.Status.FAILED,
+                error=repr(error)[:2000],
+                done=number,
+                failed=[] if scanning is None else [_failure(scanning, error)],
+            )
         _notify(total.new_critical, now=now)  # what the finished batches raised
         raise
     if run is not None:
-        _finish(run, total, status=ScanRun.Status.SUCCEEDED)
+        _finish(run, total, status=ScanRun.Status.SUCCEEDED, done=number)
     _notify(total.new_critical, now=now)
     return total
+
+
+def _clinics() -> dict[int, tuple[int, int]]:
+    """Clinic id → (lead days, hold days), read once per run (or per batch task)."""
+    return {
+        pk: (lead, hold)
+        for pk, lead, hold in Clinic.objects.values_list(
+            "pk", "reminder_lead_days", "done_hold_days"
+        )
+    }
+
+
+def _start_run(*, as_of: dt.date, now: dt.datetime, batches: int) -> ScanRun:
+    """Record a full run as running; a run still running since long before is recorded as
+    interrupted (its worker, or one of its batches' messages, was lost)."""
+    ScanRun.objects.filter(
+        status=ScanRun.Status.RUNNING, started_at__lt=now - INTERRUPTED_AFTER
+    ).update(status=ScanRun.Status.FAILED, error=INTERRUPTED)
+    return ScanRun.objects.create(as_of=as_of, batches=batches)
+
+
+def _failure(batch: _Batch, error: BaseException) -> dict[str, Any]:
+    return {"after_pk": batch.after_pk, "upto_pk": batch.upto_pk, "error": repr(error)[:300]}
+
+
+# --- the nightly run, one Celery task per batch --------------------------------------------------
+#
+# There is no result backend (CELERY_TASK_IGNORE_RESULT; the file broker of `make run` has
+# none), so no chord: each batch task counts itself on its `ScanRun` row, in the transaction of
+# its own writes (row-locked: the batches' tails queue on that one row for a few milliseconds),
+# and the batch that brings done + failed up to `batches` finishes the run and sends the
+# immediate e-mail once. A batch delivered again after it committed finds itself counted and
+# does nothing. A run whose batches never all report stays running and is recorded as
+# interrupted by the next run (`INTERRUPTED_AFTER`).
+
+
+def scan_run_start(
+    *, as_of: dt.date, now: dt.datetime, batch_size: int = 500
+) -> tuple[ScanRun, list[_Batch]]:
+    """Plan a full run: its `ScanRun` (running, with its number of batches) and the batches'
+    bounds, for the caller to send one task each. A run of no patient is finished at once."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    batches = _batch_bounds(batch_size)
+    run = _start_run(as_of=as_of, now=now, batches=len(batches))
+    if not batches:
+        _finish(run, ScanSummary(as_of=as_of), status=ScanRun.Status.SUCCEEDED)
+    return run, batches
+
+
+def scan_run_batch(
+    run_id: int, batch: _Batch, *, as_of: dt.date, now: dt.datetime
+) -> ScanSummary | None:
+    """Scan one batch of a run and count it on the run, in one transaction (None when the run
+    is over or already counts this batch: nothing is done). Raises what the batch raised after
+    its own attempts (`_scan_batch_retrying`): the task retries it, then `scan_run_batch_failed`."""
+    if not _counts_batch(run_id, batch):
+        return None
+    clinics = _clinics()
+    with transaction.atomic():
+        summary = _scan_batch_retrying(batch, as_of=as_of, now=now, clinics=clinics)
+        _count(run_id, batch, now=now, summary=summary)
+    return summary
+
+
+def scan_run_batch_failed(
+    run_id: int, batch: _Batch, error: BaseException, *, now: dt.datetime
+) -> None:
+    """Count a batch that failed for good on its run (with its bounds and error)."""
+    with transaction.atomic():
+        _count(run_id, batch, now=now, failure=_failure(batch, error))
+
+
+def _counts_batch(run_id: int, batch: _Batch) -> bool:
+    counted = (
+        ScanRun.objects.filter(pk=run_id, status=ScanRun.Status.RUNNING)
+        .values_list("counted_batches", flat=True)
+        .first()
+    )
+    if counted is None:
+        logger.warning("reminder scan run %s is over; %s not scanned", run_id, batch)
+        return False
+    return batch.after_pk not in counted
+
+
+def _count(
+    run_id: int,
+    batch: _Batch,
+    *,
+    now: dt.datetime,
+    summary: ScanSummary | None = None,
+    failure: dict[str, Any] | None = None,
+) -> None:
+    run = ScanRun.objects.select_for_update().filter(pk=run_id).first()
+    if run is None or run.status != ScanRun.Status.RUNNING:
+        return
+    if batch.after_pk in run.counted_batches:
+        return
+    values: dict[str, Any] = {"counted_batches": [*run.counted_batches, batch.after_pk]}
+    done, failed = run.batches_done, run.batches_failed
+    new_critical = run.new_critical
+    if summary is not None:
+        done += 1
+        values.update(
+            batches_done=done,
+            patients=run.patients + summary.patients,
+            created=run.created + len(summary.created),
+            moved=run.moved + len(summary.moved),
+            resolved=run.resolved + len(summary.resolved) + len(summary.inactive_resolved),
+            unchanged=run.unchanged + summary.unchanged,
+        )
+        new_critical = [*new_critical, *summary.new_critical]
+    if failure is not None:
+        failed += 1
+        values.update(batches_failed=failed, failed_batches=[*run.failed_batches, failure])
+    values["new_critical"] = new_critical
+    if done + failed >= run.batches:
+        values.update(
+            status=ScanRun.Status.FAILED if failed else ScanRun.Status.SUCCEEDED,
+            finished_at=Now(),
+            new_critical=[],
+            error=(
+                f"{failed} of {run.batches} batches failed: "
+                + "; ".join(
+                    f"patients {f['after_pk']}<pk≤{f['upto_pk'] or 'end'}: {f['error']}"
+                    for f in values.get("failed_batches", run.failed_batches)
+                )
+            )[:2000]
+            if failed
+            else "",
+        )
+        _notify(new_critical, now=now)
+    ScanRun.objects.filter(pk=run_id).update(**values)
 
 
 def _notify(reminder_ids: list[int], *, now: dt.datetime) -> None:
@@ -842,7 +960,15 @@ def _notify(reminder_ids: list[int], *, now: dt.datetime) -> None:
         )
 
 
-def _finish(run: ScanRun, total: ScanSummary, *, status: str, error: str = "") -> None:
+def _finish(
+    run: ScanRun,
+    total: ScanSummary,
+    *,
+    status: str,
+    error: str = "",
+    done: int = 0,
+    failed: list[dict[str, Any]] | None = None,
+) -> None:
     # The database's clock, as for `started_at`: below the task, the scan does not read one.
     ScanRun.objects.filter(pk=run.pk).update(
         status=status,
@@ -853,4 +979,7 @@ def _finish(run: ScanRun, total: ScanSummary, *, status: str, error: str = "") -
         resolved=total.resolved_count + total.inactive_resolved_count,
         unchanged=total.unchanged,
         error=error,
+        batches_done=done,
+        batches_failed=len(failed or []),
+        failed_batches=failed or [],
     )

@@ -3,6 +3,7 @@
 The tasks are idempotent (the scan is; the digest claims each recipient's day), acknowledged
 late and rejected when their worker dies, so a scan cut short is delivered again and finishes the
 job. A database that is briefly away (`OperationalError`) is retried with exponential backoff.
+The nightly scan is one task per batch of patients (`scan_batch_task`), each retried on its own.
 
 `enqueue_patient_rescan` is how a save asks for a patient's reminders to be brought up to date:
 after the transaction commits, and never at the price of the save. When the broker is down the
@@ -14,22 +15,21 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import multiprocessing
-import os
+import random
 from typing import Any
 
 from celery import current_app, shared_task
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from kombu.exceptions import KombuError
 from kombu.exceptions import OperationalError as BrokerError
 
 logger = logging.getLogger(__name__)
 
-#: The nightly scan never forks more processes than this, however many CPUs the host has.
-MAX_SCAN_WORKERS = 4
 #: How long a save waits for the broker before it gives up queueing its rescan (seconds).
 QUEUE_TIMEOUT_S = 2
+#: Patients per batch task of the nightly scan (each batch is one transaction and one task).
+SCAN_BATCH_SIZE = 500
 
 _RETRY: dict[str, Any] = {
     "bind": True,
@@ -43,30 +43,72 @@ _RETRY: dict[str, Any] = {
 }
 
 
-def scan_workers() -> int:
-    """Processes for the nightly scan: one per CPU on PostgreSQL (the engine is CPU-bound and
-    each batch is its own transaction). Only this one on SQLite, which writes one transaction at
-    a time; inside a transaction, whose rows forked processes could not see; and in a child of
-    the prefork pool, which may not have children (the solo and threads pools may)."""
-    if (
-        connection.vendor != "postgresql"
-        or connection.in_atomic_block
-        or multiprocessing.current_process().daemon
-    ):
-        return 1
-    return max(1, min(os.cpu_count() or 1, MAX_SCAN_WORKERS))
-
-
 @shared_task(name="monitoring.tasks.scan_reminders_task", **_RETRY)
-def scan_reminders_task(self: Any, as_of: str | None = None) -> dict[str, Any]:
+def scan_reminders_task(
+    self: Any, as_of: str | None = None, batch_size: int = SCAN_BATCH_SIZE
+) -> dict[str, Any]:
     """The nightly scan of every patient (django-celery-beat runs it; `as_of` defaults to today
-    in the clinic's time zone)."""
-    from monitoring.scan import reminders_scan  # when it runs: see `enqueue_patient_rescan`
+    in the clinic's time zone): records the run and sends one `scan_batch_task` per batch of
+    patients, which any worker process of any host takes; the last batch to finish records the
+    run's outcome (`monitoring.scan.scan_run_batch`). No process pool inside a task."""
+    from monitoring.scan import scan_run_start  # when it runs: see `enqueue_patient_rescan`
 
     day = dt.date.fromisoformat(as_of) if as_of else timezone.localdate()
-    summary = reminders_scan(as_of=day, now=timezone.now(), workers=scan_workers(), details=False)
-    logger.info("reminder scan as of %s: %s", day.isoformat(), summary.counts())
-    return summary.counts()
+    now = timezone.now()
+    run, batches = scan_run_start(as_of=day, now=now, batch_size=batch_size)
+    # The batches follow the queue this task came from (the default one, unless routed).
+    queue = (self.request.delivery_info or {}).get("routing_key")
+    for batch in batches:
+        scan_batch_task.apply_async(
+            (run.pk, batch.after_pk, batch.upto_pk, day.isoformat(), now.isoformat()),
+            **({"queue": queue} if queue else {}),
+        )
+    logger.info("reminder scan as of %s: run %s, %s batch(es)", day, run.pk, len(batches))
+    return {"as_of": day.isoformat(), "run": run.pk, "batches": len(batches)}
+
+
+#: What a batch task retries with backoff: the database away, a batch changed under it more
+#: often than `_scan_batch_retrying` tries, a unique constraint met by a concurrent rescan.
+BATCH_RETRY_FOR = (OperationalError, InterfaceError, IntegrityError)
+
+
+@shared_task(
+    name="monitoring.tasks.scan_batch_task",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=5,
+)
+def scan_batch_task(
+    self: Any, run_id: int, after_pk: int, upto_pk: int | None, as_of: str, now: str
+) -> dict[str, Any] | None:
+    """One batch of the nightly scan: patients after_pk < pk ≤ upto_pk (no upper end when
+    None), scanned and counted on run `run_id` in one transaction. Idempotent (the scan
+    reconciles; a batch already counted does nothing). Retried on its own with exponential
+    backoff; once its retries are spent it is counted as failed on the run, with its bounds."""
+    from monitoring.scan import (  # when it runs: see `enqueue_patient_rescan`
+        _Batch,
+        _StaleBatch,
+        scan_run_batch,
+        scan_run_batch_failed,
+    )
+
+    batch = _Batch(after_pk=after_pk, upto_pk=upto_pk)
+    at = dt.datetime.fromisoformat(now)
+    try:
+        summary = scan_run_batch(run_id, batch, as_of=dt.date.fromisoformat(as_of), now=at)
+    except (*BATCH_RETRY_FOR, _StaleBatch) as error:
+        if self.request.retries >= self.max_retries:
+            logger.exception("reminder scan run %s: %s failed for good", run_id, batch)
+            scan_run_batch_failed(run_id, batch, error, now=at)
+            return None
+        countdown = min(300, 5 * 2**self.request.retries) + random.uniform(0, 5)  # noqa: S311
+        raise self.retry(exc=error, countdown=countdown) from error
+    except Exception as error:  # a bug, not the weather: no retry, but the run must know
+        logger.exception("reminder scan run %s: %s failed", run_id, batch)
+        scan_run_batch_failed(run_id, batch, error, now=at)
+        return None
+    return None if summary is None else summary.counts()
 
 
 @shared_task(name="monitoring.tasks.rescan_patient_task", **_RETRY)

@@ -159,13 +159,16 @@ def _overdue_on_denosumab(clinic):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_runs_the_nightly_scan_from_the_broker(clinic, start_worker, tmp_path):
+def test_a_real_worker_runs_the_nightly_scan_as_two_batch_tasks_from_the_broker(
+    clinic, start_worker, tmp_path
+):
     patients = [_overdue_on_denosumab(clinic) for _ in range(3)]
     database = Database(tmp_path)
     database.hand_over()
     worker, queue = start_worker(database)
 
-    scan_reminders_task.apply_async(kwargs={"as_of": "2026-03-01"}, queue=queue)
+    # Two batches (of 2 and 1 patients), each its own task through the broker.
+    scan_reminders_task.apply_async(kwargs={"as_of": "2026-03-01", "batch_size": 2}, queue=queue)
 
     def scan_finished() -> bool:
         rows = database.query("SELECT status, error FROM monitoring_scanrun")
@@ -186,7 +189,12 @@ def test_a_real_worker_runs_the_nightly_scan_from_the_broker(clinic, start_worke
             (patient.pk, "NEXT_DOSE", "denosumab", "2026-01-10", "open"),
         ]
     assert [(p, k, d, str(due), s) for p, k, d, due, s in reminders] == expected
-    assert database.query("SELECT patients, created FROM monitoring_scanrun") == [(3, 12)]
+    assert database.query(
+        "SELECT patients, created, batches, batches_done, batches_failed FROM monitoring_scanrun"
+    ) == [(3, 12, 2, 2, 0)]
+    worker.terminate()
+    log = _log(worker)
+    assert log.count("monitoring.tasks.scan_batch_task[") >= 2, log
 
 
 @pytest.mark.django_db(transaction=True)

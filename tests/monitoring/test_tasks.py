@@ -37,6 +37,16 @@ DEAD_BROKER = "redis://127.0.0.1:1/0"
 
 
 @pytest.fixture
+def eager():
+    """The nightly task's batch tasks run at once, in this process (as in a test settings'
+    CELERY_TASK_ALWAYS_EAGER), through the same code a worker runs."""
+    was = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = was
+
+
+@pytest.fixture
 def queued(monkeypatch):
     """The patient ids whose rescan was sent to the broker."""
     sent: list[int] = []
@@ -322,7 +332,7 @@ def test_the_rescan_task_brings_one_patients_reminders_up_to_date(clinic):
 
 
 @pytest.mark.django_db
-def test_the_nightly_task_scans_everyone_as_of_the_clinics_today(clinic):
+def test_the_nightly_task_scans_everyone_as_of_the_clinics_today(clinic, eager):
     _overdue_on_denosumab(clinic)
 
     # 00:30 in London is still the day before in UTC: the clinic's date counts
@@ -337,7 +347,7 @@ def test_the_nightly_task_scans_everyone_as_of_the_clinics_today(clinic):
 
 
 @pytest.mark.django_db
-def test_the_nightly_task_takes_the_date_to_scan_as_text(clinic):
+def test_the_nightly_task_takes_the_date_to_scan_as_text(clinic, eager):
     _overdue_on_denosumab(clinic)
 
     result = scan_reminders_task.apply(kwargs={"as_of": "2026-02-01"})
@@ -347,22 +357,23 @@ def test_the_nightly_task_takes_the_date_to_scan_as_text(clinic):
 
 
 @pytest.mark.django_db
-def test_a_task_whose_database_is_briefly_away_is_retried(clinic, monkeypatch):
+def test_a_task_whose_database_is_briefly_away_is_retried(clinic, monkeypatch, eager):
     calls = []
-    real_scan = scan_module.reminders_scan
+    real_start = scan_module.scan_run_start
 
     def database_away_once(**kwargs):
         calls.append(1)
         if len(calls) == 1:
             raise OperationalError("server closed the connection unexpectedly")
-        return real_scan(**kwargs)
+        return real_start(**kwargs)
 
-    monkeypatch.setattr(scan_module, "reminders_scan", database_away_once)
+    monkeypatch.setattr(scan_module, "scan_run_start", database_away_once)
 
     result = scan_reminders_task.apply(kwargs={"as_of": "2026-07-01"})
 
     assert result.successful()
     assert len(calls) == 2
+    assert ScanRun.objects.get().status == "succeeded"
 
 
 @pytest.mark.parametrize("task", [scan_reminders_task, rescan_patient_task])
@@ -373,12 +384,20 @@ def test_the_tasks_are_acknowledged_late_and_retried_with_backoff(task):
     assert task.retry_backoff and task.max_retries
 
 
+def test_a_batch_task_is_acknowledged_late_and_retries_itself():
+    assert tasks.scan_batch_task.acks_late is True
+    assert tasks.scan_batch_task.reject_on_worker_lost is True
+    assert OperationalError in tasks.BATCH_RETRY_FOR
+    assert tasks.scan_batch_task.max_retries
+
+
 def test_the_worker_knows_the_tasks_by_their_scheduled_names():
     celery_app.loader.import_default_modules()
 
     assert {
         "monitoring.tasks.scan_reminders_task",
         "monitoring.tasks.rescan_patient_task",
+        "monitoring.tasks.scan_batch_task",
     } <= set(celery_app.tasks)
 
 
@@ -470,31 +489,3 @@ def test_the_file_broker_is_the_default():
         [sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True
     )
     assert out.stdout.strip() == "filesystem://"
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_nightly_scan_uses_a_process_per_cpu_on_postgresql_only(monkeypatch):
-    from django.db import connection
-
-    monkeypatch.setattr(os, "cpu_count", lambda: 16)
-
-    assert tasks.scan_workers() == (
-        tasks.MAX_SCAN_WORKERS if connection.vendor == "postgresql" else 1
-    )
-
-
-@pytest.mark.django_db
-def test_a_scan_inside_a_transaction_stays_in_one_process(monkeypatch):
-    monkeypatch.setattr(os, "cpu_count", lambda: 16)
-
-    assert tasks.scan_workers() == 1
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_scan_in_a_prefork_pool_process_stays_in_that_process(monkeypatch):
-    import multiprocessing
-
-    monkeypatch.setattr(os, "cpu_count", lambda: 16)
-    monkeypatch.setattr(multiprocessing.current_process(), "daemon", True, raising=False)
-
-    assert tasks.scan_workers() == 1

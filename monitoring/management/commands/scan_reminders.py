@@ -1,4 +1,4 @@
-"""scan_reminders [--as-of YYYY-MM-DD] [--dry-run] [--batch-size N] [--workers N]: the nightly
+"""scan_reminders [--as-of YYYY-MM-DD] [--dry-run] [--batch-size N]: the nightly
 scan, now.
 
 Prints the scan's summary as JSON: `{"as_of", "patients", "created": [{"patient", "kind", "drug",
@@ -61,12 +61,6 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch-size", type=_positive, default=500, help="patients per transaction"
         )
-        parser.add_argument(
-            "--workers",
-            type=_positive,
-            default=1,
-            help="processes scanning batches at once (PostgreSQL; default 1)",
-        )
 
     def handle(
         self,
@@ -74,7 +68,6 @@ class Command(BaseCommand):
         as_of: dt.date | None,
         dry_run: bool,
         batch_size: int,
-        workers: int,
         **options: Any,
     ) -> None:
         today = timezone.localdate()
@@ -88,7 +81,6 @@ class Command(BaseCommand):
             as_of=as_of or today,
             now=timezone.now(),
             batch_size=batch_size,
-            workers=workers,
             dry_run=dry_run,
         )
         output = summary.as_json()
