@@ -128,6 +128,7 @@ def render_list(
     without_page.pop("page", None)
     without_status = without_page.copy()
     without_status.pop("status", None)
+    status_links = _status_links(counts, without_status, filters.status)
     bulk_form = bulk_form or BulkForm(staff=staff, show_clinic=show_clinic)
     return render(
         request,
@@ -138,7 +139,9 @@ def render_list(
             "rows": rows,
             "counts": counts,
             "overdue": _shown(counts["overdue"]),
-            "status_links": _status_links(counts, without_status, filters.status),
+            "status_links": status_links,
+            # "Select all N matching": the current status tab's count (capped), no query more.
+            "matching": next((link for link in status_links if link["current"]), None),
             "sort_links": _sort_links(without_page, filters.sort),
             "query": without_page.urlencode(),
             "here": request.path + (f"?{query.urlencode()}" if query else ""),
@@ -179,6 +182,7 @@ def _status_links(counts: dict[str, int], query: QueryDict, current: str) -> lis
             {
                 "label": label,
                 "count": _shown(count, more=more),
+                "number": count,
                 "query": q.urlencode(),
                 "current": value == current,
             }

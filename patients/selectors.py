@@ -155,10 +155,12 @@ def kinds_present(reminders: QuerySet[Reminder]) -> list[str]:
     )
 
 
-def reminder_kinds_for(patients: QuerySet[Patient]) -> list[str]:
-    """The kinds of the active reminders of these patients (one query), for the list's filter."""
+def reminder_kinds_for(clinics: QuerySet[Clinic]) -> list[str]:
+    """The kinds of the active reminders of these clinics' patients (one query), for the list's
+    filter. By clinic, not by a subquery of 100,000 patient ids: each kind's EXISTS then stops at
+    its first reminder."""
     return kinds_present(
-        Reminder.objects.filter(patient__in=patients, status__in=ACTIVE_REMINDER_STATUSES)
+        Reminder.objects.filter(patient__clinic__in=clinics, status__in=ACTIVE_REMINDER_STATUSES)
     )
 
 

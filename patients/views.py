@@ -113,7 +113,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def patient_list(request: HttpRequest) -> HttpResponse:
     clinics = list(clinics_for_user(request.user).values_list("slug", "name"))
     visible = patients_for_user(request.user)
-    kinds = [(kind, label(kind)) for kind in reminder_kinds_for(visible)]
+    kinds = [(kind, label(kind)) for kind in reminder_kinds_for(clinics_for_user(request.user))]
     form = PatientSearchForm(request.GET or None, clinics=clinics, kinds=kinds)
     if form.is_valid():
         queryset = patient_search(visible, **form.cleaned_data)

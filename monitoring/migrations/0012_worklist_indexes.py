@@ -6,8 +6,9 @@
   expression is written as Django compiles `action_date()`; change one, change the other.
 - The kind filter's choices (`patients.selectors.kinds_present`) probe (kind, patient) once per
   known kind, for every reminder and for the active ones.
-- The dashboards and the worklist's assignee filter: active reminders by assignee, and active
-  critical reminders by patient and due date.
+- The dashboards and the worklist's assignee filter: active reminders by assignee (with their
+  patient), active critical reminders by patient and due date, and active reminders by patient
+  with what the counts read (an index-only scan instead of the table).
 SQLite (`make run`) keeps the model's own indexes; there the migration does nothing.
 """
 
@@ -33,7 +34,12 @@ INDEXES = [
     (
         "reminder_active_assignee",
         "CREATE INDEX IF NOT EXISTS reminder_active_assignee ON monitoring_reminder "
-        f"(assignee_id, due) WHERE {ACTIVE}",
+        f"(assignee_id, patient_id) WHERE {ACTIVE}",
+    ),
+    (
+        "reminder_active_by_patient",
+        "CREATE INDEX IF NOT EXISTS reminder_active_by_patient ON monitoring_reminder (patient_id) "
+        f"INCLUDE (status, due, snoozed_until, severity, kind, assignee_id) WHERE {ACTIVE}",
     ),
     (
         "reminder_active_critical_patient",
