@@ -75,9 +75,7 @@ def record_link(reminder: Reminder) -> RecordLink | None:
     words = _FOLLOW_UP_ACTIONS.get(reminder.kind)
     if words is None:
         return None
-    return RecordLink(
-        f"{reverse('patients:detail', args=[reminder.patient_id])}#fracture-liaison", words
-    )
+    return RecordLink(f"{reverse('patients:detail', args=[reminder.patient_id])}#fracture-liaison", words)
 
 
 def decorate(reminders: Iterable[Reminder], today: dt.date) -> list[Reminder]:
