@@ -492,7 +492,12 @@ def main() -> None:
                     clients, path.format(patient=patient), user, requests=args.requests, users=users
                 )
                 results.append((users, label, percentiles(samples)))
-                print(f"  {users} user{'s' if users > 1 else ''}: {label} done", flush=True)
+                p50, p95, p99 = results[-1][2]
+                print(
+                    f"  {users} user{'s' if users > 1 else ''}: {label}: p50 {p50:.1f} ms, "
+                    f"p95 {p95:.1f} ms, p99 {p99:.1f} ms (load {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
