@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import (
     Case,
     CharField,
-    Count,
     F,
     IntegerField,
     Max,
@@ -47,8 +47,8 @@ from patients.permissions import (
     role_works_on_reminder,
     roles_allowed,
 )
-from quality.models import FOLLOW_UP_REMINDER_KINDS
-from therapy.engine import AlertCode, MonitoringCode, Severity
+from patients.selectors import REMINDER_KIND_CODES, kinds_present
+from therapy.engine import Severity
 from therapy.presenters import label
 
 AnyUser = AbstractBaseUser | AnonymousUser
@@ -192,13 +192,6 @@ class WorklistFilters:
     me: int | None = None
 
 
-#: Every kind a reminder may have, in words: the kind column sorts by what people read.
-REMINDER_KIND_CODES = (
-    *(c.value for c in (*MonitoringCode, *AlertCode)),
-    *FOLLOW_UP_REMINDER_KINDS.values(),
-)
-
-
 def _kind_words() -> Case:
     return Case(
         *[When(kind=code, then=Value(label(code))) for code in REMINDER_KIND_CODES],
@@ -322,22 +315,34 @@ def worklist(
     )
 
 
+#: The status tabs count up to this many reminders each; past it they say "1,000+". Nobody works
+#: a tab of 5,000 by its number, and counting 500,000 rows on every view would cost every page.
+COUNT_CAP = 1000
+
+
 def worklist_counts(
     queryset: QuerySet[Reminder], *, filters: WorklistFilters, today: dt.date
 ) -> dict[str, int]:
-    """Reminders per status (and active ones overdue) for the filters without their status,
-    in one aggregate query."""
-    rows = _filtered(queryset.alias(action_on=action_date()), filters)
-    counts = {status.value: Count("pk", filter=Q(status=status.value)) for status in ReminderStatus}
-    return rows.aggregate(
-        **counts,
-        overdue=Count("pk", filter=Q(status__in=ACTIVE_REMINDER_STATUSES, action_on__lt=today)),
-    )
+    """Reminders per status (and active ones overdue) for the filters without their status, in
+    one query. Each is counted up to `COUNT_CAP` + 1 (a LIMIT under each count): a value above
+    `COUNT_CAP` means "more than that"."""
+    rows = _filtered(queryset.alias(action_on=action_date()), filters).order_by()
+    parts = {status.value: rows.filter(status=status.value) for status in ReminderStatus}
+    parts["overdue"] = rows.filter(status__in=ACTIVE_REMINDER_STATUSES, action_on__lt=today)
+    selects, params = [], []
+    for part in parts.values():
+        sql, part_params = part.values("pk")[: COUNT_CAP + 1].query.sql_with_params()
+        selects.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped)")  # noqa: S608 — compiled ORM SQL
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(selects), params)
+        values = cursor.fetchone()
+    return dict(zip(parts, values, strict=True))
 
 
 def worklist_kinds(queryset: QuerySet[Reminder]) -> list[str]:
     """The kinds (engine codes) present among these reminders, for the kind filter."""
-    return list(queryset.order_by("kind").values_list("kind", flat=True).distinct())
+    return kinds_present(queryset)
 
 
 def worklist_rows_for_export(

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from django import forms
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -37,6 +36,7 @@ from monitoring.reminder_forms import (
 )
 from monitoring.reminder_presenters import decorate, export_rows, reminder_history
 from monitoring.reminder_selectors import (
+    COUNT_CAP,
     PAGE_SIZE,
     SORT_LABELS,
     WorklistScope,
@@ -52,6 +52,7 @@ from monitoring.reminder_selectors import (
 )
 from patients.access_log import access_log_write
 from patients.models import Membership, Patient
+from patients.pagination import page_of
 
 logger = logging.getLogger(__name__)
 
@@ -112,8 +113,8 @@ def render_list(
     show_clinic = len(scope.clinics) > 1
     form = filter_form(query, scope, reminders, staff)
     filters = form.filters(me=request.user.pk)
-    page = Paginator(worklist(reminders, filters=filters, today=today), PAGE_SIZE).get_page(
-        query.get("page")
+    page = page_of(
+        worklist(reminders, filters=filters, today=today), query.get("page"), per_page=PAGE_SIZE
     )
     rows = decorate(page.object_list, today)
     offers: dict[tuple[int, str], list[tuple[str, str]]] = {}
@@ -127,6 +128,7 @@ def render_list(
     without_page.pop("page", None)
     without_status = without_page.copy()
     without_status.pop("status", None)
+    status_links = _status_links(counts, without_status, filters.status)
     bulk_form = bulk_form or BulkForm(staff=staff, show_clinic=show_clinic)
     return render(
         request,
@@ -136,7 +138,10 @@ def render_list(
             "page": page,
             "rows": rows,
             "counts": counts,
-            "status_links": _status_links(counts, without_status, filters.status),
+            "overdue": _shown(counts["overdue"]),
+            "status_links": status_links,
+            # "Select all N matching": the current status tab's count (capped), no query more.
+            "matching": next((link for link in status_links if link["current"]), None),
             "sort_links": _sort_links(without_page, filters.sort),
             "query": without_page.urlencode(),
             "here": request.path + (f"?{query.urlencode()}" if query else ""),
@@ -153,20 +158,34 @@ def render_list(
     )
 
 
+def _shown(count: int, *, more: bool = False) -> str:
+    """A capped count as people read it: "1,000+" past `COUNT_CAP` (see `worklist_counts`)."""
+    return f"{COUNT_CAP:,}+" if more or count > COUNT_CAP else f"{count:,}"
+
+
 def _status_links(counts: dict[str, int], query: QueryDict, current: str) -> list[dict[str, Any]]:
     """One link per status with its count, keeping the other filters."""
     links = []
-    active = sum(counts[s] for s in ACTIVE_REMINDER_STATUSES)
-    for value, label, count in [
-        ("", "Active", active),
-        *[(s.value, s.label, counts[s.value]) for s in ReminderStatus],
-        ("all", "All", sum(counts[s.value] for s in ReminderStatus)),
+
+    def total(statuses: list[str]) -> tuple[int, bool]:
+        return sum(counts[s] for s in statuses), any(counts[s] > COUNT_CAP for s in statuses)
+
+    for value, label, (count, more) in [
+        ("", "Active", total([str(s) for s in ACTIVE_REMINDER_STATUSES])),
+        *[(s.value, s.label, total([s.value])) for s in ReminderStatus],
+        ("all", "All", total([s.value for s in ReminderStatus])),
     ]:
         q = query.copy()
         if value:
             q["status"] = value
         links.append(
-            {"label": label, "count": count, "query": q.urlencode(), "current": value == current}
+            {
+                "label": label,
+                "count": _shown(count, more=more),
+                "number": count,
+                "query": q.urlencode(),
+                "current": value == current,
+            }
         )
     return links
 

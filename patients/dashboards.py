@@ -8,7 +8,7 @@
   result, and whether one is running now.
 
 The reminders come from their owner, `monitoring.dashboards`; this module lays them out per
-clinic. Queries: one per role present (two when a clinician has patients to show), plus one for
+clinic. Queries: one per role present (three when a clinician has patients to show), plus one for
 the scans — however many patients, reminders or clinics there are.
 """
 

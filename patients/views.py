@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
@@ -38,6 +37,7 @@ from patients.models import (
     Membership,
     RiskProfile,
 )
+from patients.pagination import page_of
 from patients.permissions import Action
 from patients.presenters import age_on, risk_factor_facts
 from patients.selectors import (
@@ -113,13 +113,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def patient_list(request: HttpRequest) -> HttpResponse:
     clinics = list(clinics_for_user(request.user).values_list("slug", "name"))
     visible = patients_for_user(request.user)
-    kinds = [(kind, label(kind)) for kind in reminder_kinds_for(visible)]
+    kinds = [(kind, label(kind)) for kind in reminder_kinds_for(clinics_for_user(request.user))]
     form = PatientSearchForm(request.GET or None, clinics=clinics, kinds=kinds)
     if form.is_valid():
         queryset = patient_search(visible, **form.cleaned_data)
     else:
         queryset = patient_search(visible)
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(queryset, request.GET.get("page"), per_page=PAGE_SIZE)
     can_create = clinics_for_user(request.user, Action.EDIT_DEMOGRAPHICS).exists()
     counts = alert_counts(page.object_list, as_of=timezone.localdate())
     rows = [(patient, counts.get(patient.pk)) for patient in page.object_list]

@@ -58,6 +58,7 @@ LAYERS: dict[str, Layer] = {
     "config.apps": EDGES,  # connects config.session's sign-in receiver
     "patients.request_route": INFRASTRUCTURE,  # the URL name of the request under way
     "patients.email_domains": INFRASTRUCTURE,  # OSSA_ALLOWED_EMAIL_DOMAINS, read in one place
+    "patients.pagination": INFRASTRUCTURE,  # pages of a long list without a COUNT
     "patients.apps": MODELS,
     # dates known to the month or the year, which the fracture and course fields store
     "patients.approximate_dates": MODELS,

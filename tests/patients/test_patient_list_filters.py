@@ -12,7 +12,8 @@ from monitoring.models import Reminder, ReminderStatus
 from patients.models import PatientStatus
 from tests import factories
 
-LIST_FILTERED = 22
+# -1 in issue 14: a page is one query of 26 rows, no COUNT of the whole list
+LIST_FILTERED = 21
 
 
 def listed(response) -> list[str]:

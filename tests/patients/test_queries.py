@@ -9,7 +9,7 @@ The engine's input is read by `therapy.case_records` (eleven queries for one pat
 page of them), apart from the records a page lists: one reader for the pages and the scan.
 
     page                                                   queries
-    /patients/  (6 or 60 patients, each with a history)      22
+    /patients/  (6 or 60 patients, each with a history)      21
       (one more: the reminder kinds of the kind filter)
     /patients/<id>/  clinician or nurse, 2 or 20 years       44
       (one more with fracture-liaison episodes: their follow-up
@@ -51,7 +51,8 @@ from patients.models import (
 )
 from tests import factories
 
-LIST = 22
+# -1 in issue 14: a page is one query of 26 rows, no COUNT of the whole list (patients.pagination)
+LIST = 21
 # the access-log row, what was done in the EHR with Ossa's cards, the fracture-liaison episodes
 DETAIL_CLINICAL = 44
 DETAIL_DEMOGRAPHICS = 7
