@@ -65,7 +65,7 @@ def drop(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("monitoring", "0010_reminder_note_limits"),
+        ("monitoring", "0011_scan_run_batches"),
     ]
 
     operations = [migrations.RunPython(create, drop, elidable=False)]
