@@ -122,6 +122,22 @@ def rescan_patient_task(self: Any, patient_id: int) -> dict[str, Any]:
     return summary.counts()
 
 
+#: The most patients one rescan message carries (a scan batch's size: one transaction).
+RESCAN_CHUNK = 500
+
+
+@shared_task(name="monitoring.tasks.rescan_patients_task", **_RETRY)
+def rescan_patients_task(self: Any, patient_ids: list[int]) -> dict[str, Any]:
+    """Bring the reminders of several patients up to date after a bulk write (an import's
+    batch): one message and one scan for them all instead of one per patient."""
+    from monitoring.scan import reminders_scan  # when it runs: see `enqueue_patient_rescan`
+
+    summary = reminders_scan(
+        as_of=timezone.localdate(), now=timezone.now(), patient_ids=patient_ids, details=False
+    )
+    return summary.counts()
+
+
 @shared_task(name="monitoring.tasks.send_reminder_digest_task", **_RETRY)
 def send_reminder_digest_task(self: Any, day: str | None = None) -> int:
     """The daily digest e-mail (django-celery-beat runs it; `day` defaults to today in the
@@ -136,8 +152,9 @@ def send_reminder_digest_task(self: Any, day: str | None = None) -> int:
 
 class _Rescan:
     """The on-commit callback of the rescans of one or more patients (a class, so that a
-    transaction that saves many rows of one patient queues one rescan, not one per row). The
-    patients' tasks are sent over one broker connection (a bulk import queues hundreds)."""
+    transaction that saves many rows of one patient queues one rescan, not one per row). One
+    patient is one `rescan_patient_task`; several (a bulk import's batch) go as
+    `rescan_patients_task` messages of up to `RESCAN_CHUNK` patients, over one connection."""
 
     def __init__(self, *patient_ids: int) -> None:
         self.patient_ids = list(patient_ids)
@@ -154,9 +171,18 @@ class _Rescan:
                     "socket_connect_timeout": QUEUE_TIMEOUT_S,
                 },
             ) as connection:
-                for patient_id in self.patient_ids:
+                if len(self.patient_ids) == 1:
                     rescan_patient_task.apply_async(
-                        (patient_id,), connection=connection, retry=False
+                        (self.patient_ids[0],), connection=connection, retry=False
+                    )
+                    return
+                # A bulk write's patients: one message per chunk, not one per patient (each
+                # message costs the broker and a worker more than scanning the patient).
+                for start in range(0, len(self.patient_ids), RESCAN_CHUNK):
+                    rescan_patients_task.apply_async(
+                        (self.patient_ids[start : start + RESCAN_CHUNK],),
+                        connection=connection,
+                        retry=False,
                     )
         except (BrokerError, KombuError, OSError) as error:
             logger.warning(

@@ -52,6 +52,9 @@ def queued(monkeypatch):
     monkeypatch.setattr(
         tasks.rescan_patient_task, "apply_async", lambda args, **options: sent.append(args[0])
     )
+    monkeypatch.setattr(
+        tasks.rescan_patients_task, "apply_async", lambda args, **options: sent.extend(args[0])
+    )
     return sent
 
 

@@ -53,6 +53,9 @@ def queued(monkeypatch):
     monkeypatch.setattr(
         rescan_patient_task, "apply_async", lambda args, **options: sent.append(args[0])
     )
+    monkeypatch.setattr(
+        tasks.rescan_patients_task, "apply_async", lambda args, **options: sent.extend(args[0])
+    )
     return sent
 
 
@@ -489,3 +492,31 @@ def test_the_file_broker_is_the_default():
         [sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True
     )
     assert out.stdout.strip() == "filesystem://"
+
+
+@pytest.mark.django_db
+def test_a_bulk_write_sends_one_rescan_message_per_chunk_not_one_per_patient(clinic, monkeypatch):
+    single, many = [], []
+    monkeypatch.setattr(
+        tasks.rescan_patient_task, "apply_async", lambda args, **o: single.append(args[0])
+    )
+    monkeypatch.setattr(
+        tasks.rescan_patients_task, "apply_async", lambda args, **o: many.append(list(args[0]))
+    )
+    monkeypatch.setattr(tasks, "RESCAN_CHUNK", 3)
+
+    tasks._Rescan(*range(1, 8))()
+    tasks._Rescan(42)()
+
+    assert many == [[1, 2, 3], [4, 5, 6], [7]]
+    assert single == [42]
+
+
+@pytest.mark.django_db
+def test_the_many_patients_rescan_brings_each_patients_reminders_up_to_date(clinic):
+    patients = [factories.PatientFactory(clinic=clinic, mrn=f"M{n}") for n in range(3)]
+
+    result = tasks.rescan_patients_task.apply(args=([p.pk for p in patients],))
+
+    assert result.successful()
+    assert result.result["patients"] == 3
