@@ -15,8 +15,9 @@ run wrote deleted first:
   (a) a file of `--rows` new scans, one per patient;
   (b) the same size with 20 % of its rows for scans already recorded: half with the recorded
       values (counted unchanged), half with other values (reported: "edit that scan instead");
-  (c) a projection: (a) with each batch's rescans sent as one message (a task rescanning a
-      list of patients, which monitoring.tasks does not have yet) instead of one per patient;
+  (c) the projection that led to `rescan_patients_task`: (a) with each batch's rescans as one
+      message. monitoring.tasks now does this itself (one message per 500 patients), so (a)
+      and (c) measure the same path; (c) is kept to compare the two ways of sending;
   (d) the row-by-row path (each scan through `record_save`, as the import did before the bulk
       writes) on the first `--old-rows` (500) rows of (a), for comparison.
 Target: at least 1,000 rows/s.
