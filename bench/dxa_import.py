@@ -47,32 +47,9 @@ SCANNERS = ["Hologic Horizon A", "GE Lunar iDXA", ""]
 
 
 def _database_ready() -> str:
-    """Create the bench database if needed; refuse anything not named for the benchmark."""
-    from django.conf import settings
+    from bench.benchdb import database_ready
 
-    db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        sys.exit(
-            "bench/dxa_import.py measures PostgreSQL: set DATABASE_URL=postgres://…/ossa_bench"
-        )
-    name = db["NAME"]
-    if "bench" not in name:
-        sys.exit(f"refusing to flush database {name!r}: its name must contain 'bench'")
-    import psycopg
-
-    params = {
-        "host": db.get("HOST") or None,
-        "port": db.get("PORT") or None,
-        "user": db.get("USER") or None,
-        "password": db.get("PASSWORD") or None,
-        "dbname": "postgres",
-        "autocommit": True,
-    }
-    with psycopg.connect(**{k: v for k, v in params.items() if v is not None}) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    return name
+    return database_ready("bench/dxa_import.py", "ossa_bench")
 
 
 def _values(rng: random.Random) -> dict[str, float | None]:

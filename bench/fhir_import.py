@@ -53,28 +53,9 @@ AS_OF = dt.date(2026, 11, 25)
 
 
 def _database_ready() -> str:
-    from django.conf import settings
+    from bench.benchdb import database_ready
 
-    db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        sys.exit("bench/fhir_import.py measures PostgreSQL: set DATABASE_URL=postgres://…/…bench")
-    name = db["NAME"]
-    if "bench" not in name:
-        sys.exit(f"refusing to use database {name!r}: its name must contain 'bench'")
-    import psycopg
-
-    params = {
-        "host": db.get("HOST") or None,
-        "port": db.get("PORT") or None,
-        "user": db.get("USER") or None,
-        "password": db.get("PASSWORD") or None,
-        "dbname": "postgres",
-        "autocommit": True,
-    }
-    with psycopg.connect(**{k: v for k, v in params.items() if v is not None}) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-    return name
+    return database_ready("bench/fhir_import.py", "ossa_bench")
 
 
 def write_ndjson(directory: Path, patients: int) -> int:
