@@ -33,7 +33,12 @@ class RecordKind:
     form_class: type[forms.ModelForm]
     action: Action
     patient_path: str = "patient"  # lookup from the record to its patient
-    form_kwargs: Any = field(default=None)  # (access) -> extra kwargs for the form
+    #: (access, request) -> extra kwargs for the form (a link may choose a row in advance).
+    form_kwargs: Any = field(default=None)
+    #: ValidationError -> ValidationError: where a refusal from the write path is shown (a
+    #: unique clash the model reports beside its first field, shown beside the one the person
+    #: chose).
+    refusal: Any = field(default=None)
     anchor: str = ""  # section of the patient page to return to
 
     def rows(self, access: PatientAccess) -> models.QuerySet[Any]:
@@ -45,8 +50,8 @@ class RecordKind:
             instance.patient = access.patient  # type: ignore[attr-defined]
         return instance
 
-    def extra_form_kwargs(self, access: PatientAccess) -> dict[str, Any]:
-        return self.form_kwargs(access) if self.form_kwargs else {}
+    def extra_form_kwargs(self, access: PatientAccess, request: HttpRequest) -> dict[str, Any]:
+        return self.form_kwargs(access, request) if self.form_kwargs else {}
 
 
 def add_validation_error(form: forms.BaseForm, error: ValidationError) -> None:
@@ -66,14 +71,14 @@ def patient_url(access: PatientAccess, kind: RecordKind | None = None) -> str:
     return f"{url}#{kind.anchor}" if kind and kind.anchor else url
 
 
-def save_form(request: HttpRequest, form: forms.ModelForm) -> bool:
+def save_form(request: HttpRequest, form: forms.ModelForm, kind: RecordKind | None = None) -> bool:
     """Validate and save through the service; on a domain error keep the form and its input."""
     if not form.is_valid():
         return False
     try:
         record_save(instance=form.instance, actor=request.user)  # type: ignore[arg-type]
     except ValidationError as error:
-        add_validation_error(form, error)
+        add_validation_error(form, kind.refusal(error) if kind and kind.refusal else error)
         return False
     return True
 
@@ -84,9 +89,9 @@ def record_form_view(
     access = patient_for_user(request.user, patient_pk, kind.action)
     instance = get_object_or_404(kind.rows(access), pk=pk) if pk else kind.new_instance(access)
     form = kind.form_class(
-        request.POST or None, instance=instance, **kind.extra_form_kwargs(access)
+        request.POST or None, instance=instance, **kind.extra_form_kwargs(access, request)
     )
-    if request.method == "POST" and save_form(request, form):
+    if request.method == "POST" and save_form(request, form, kind):
         verb = "updated" if pk else "recorded"
         messages.success(request, f"The {kind.label} was {verb}.")
         if "save_add_another" in request.POST:

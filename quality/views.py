@@ -9,14 +9,13 @@ fracture or the episode in advance (`?fracture=`, `?episode=`). Deleting is gene
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from patients.access import PatientAccess, patient_for_user
+from patients.access import patient_for_user
 from patients.permissions import Action
 from patients.records import RecordKind, add_validation_error, patient_url
 from patients.services import record_save
@@ -31,6 +30,11 @@ FLS_EPISODE = RecordKind(
     form_class=FlsEpisodeForm,
     action=Action.RECORD_FLS,
     anchor="fracture-liaison",
+    form_kwargs=lambda access, request: {
+        "access": access,
+        "today": timezone.localdate(),
+        "fracture_id": _chosen(request, "fracture"),
+    },
 )
 FOLLOW_UP = RecordKind(
     slug="fls-follow-up",
@@ -39,6 +43,13 @@ FOLLOW_UP = RecordKind(
     form_class=FollowUpContactForm,
     action=Action.RECORD_FLS,
     anchor="fracture-liaison",
+    form_kwargs=lambda access, request: {
+        "access": access,
+        "today": timezone.localdate(),
+        "episode_id": _chosen(request, "episode"),
+        "kind": request.GET.get("kind", ""),
+    },
+    refusal=lambda error: _follow_up_refusal(error),
 )
 RECORD_KINDS = [FLS_EPISODE, FOLLOW_UP]
 
@@ -64,78 +75,6 @@ def _follow_up_refusal(error: ValidationError) -> ValidationError:
     if rest:
         moved["episode"] = rest
     return ValidationError(moved)  # type: ignore[arg-type]
-
-
-def _record_page(
-    request: HttpRequest,
-    access: PatientAccess,
-    kind: RecordKind,
-    form: forms.ModelForm,
-    *,
-    is_new: bool,
-) -> HttpResponse:
-    """Save on a valid post and go back to the patient's fracture-liaison section; otherwise
-    (re-)render the form with each refusal beside its field and the input kept."""
-    if request.method == "POST" and form.is_valid():
-        try:
-            record_save(instance=form.instance, actor=request.user)  # type: ignore[arg-type]
-        except ValidationError as error:
-            add_validation_error(form, _follow_up_refusal(error))
-        else:
-            messages.success(
-                request, f"The {kind.label} was {'recorded' if is_new else 'updated'}."
-            )
-            if is_new and "save_add_another" in request.POST:
-                return redirect(request.path)
-            return redirect(patient_url(access, kind))
-    return render(
-        request,
-        "patients/record_form.html",
-        {
-            "access": access,
-            "patient": access.patient,
-            "form": form,
-            "kind": kind,
-            "is_new": is_new,
-            "back_url": patient_url(access, kind),
-        },
-        status=400 if request.method == "POST" else 200,
-    )
-
-
-def episode_form(request: HttpRequest, patient_pk: int, pk: int | None = None) -> HttpResponse:
-    """Start (or edit) the episode of an index fracture."""
-    access = patient_for_user(request.user, patient_pk, FLS_EPISODE.action)
-    episode = (
-        get_object_or_404(FLS_EPISODE.rows(access), pk=pk)
-        if pk
-        else FLS_EPISODE.new_instance(access)
-    )
-    form = FlsEpisodeForm(
-        request.POST or None,
-        instance=episode,
-        access=access,
-        today=timezone.localdate(),
-        fracture_id=_chosen(request, "fracture"),
-    )
-    return _record_page(request, access, FLS_EPISODE, form, is_new=pk is None)
-
-
-def follow_up_form(request: HttpRequest, patient_pk: int, pk: int | None = None) -> HttpResponse:
-    """Record (or edit) a 16- or 52-week follow-up contact of one of the patient's episodes."""
-    access = patient_for_user(request.user, patient_pk, FOLLOW_UP.action)
-    contact = (
-        get_object_or_404(FOLLOW_UP.rows(access), pk=pk) if pk else FOLLOW_UP.new_instance(access)
-    )
-    form = FollowUpContactForm(
-        request.POST or None,
-        instance=contact,
-        access=access,
-        today=timezone.localdate(),
-        episode_id=_chosen(request, "episode"),
-        kind=request.GET.get("kind", ""),
-    )
-    return _record_page(request, access, FOLLOW_UP, form, is_new=pk is None)
 
 
 def dxa_not_needed(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:

@@ -37,7 +37,7 @@ DOSE = RecordKind(
     form_class=DoseForm,
     action=Action.RECORD_MEASUREMENT,
     patient_path="course__patient",
-    form_kwargs=lambda access: {"access": access},
+    form_kwargs=lambda access, request: {"access": access},
     anchor="therapy",
 )
 RECORD_KINDS = [THERAPY_COURSE, DOSE]
