@@ -118,11 +118,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
 from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderStatus, ScanRun
 from monitoring.notifications import reminders_notify_new_critical
 from monitoring.still_due import still_due_text
+from patients.bulk import create_with_history
 from patients.models import INACTIVE_CLOSE_REASONS, Clinic, Patient, PatientStatus
 from quality.follow_ups import FOLLOW_UP_OF_KIND, FollowUpDue, follow_ups_due, open_episodes
 from therapy.case_records import cases_for_patients, of_patients
@@ -578,9 +579,7 @@ def _write(plan: _Plan, *, now: dt.datetime) -> None:
                 default_date=now,
             )
     if plan.create:
-        bulk_create_with_history(
-            plan.create, Reminder, default_change_reason=CHANGE_REASON, default_date=now
-        )
+        create_with_history(plan.create, Reminder, change_reason=CHANGE_REASON, date=now)
         plan.new_critical += [r.pk for r in plan.create if r.severity and r.pk is not None]
 
 

@@ -59,6 +59,7 @@ LAYERS: dict[str, Layer] = {
     "patients.request_route": INFRASTRUCTURE,  # the URL name of the request under way
     "patients.email_domains": INFRASTRUCTURE,  # OSSA_ALLOWED_EMAIL_DOMAINS, read in one place
     "patients.pagination": INFRASTRUCTURE,  # pages of a long list without a COUNT
+    "patients.bulk": INFRASTRUCTURE,  # new rows and their audit rows by COPY (PostgreSQL)
     "patients.apps": MODELS,
     # dates known to the month or the year, which the fracture and course fields store
     "patients.approximate_dates": MODELS,

@@ -1,0 +1,149 @@
+"""New rows and their audit rows in bulk: COPY on PostgreSQL, simple-history's helper elsewhere.
+
+`simple_history.utils.bulk_create_with_history` writes with `bulk_create`, which on PostgreSQL
+prepares every value through its field and sends each column as an array: for the first night's
+21,623 reminders that was 4.9 s of Python for the rows and as much again for their audit rows,
+against 0.7 s for PostgreSQL to store them. `create_with_history` writes the same rows with
+COPY instead — the new primary keys drawn first from the table's sequence, so the instances and
+their audit rows get them — and is what the nightly scan uses for the reminders it creates.
+
+What is written is what `bulk_create_with_history` writes: each field's `pre_save` value (so
+`auto_now` and `auto_now_add` are set), then one historical row per object with history type
+"+", the given date and change reason (an object's own `_history_user` and `_change_reason`
+win, as in simple-history), and the historical model's default user otherwise. No signals are
+sent (bulk_create sends none either). Values of a type the field stores as is (a `str` in a
+CharField, a `date` in a DateField, an aware `datetime`, an `int` key) go to COPY unchanged;
+anything else goes through the field's `get_db_prep_save`, as bulk_create would.
+
+On another database (SQLite in development and `make test`), or for a historical model with
+columns this module does not know how to fill, it calls simple-history's helper instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+from simple_history.utils import (
+    bulk_create_with_history,
+    get_change_reason_from_object,
+    get_history_manager_for_model,
+)
+
+M = TypeVar("M", bound=models.Model)
+
+#: The value types a field of each kind stores unchanged (what get_db_prep_save returns as is).
+_STORED_AS_IS: dict[str, tuple[type, ...]] = {
+    "AutoField": (int,),
+    "BigAutoField": (int,),
+    "BigIntegerField": (int,),
+    "BooleanField": (bool,),
+    "CharField": (str,),
+    "DateField": (dt.date,),
+    "ForeignKey": (int,),
+    "IntegerField": (int,),
+    "PositiveIntegerField": (int,),
+    "PositiveSmallIntegerField": (int,),
+    "SmallIntegerField": (int,),
+    "TextField": (str,),
+}
+#: The historical model's own columns, besides its key and the tracked fields.
+_HISTORY_COLUMNS = ("history_date", "history_change_reason", "history_type", "history_user_id")
+
+
+def _db_value(field: models.Field, value: Any) -> Any:
+    kind = field.get_internal_type()
+    if value is None or type(value) in _STORED_AS_IS.get(kind, ()):
+        return value
+    if kind == "DateTimeField" and type(value) is dt.datetime and value.tzinfo is not None:
+        return value
+    return field.get_db_prep_save(value, connection)
+
+
+def _copy(model: type[models.Model], fields: Sequence[models.Field], rows: list[tuple]) -> None:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+    # The psycopg cursor's own errors are psycopg's: wrapped, a duplicate is Django's
+    # IntegrityError, which the scan retries on, as it would after bulk_create.
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(sql) as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+
+
+def _new_keys(model: type[models.Model], count: int) -> list[int]:
+    """`count` primary keys from the table's own sequence, as inserting would draw them."""
+    pk = model._meta.pk
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [connection.ops.quote_name(model._meta.db_table), pk.column, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _copyable_history(model: type[models.Model]) -> bool:
+    """Whether the historical model has only the columns this module fills."""
+    history = get_history_manager_for_model(model).model
+    tracked = {field.attname for field in history.tracked_fields}
+    known = tracked | set(_HISTORY_COLUMNS)
+    return all(
+        field.primary_key or field.attname in known for field in history._meta.concrete_fields
+    )
+
+
+def create_with_history(
+    objs: list[M],
+    model: type[M],
+    *,
+    change_reason: str,
+    date: dt.datetime | None = None,
+    user: Any = None,
+) -> list[M]:
+    """Insert `objs` (unsaved instances of `model`) and one audit row each, in one transaction;
+    returns them with their primary keys set, as `bulk_create_with_history` does."""
+    if not objs:
+        return objs
+    if connection.vendor != "postgresql" or not _copyable_history(model):
+        return bulk_create_with_history(
+            objs,
+            model,
+            default_user=user,
+            default_change_reason=change_reason,
+            default_date=date,
+        )
+    history = get_history_manager_for_model(model).model
+    fields = list(model._meta.concrete_fields)
+    tracked = list(history.tracked_fields)
+    when = date or timezone.now()
+    with transaction.atomic(savepoint=False):
+        for obj, pk in zip(objs, _new_keys(model, len(objs)), strict=True):
+            obj.pk = pk
+        rows = []
+        for obj in objs:
+            rows.append(tuple([_db_value(field, field.pre_save(obj, True)) for field in fields]))
+            obj._state.adding = False
+            obj._state.db = connection.alias
+        _copy(model, fields, rows)
+        history_fields = [history._meta.get_field(name) for name in _HISTORY_COLUMNS]
+        history_rows = []
+        for obj in objs:
+            who = getattr(obj, "_history_user", user or history.get_default_history_user(obj))
+            history_rows.append(
+                (
+                    *[_db_value(field, getattr(obj, field.attname)) for field in tracked],
+                    getattr(obj, "_history_date", when),
+                    get_change_reason_from_object(obj) or change_reason,
+                    "+",
+                    who.pk if who is not None else None,
+                )
+            )
+        _copy(history, [*tracked, *history_fields], history_rows)
+    return objs

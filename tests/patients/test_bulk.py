@@ -1,0 +1,131 @@
+"""patients.bulk.create_with_history writes what simple-history's bulk helper writes: the same
+rows, one "+" audit row each, keys on the instances — by COPY on PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from simple_history.utils import bulk_create_with_history
+
+from monitoring.models import Reminder
+from patients.bulk import create_with_history
+from tests.factories import PatientFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+WHEN = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.UTC)
+_COMPARED = ("patient_id", "kind", "drug", "severity", "due", "status", "assignee_id", "note")
+
+
+def _reminders(patient, *, kinds=("NEXT_DOSE", "REASSESSMENT_DUE"), assignee=None):
+    return [
+        Reminder(
+            patient=patient,
+            kind=kind,
+            drug="denosumab" if kind == "NEXT_DOSE" else "",
+            severity="critical" if kind == "NEXT_DOSE" else "",
+            due=dt.date(2026, 12, 1) + dt.timedelta(days=n),
+            assignee=assignee,
+            note="«ünïcode» ; tab\there",
+        )
+        for n, kind in enumerate(kinds)
+    ]
+
+
+def _stored(pks):
+    return [
+        tuple(getattr(r, name) for name in _COMPARED)
+        for r in Reminder.objects.filter(pk__in=pks).order_by("due")
+    ]
+
+
+def test_rows_and_audit_rows_are_those_simple_history_writes(clinic):
+    nurse = UserFactory()
+    ours = create_with_history(
+        _reminders(PatientFactory(clinic=clinic), assignee=nurse),
+        Reminder,
+        change_reason="scan",
+        date=WHEN,
+    )
+    theirs = bulk_create_with_history(
+        _reminders(PatientFactory(clinic=clinic), assignee=nurse),
+        Reminder,
+        default_change_reason="scan",
+        default_date=WHEN,
+    )
+    assert all(r.pk is not None and not r._state.adding for r in ours)
+    assert [row[1:] for row in _stored([r.pk for r in ours])] == [
+        row[1:] for row in _stored([r.pk for r in theirs])
+    ]
+    for reminder in ours:
+        stored = Reminder.objects.get(pk=reminder.pk)
+        assert stored.created_at is not None and stored.updated_at is not None
+        (audit,) = reminder.history.all()
+        assert (audit.history_type, audit.history_change_reason, audit.history_date) == (
+            "+",
+            "scan",
+            WHEN,
+        )
+        assert audit.history_user_id is None
+        assert (audit.kind, audit.due, audit.assignee_id, audit.note) == (
+            stored.kind,
+            stored.due,
+            nurse.pk,
+            stored.note,
+        )
+
+
+def test_an_instances_own_history_user_wins_and_the_default_user_is_recorded(clinic):
+    clinician, nurse = UserFactory(), UserFactory()
+    first, second = _reminders(PatientFactory(clinic=clinic))
+    first._history_user = nurse
+    create_with_history([first, second], Reminder, change_reason="import", user=clinician)
+    assert first.history.get().history_user_id == nurse.pk
+    assert second.history.get().history_user_id == clinician.pk
+
+
+def test_keys_follow_the_tables_sequence_for_later_inserts(clinic):
+    (made,) = create_with_history(
+        _reminders(PatientFactory(clinic=clinic), kinds=("NEXT_DOSE",)),
+        Reminder,
+        change_reason="scan",
+    )
+    later = Reminder.objects.create(
+        patient=PatientFactory(clinic=clinic), kind="REASSESSMENT_DUE", due=dt.date(2027, 1, 1)
+    )
+    assert later.pk > made.pk
+
+
+def test_a_duplicate_is_djangos_integrity_error_and_nothing_is_written(clinic):
+    patient = PatientFactory(clinic=clinic)
+    create_with_history(
+        _reminders(patient, kinds=("NEXT_DOSE",)), Reminder, change_reason="scan", date=WHEN
+    )
+    before = (Reminder.objects.count(), Reminder.history.count())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        create_with_history(
+            _reminders(patient, kinds=("REASSESSMENT_DUE", "NEXT_DOSE")),
+            Reminder,
+            change_reason="scan",
+            date=WHEN,
+        )
+    assert (Reminder.objects.count(), Reminder.history.count()) == before
+
+
+def test_nothing_to_write_is_no_query(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert create_with_history([], Reminder, change_reason="scan") == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_on_postgresql_it_is_copy_not_bulk_create(clinic, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("bulk_create was called")
+
+    monkeypatch.setattr(Reminder.objects, "bulk_create", refuse)
+    made = create_with_history(
+        _reminders(PatientFactory(clinic=clinic)), Reminder, change_reason="scan", date=WHEN
+    )
+    assert Reminder.objects.filter(pk__in=[r.pk for r in made]).count() == 2
