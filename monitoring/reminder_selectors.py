@@ -47,7 +47,7 @@ from patients.permissions import (
     role_works_on_reminder,
     roles_allowed,
 )
-from patients.selectors import REMINDER_KIND_CODES, kinds_present
+from patients.selectors import REMINDER_KIND_CODES, reminder_kinds
 from therapy.engine import Severity
 from therapy.presenters import label
 
@@ -340,9 +340,9 @@ def worklist_counts(
     return dict(zip(parts, values, strict=True))
 
 
-def worklist_kinds(queryset: QuerySet[Reminder]) -> list[str]:
-    """The kinds (engine codes) present among these reminders, for the kind filter."""
-    return kinds_present(queryset)
+def worklist_kinds() -> list[str]:
+    """The kind filter's choices: every kind a reminder may have (`reminder_kinds`)."""
+    return reminder_kinds()
 
 
 def worklist_rows_for_export(

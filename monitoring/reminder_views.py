@@ -92,7 +92,7 @@ def filter_form(
     form = WorklistFilterForm(
         query if any(k != "page" for k in query) else None,
         clinics=scope.clinics,
-        kinds=worklist_kinds(reminders),
+        kinds=worklist_kinds(),
         staff=staff,
     )
     form.is_valid()

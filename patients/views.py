@@ -44,7 +44,7 @@ from patients.selectors import (
     patient_changes,
     patient_search,
     patient_with_records,
-    reminder_kinds_for,
+    reminder_kinds,
 )
 from patients.services import patient_create, patient_set_status
 from patients.staff_selectors import confirmations_for
@@ -113,7 +113,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def patient_list(request: HttpRequest) -> HttpResponse:
     clinics = list(clinics_for_user(request.user).values_list("slug", "name"))
     visible = patients_for_user(request.user)
-    kinds = [(kind, label(kind)) for kind in reminder_kinds_for(clinics_for_user(request.user))]
+    kinds = [(kind, label(kind)) for kind in reminder_kinds()]
     form = PatientSearchForm(request.GET or None, clinics=clinics, kinds=kinds)
     if form.is_valid():
         queryset = patient_search(visible, **form.cleaned_data)
