@@ -17,6 +17,7 @@ urlpatterns = [
     path("patients/<int:pk>/letter/pdf/", letter_views.gp_letter_pdf, name="letter-pdf"),
     path("patients/<int:pk>/risk-factors/", views.risk_factors_edit, name="risk-factors"),
     path("patients/<int:pk>/history/", intake_views.patient_intake, name="intake"),
+    path("patients/<int:pk>/changes/", views.patient_changes_view, name="changes"),
     path("patients/<int:pk>/access-log/", staff_views.patient_access_log, name="access-log"),
     path("clinics/<slug:slug>/staff/", staff_views.staff_list, name="staff"),
     path("clinics/<slug:slug>/staff/log/", staff_views.staff_log, name="staff-log"),

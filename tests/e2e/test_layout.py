@@ -117,3 +117,20 @@ def test_the_critical_alert_appears_once_and_the_header_counts_it(
     expect(page.get_by_role("main").get_by_text("Denosumab overdue", exact=True)).to_have_count(1)
     page.get_by_test_id("critical-count").click()
     expect(page.get_by_role("alert").filter(has_text="Denosumab overdue")).to_be_in_viewport()
+
+
+def test_the_change_history_loads_when_its_panel_is_opened(page_for, demo_clinic, demo_patient):
+    """Issue 14: the audit trail is not read with the page; opening its panel fetches it (htmx),
+    and without JavaScript its link opens the same table as a page."""
+    _, people = demo_clinic
+    page = page_for(people["nurse"])
+    page.goto(f"/patients/{demo_patient.pk}/")
+    history = page.locator("#history")
+    expect(history.get_by_role("table")).to_have_count(0)
+
+    history.get_by_text("Every change to this record").click()
+
+    table = history.get_by_role("table", name=re.compile("Audit trail"))
+    expect(table).to_be_visible()
+    expect(table.get_by_role("row")).not_to_have_count(1)  # more than the header row
+    expect(history.get_by_role("link", name="Open the change history")).to_have_count(0)

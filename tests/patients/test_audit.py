@@ -124,14 +124,17 @@ def test_the_update_row_records_what_changed(lived):
 
 def history_rows(page: str) -> list[str]:
     """The rows of the page's Change history table, as plain text."""
-    section = re.search(r'<section id="history".*?</section>', page, re.S)
-    assert section, "the patient page has no Change history section"
+    section = re.search(r'<table class="table table-sm table-history.*?</table>', page, re.S)
+    assert section, "no Change history table"
     rows = re.findall(r"<tr>(.*?)</tr>", section.group(0), re.S)
     return [" ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", r)).split()) for r in rows]
 
 
 def _page(client, patient: Patient) -> str:
-    return client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    """The change history as the patient page's panel loads it (htmx), once opened."""
+    return client.get(
+        reverse("patients:changes", args=[patient.pk]), headers={"HX-Request": "true"}
+    ).content.decode()
 
 
 def test_the_change_history_shows_who_changed_a_fracture_and_the_old_and_new_date(

@@ -345,6 +345,7 @@ def _intake(ctx: Ctx) -> dict[str, str]:
 PATIENT_ENDPOINTS: list[Endpoint] = [
     Endpoint("patients:detail", _patient, EVERY_ROLE),
     Endpoint("patients:summary", _patient, CLINICAL),
+    Endpoint("patients:changes", _patient, CLINICAL),
     Endpoint("patients:access-log", _patient, CLINICIAN),
     Endpoint("patients:summary-pdf", _patient, CLINICAL),
     Endpoint("patients:letter", _patient, CLINICIAN),  # signed by a clinician

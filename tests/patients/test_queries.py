@@ -55,7 +55,11 @@ from tests import factories
 # -1 more: the kind filter offers every kind, no query (patients.selectors.reminder_kinds)
 LIST = 20
 # the access-log row, what was done in the EHR with Ossa's cards, the fracture-liaison episodes
-DETAIL_CLINICAL = 44
+# -11 in issue 14: the change history is read when its panel is opened (patients:changes)
+DETAIL_CLINICAL = 33
+#: session, user, patient with role, the access-log row, one history query per record type
+#: (11), navigation memberships, session save (3)
+CHANGES = 19
 DETAIL_DEMOGRAPHICS = 7
 # +2 in issue 13: the birth-date check reads the first date of the FLS episodes and follow-ups too.
 STATUS_POST = 36
@@ -105,6 +109,19 @@ def test_the_patient_page_costs_the_same_queries_for_2_or_20_years_of_history(
         response = client.get(reverse("patients:detail", args=[history.pk]))
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("history", YEARS, indirect=True)
+def test_the_change_history_costs_the_same_queries_for_2_or_20_years_of_history(
+    history, clinician, client_for, django_assert_num_queries
+):
+    client = client_for(clinician)
+
+    with django_assert_num_queries(CHANGES):
+        response = client.get(reverse("patients:changes", args=[history.pk]))
+
+    assert response.status_code == 200
+    assert len(response.context["changes"]) > 10
 
 
 @pytest.mark.parametrize("history", YEARS, indirect=True)
