@@ -19,7 +19,7 @@ from monitoring.dashboards import (
     reminder_counts_by_clinic,
 )
 from monitoring.models import Reminder
-from patients.models import Patient
+from patients.models import Clinic, Patient
 from tests import factories
 
 TODAY = dt.date(2025, 6, 16)
@@ -168,9 +168,14 @@ def test_each_admin_count_stops_past_the_cap(clinic, other_clinic, monkeypatch):
     assert [dashboards.count_text(n) for n in (2, 3)] == ["2", "2+"]
 
 
-def test_every_admin_count_reads_a_limited_subquery(clinic):
-    with CaptureQueriesContext(connection) as queries:
-        reminder_counts_by_clinic([clinic.pk], today=TODAY)
+def test_the_admin_counts_are_one_query_of_limited_subqueries_whatever_the_clinics(
+    clinic, other_clinic
+):
+    third = Clinic.objects.create(name="Third", slug="third")
 
+    with CaptureQueriesContext(connection) as queries:
+        counts = reminder_counts_by_clinic([clinic.pk, other_clinic.pk, third.pk], today=TODAY)
+
+    assert set(counts) == {clinic.pk, other_clinic.pk, third.pk}
     [sql] = [q["sql"] for q in queries]
     assert sql.count(f"LIMIT {dashboards.COUNT_CAP + 1}") == len(dashboards.COUNTED)
