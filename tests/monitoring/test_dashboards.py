@@ -1,6 +1,7 @@
 """What the dashboards read (`monitoring.dashboards`), below the page (tests/patients/
 test_dashboards.py): the clinician's ranking of patients with critical reminders, read in order
-from an index, against the grouping it replaced; and the admin's capped counts."""
+from an index, against the grouping it replaced (PostgreSQL: SQLite ranks by the grouping
+alone); and the admin's capped counts."""
 
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def a_clinic_of_ties(clinic, other_clinic, clinician, nurse, *, seed: int) -> No
 @pytest.mark.parametrize("rows_per_patient", [1, 2])  # 1: the rows read often fall short
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_ranking_read_in_order_is_the_groupings_at_every_length(
-    seed, rows_per_patient, clinic, other_clinic, clinician, nurse, monkeypatch
+    seed, rows_per_patient, clinic, other_clinic, clinician, nurse, monkeypatch, require_postgres
 ):
     monkeypatch.setattr(dashboards, "RANKING_ROWS_PER_PATIENT", rows_per_patient)
     a_clinic_of_ties(clinic, other_clinic, clinician, nurse, seed=seed)
@@ -99,7 +100,7 @@ def test_patients_are_ranked_by_their_earliest_critical_due_date_then_name_then_
 
 
 def test_when_the_rows_read_name_too_few_patients_the_grouping_answers(
-    clinic, clinician, monkeypatch
+    clinic, clinician, monkeypatch, require_postgres
 ):
     """Patients with three critical reminders each: one row per place names a third of them."""
     mine = factories.PatientFactory(clinic=clinic, name="Mine")
