@@ -18,14 +18,17 @@ from django.db import migrations
 
 ACTIVE = "status IN ('open', 'snoozed')"
 ACTION_ON = "(CASE WHEN status = 'snoozed' THEN COALESCE(snoozed_until, due) ELSE due END)"
-CREATE = [
+INDEX = (
     "CREATE INDEX IF NOT EXISTS reminder_active_critical_due ON monitoring_reminder "
-    f"(due, patient_id) WHERE {ACTIVE} AND severity = 'critical'",
-    "CREATE STATISTICS IF NOT EXISTS reminder_action_on_stats ON "
-    f"({ACTION_ON}) FROM monitoring_reminder",
-    # statistics are gathered by ANALYZE: without it they wait for autovacuum's next pass
+    f"(due, patient_id) WHERE {ACTIVE} AND severity = 'critical'"
+)
+# statistics on an expression need PostgreSQL 14; ANALYZE gathers them at once rather than at
+# autovacuum's next pass
+STATISTICS = (
+    f"CREATE STATISTICS IF NOT EXISTS reminder_action_on_stats ON ({ACTION_ON}) "
+    "FROM monitoring_reminder",
     "ANALYZE monitoring_reminder",
-]
+)
 DROP = [
     "DROP INDEX IF EXISTS reminder_active_critical_due",
     "DROP STATISTICS IF EXISTS reminder_action_on_stats",
@@ -35,8 +38,10 @@ DROP = [
 def create(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for sql in CREATE:
-        schema_editor.execute(sql)
+    schema_editor.execute(INDEX)
+    if schema_editor.connection.pg_version >= 140000:
+        for sql in STATISTICS:
+            schema_editor.execute(sql)
 
 
 def drop(apps, schema_editor):
