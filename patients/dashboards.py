@@ -3,7 +3,7 @@
 - clinician: patients with active critical reminders (those with a reminder assigned to the user
   first), each with its critical kinds and due dates and a count of all its active reminders;
 - nurse: the clinic's scans, labs and doses due within the week (overdue ones included);
-- clinic admin: worklist counts with links into the filtered worklist;
+- clinic admin: worklist counts (capped: "1,000+") with links into the filtered worklist;
 - every role: a link to the worklist (`/reminders/`), when the last scan ran and with what
   result, and whether one is running now.
 
@@ -28,6 +28,7 @@ from monitoring.dashboards import (
     NURSE_TASKS,
     CriticalPatient,
     ScanStatus,
+    count_text,
     critical_patients,
     nurse_tasks_due,
     reminder_counts_by_clinic,
@@ -48,7 +49,10 @@ class Section:
     membership: Membership
     patients: list[CriticalPatient] = field(default_factory=list)
     groups: list[tuple[str, str, list[Reminder]]] = field(default_factory=list)
+    #: The admin's counts, capped (`monitoring.dashboards.reminder_counts_by_clinic`), and as
+    #: the page words them ("1,000+").
     counts: dict[str, int] = field(default_factory=dict)
+    shown: dict[str, str] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)
     has_more: bool = False
 
@@ -141,9 +145,9 @@ def _fill_nurse(sections: list[Section], *, today: dt.date) -> None:
 def _fill_admin(sections: list[Section], *, today: dt.date) -> None:
     by_clinic = _by_clinic(sections)
     counts = reminder_counts_by_clinic(list(by_clinic), today=today, soon_days=SOON_DAYS)
-    empty = dict.fromkeys(("overdue", "due_soon", "open", "snoozed", "critical", "routine"), 0)
     for clinic_id, section in by_clinic.items():
-        section.counts = {**empty, **counts.get(clinic_id, {})}
+        section.counts = counts[clinic_id]
+        section.shown = {key: count_text(n) for key, n in section.counts.items()}
         section.links = _worklist_links(section.clinic.slug, today)
 
 

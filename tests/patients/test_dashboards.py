@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.urls import reverse
 
+from monitoring import dashboards
 from monitoring.models import Reminder, ScanRun
 from patients.models import Membership, Patient, Role
 from tests import factories
@@ -205,6 +206,33 @@ def test_the_admin_count_links_lead_to_the_same_reminders(clinic, clinic_admin, 
         assert listed == admin.counts[key], key
 
 
+def test_an_admin_count_past_the_cap_reads_as_the_worklists_do(
+    clinic, clinic_admin, client_for, monkeypatch
+):
+    """Each count stops past `COUNT_CAP` (1,000): what is past it shows as "1,000+"."""
+    monkeypatch.setattr(dashboards, "COUNT_CAP", 2)
+    p = factories.PatientFactory(clinic=clinic)
+    for kind in ("NEXT_DOSE", "DXA_FOLLOW_UP", "BTM_3_MONTHS"):
+        reminder(p, kind, due=days(-3))
+    reminder(p, "BTM_BASELINE", due=days(3))
+
+    response = client_for(clinic_admin).get("/")
+
+    admin = section(response, "clinic_admin")
+    assert admin.shown == {
+        "overdue": "2+",
+        "due_soon": "1",
+        "open": "2+",
+        "snoozed": "0",
+        "critical": "0",
+        "routine": "2+",
+    }
+    assert (
+        f'href="{reverse("reminders:list")}?clinic=hillside&amp;assignee=anyone&amp;due_to=2025-06-15">2+</a>'
+        in response.content.decode()
+    )
+
+
 def test_an_admin_sees_the_last_scan_with_its_result(clinic_admin, client_for):
     ScanRun.objects.create(as_of=days(-1), status="succeeded", patients=120, created=4, resolved=1)
     ScanRun.objects.create(
@@ -313,8 +341,10 @@ def seed(clinic, patients: int, nurse) -> None:
 #: session, user, memberships (shared with the navigation), the roles waiting for confirmation
 #: (issue 11), the role's own queries, the scans, session save (3). Clinician: patients + their
 #: critical reminders; nurse: one; admin: counts.
-# clinician +1 in issue 14: the order from the critical reminders grouped by patient, then the
-# page's patients, then their critical reminders (monitoring.dashboards.critical_patients)
+# clinician +1 in issue 14: the order of the patients (read from an index, or in a rare fallback
+# one query more: tests/monitoring/test_dashboards.py), then the page's patients, then their
+# critical reminders (monitoring.dashboards.critical_patients); admin: six capped counts per
+# clinic in one query
 BUDGETS = {"clinician": 11, "nurse": 9, "clinic_admin": 9}
 
 
