@@ -29,9 +29,8 @@ from monitoring.reminder_forms import (
     DismissForm,
     DoneForm,
     SnoozeForm,
-    staff_choices,
 )
-from monitoring.reminder_presenters import decorate, kind_label
+from monitoring.reminder_presenters import kind_label, worklist_rows
 from monitoring.reminder_selectors import (
     WorklistFilters,
     assignable_staff,
@@ -59,7 +58,7 @@ from monitoring.reminder_views import (
     UNDO_KEY,
     filter_form,
     next_url,
-    offered_assignees,
+    offer_assignees,
     render_detail,
     render_list,
 )
@@ -148,11 +147,8 @@ def _render_row(
         filters=_ANY_ROW,
         today=today,
     )
-    reminder = decorate(scope_rows, today)[0]
-    staff = assignable_staff([reminder.patient.clinic_id])
-    reminder.assignable = staff_choices(  # type: ignore[attr-defined]
-        offered_assignees(staff, reminder), show_clinic=False
-    )
+    reminder = worklist_rows(scope_rows, today)[0]
+    offer_assignees([reminder], assignable_staff([reminder.patient.clinic_id]))
     return render(
         request,
         "monitoring/_reminder_row.html",
