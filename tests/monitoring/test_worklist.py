@@ -463,6 +463,59 @@ def test_a_tab_past_the_cap_is_counted_to_the_cap_and_one(patient, clinic, monke
     assert count == 4
 
 
+def _row(html: str, reminder_id: int) -> str:
+    start = html.index(f'<tr id="reminder-{reminder_id}">')
+    return html[start : html.index("</tr>", start)]
+
+
+def test_each_row_offers_whoever_may_take_it_with_its_assignee_chosen_and_names_escaped(
+    patient, clinic_admin, nurse, clinician, client_for
+):
+    nurse.first_name, nurse.last_name = "Noor", "<b>Nurse</b>"
+    nurse.save()
+    dose = reminder(patient, due=days(-1), assignee=nurse)
+    reassessment = reminder(patient, "FRACTURE_RISK_REASSESSMENT", due=days(1))
+
+    html = client_for(clinic_admin).get(reverse("reminders:list"), {"assignee": "anyone"})
+    html = html.content.decode()
+
+    dose_row, reassessment_row = _row(html, dose.pk), _row(html, reassessment.pk)
+    assert (
+        f'<option value="{nurse.pk}" selected>Noor &lt;b&gt;Nurse&lt;/b&gt; (nurse)</option>'
+        in (dose_row)
+    )
+    assert f'<option value="{clinician.pk}">' in dose_row
+    assert f'<option value="{clinician.pk}">' in reassessment_row
+    assert f'<option value="{nurse.pk}"' not in reassessment_row  # not a nurse's kind
+    assert " selected>" not in reassessment_row  # unassigned: the first option, "Unassigned"
+
+
+def test_each_row_links_where_reverse_says(patient, clinic_admin, client_for):
+    dose = reminder(patient, due=days(-1))
+
+    html = client_for(clinic_admin).get(reverse("reminders:list")).content.decode()
+
+    row = _row(html, dose.pk)
+    assert f'href="{reverse("patients:detail", args=[patient.pk])}"' in row
+    assert f'href="{reverse("reminders:detail", args=[dose.pk])}"' in row
+    for action in ("assign", "snooze", "done"):
+        url = reverse(f"reminders:{action}", args=[dose.pk])
+        assert f'action="{url}" hx-post="{url}"' in row
+
+
+def test_a_row_closed_late_in_the_evening_shows_the_clinic_s_date(
+    patient, clinic_admin, client_for
+):
+    late = dt.datetime(2025, 6, 15, 23, 30, tzinfo=dt.UTC)  # 00:30 on the 16th in London
+    closed = reminder(patient, due=days(-1), status="done", closed_at=late)
+
+    html = client_for(clinic_admin).get(reverse("reminders:list"), {"status": "done"})
+
+    assert '<div class="small text-body-secondary">2025-06-16</div>' in _row(
+        html.content.decode(), closed.pk
+    )
+
+
 def test_the_list_is_paginated_by_50(patient, clinic_admin, client_for):
     Reminder.objects.bulk_create(
         Reminder(patient=patient, kind="NEXT_DOSE", drug=f"d{n}", due=days(n)) for n in range(60)
