@@ -56,6 +56,7 @@ from monitoring.reminder_services import (
 )
 from monitoring.reminder_views import (
     UNDO_KEY,
+    act_fields,
     filter_form,
     next_url,
     offer_assignees,
@@ -149,6 +150,8 @@ def _render_row(
     )
     reminder = worklist_rows(scope_rows, today)[0]
     offer_assignees([reminder], assignable_staff([reminder.patient.clinic_id]))
+    here = next_url(request, reverse("reminders:list"))
+    show_clinic = request.POST.get("show_clinic") == "1"
     return render(
         request,
         "monitoring/_reminder_row.html",
@@ -158,8 +161,9 @@ def _render_row(
             "flash": flash,
             "is_error": is_error,
             "undo_change": undo_change,
-            "here": next_url(request, reverse("reminders:list")),
-            "show_clinic": request.POST.get("show_clinic") == "1",
+            "here": here,
+            "show_clinic": show_clinic,
+            "act_fields": act_fields(request, here=here, show_clinic=show_clinic),
         },
     )
 

@@ -464,7 +464,7 @@ def test_a_tab_past_the_cap_is_counted_to_the_cap_and_one(patient, clinic, monke
 
 
 def _row(html: str, reminder_id: int) -> str:
-    start = html.index(f'<tr id="reminder-{reminder_id}">')
+    start = html.index(f'<tr id="reminder-{reminder_id}"')
     return html[start : html.index("</tr>", start)]
 
 
