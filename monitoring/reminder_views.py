@@ -180,6 +180,8 @@ def render_list(
     without_status = links_query.copy()
     without_status.pop("status", None)
     counted = query.get(COUNTS_PARAM) == COUNTS_ALL
+    counts_query = links_query.copy()
+    counts_query[COUNTS_PARAM] = COUNTS_ALL
     counts = worklist_counts(reminders, filters=filters, today=today) if counted else None
     if counts is not None:
         status_links = _status_links(counts, without_status, filters.status)
@@ -190,7 +192,8 @@ def render_list(
         "counts": counts,
         "overdue": _shown(counts["overdue"]) if counts is not None else "",
         "status_links": status_links,
-        "counts_query": f"{links_query.urlencode()}&{COUNTS_PARAM}={COUNTS_ALL}".lstrip("&"),
+        # The list's own URL: a refused bulk action shows this page at the bulk form's URL.
+        "counts_url": f"{reverse('reminders:list')}?{counts_query.urlencode()}",
         "is_filtered": form.is_narrowed(),
     }
     if counted and request.htmx:  # type: ignore[attr-defined]  # django-htmx middleware

@@ -424,11 +424,9 @@ def test_the_page_counts_its_own_tab_and_asks_for_the_others_once_shown(
     assert 'Open <span class="badge text-bg-light">4</span>' in page
     assert ">Dismissed</a>" in page  # not counted yet
     assert "active reminders overdue" not in page
-    assert 'hx-get="?assignee=anyone&amp;status=open&amp;counts=all" hx-trigger="load"' in page
-    assert (
-        '<noscript><p class="mb-3"><a href="?assignee=anyone&amp;status=open&amp;counts=all">'
-        in page
-    )
+    counts_url = "/reminders/?assignee=anyone&amp;status=open&amp;counts=all"
+    assert f'hx-get="{counts_url}" hx-trigger="load"' in page
+    assert f'<noscript><p class="mb-3"><a href="{counts_url}">' in page  # without JavaScript
     fragment = counts.content.decode()
     assert fragment.startswith('<div id="worklist-counts">')
     assert "<table" not in fragment and "hx-get" not in fragment
@@ -436,6 +434,17 @@ def test_the_page_counts_its_own_tab_and_asks_for_the_others_once_shown(
     assert 'Dismissed <span class="badge text-bg-light">1</span>' in fragment
     assert "<strong>2</strong> active reminders overdue" in fragment
     assert "HX-Request" in counts["Vary"]
+
+
+def test_a_refused_bulk_action_asks_for_the_counts_at_the_list_s_own_url(
+    assorted, clinic_admin, client_for
+):
+    response = client_for(clinic_admin).post(
+        reverse("reminders:bulk"), {"bulk-action": "done", "query": "assignee=anyone"}
+    )
+
+    assert response.status_code == 400
+    assert 'hx-get="/reminders/?assignee=anyone&amp;counts=all"' in response.content.decode()
 
 
 def test_the_current_tab_is_counted_as_the_tabs_are(assorted, clinic):
