@@ -29,9 +29,8 @@ from monitoring.reminder_forms import (
     DismissForm,
     DoneForm,
     SnoozeForm,
-    staff_choices,
 )
-from monitoring.reminder_presenters import decorate, kind_label
+from monitoring.reminder_presenters import kind_label, worklist_rows
 from monitoring.reminder_selectors import (
     WorklistFilters,
     assignable_staff,
@@ -57,9 +56,10 @@ from monitoring.reminder_services import (
 )
 from monitoring.reminder_views import (
     UNDO_KEY,
+    act_fields,
     filter_form,
     next_url,
-    offered_assignees,
+    offer_assignees,
     render_detail,
     render_list,
 )
@@ -148,11 +148,10 @@ def _render_row(
         filters=_ANY_ROW,
         today=today,
     )
-    reminder = decorate(scope_rows, today)[0]
-    staff = assignable_staff([reminder.patient.clinic_id])
-    reminder.assignable = staff_choices(  # type: ignore[attr-defined]
-        offered_assignees(staff, reminder), show_clinic=False
-    )
+    reminder = worklist_rows(scope_rows, today)[0]
+    offer_assignees([reminder], assignable_staff([reminder.patient.clinic_id]))
+    here = next_url(request, reverse("reminders:list"))
+    show_clinic = request.POST.get("show_clinic") == "1"
     return render(
         request,
         "monitoring/_reminder_row.html",
@@ -162,8 +161,9 @@ def _render_row(
             "flash": flash,
             "is_error": is_error,
             "undo_change": undo_change,
-            "here": next_url(request, reverse("reminders:list")),
-            "show_clinic": request.POST.get("show_clinic") == "1",
+            "here": here,
+            "show_clinic": show_clinic,
+            "act_fields": act_fields(request, here=here, show_clinic=show_clinic),
         },
     )
 
@@ -298,7 +298,7 @@ def reminder_bulk(request: HttpRequest) -> HttpResponse:
         today = timezone.localdate()
         mine = scope.reminders()
         if data["all_matching"]:
-            filters = filter_form(query, scope, mine, staff).filters(me=request.user.pk)
+            filters = filter_form(query, scope, staff).filters(me=request.user.pk)
             reminders = list(worklist(mine, filters=filters, today=today))
         else:
             ids = data["ids"]

@@ -4,12 +4,13 @@ its last contact, its audit trail."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import capfirst
 
 from monitoring.models import ACTIVE_REMINDER_STATUSES, ContactKind, Reminder, ReminderStatus
@@ -94,6 +95,63 @@ def decorate(reminders: Iterable[Reminder], today: dt.date) -> list[Reminder]:
         r.is_critical = r.severity == Severity.CRITICAL  # type: ignore[attr-defined]
         r.due_text = due_text(r, today)  # type: ignore[attr-defined]
         r.last_contact = last_contact_text(r)  # type: ignore[attr-defined]
+    return rows
+
+
+# --- the worklist's rows --------------------------------------------------------------------------
+
+#: Stands for the id in a URL reversed once for every row (`url_for_ids`).
+_ANY_ID = 2_147_483_647
+
+
+def url_for_ids(name: str) -> Callable[[int], str]:
+    """`reverse(name, args=[pk])` for many ids from one reversal. Reversing six URLs per row
+    cost the worklist a tenth of its time at 50 rows (issue 14)."""
+    head, _, tail = reverse(name, args=[_ANY_ID]).rpartition(str(_ANY_ID))
+    return lambda pk: f"{head}{pk}{tail}"
+
+
+@dataclass(frozen=True)
+class RowLinks:
+    """Where a worklist row's links and forms go."""
+
+    detail: str
+    patient: str
+    assign: str
+    snooze: str
+    done: str
+    undo: str
+
+
+def worklist_rows(reminders: Iterable[Reminder], today: dt.date) -> list[Reminder]:
+    """`decorate`d reminders with what a worklist row shows, already in words: `key` (the id as
+    text, for the row's element ids), `links`, `due_on`, `closed_on`, `status_text`,
+    `assignee_name`, and `is_selected` (False; the page ticks the rows of a refused bulk form).
+
+    The row template then only places text: its date filters, URL tags and number formatting were
+    most of the page's time at 50 rows (issue 14)."""
+    rows = decorate(reminders, today)
+    detail, patient = url_for_ids("reminders:detail"), url_for_ids("patients:detail")
+    assign, snooze = url_for_ids("reminders:assign"), url_for_ids("reminders:snooze")
+    done, undo = url_for_ids("reminders:done"), url_for_ids("reminders:undo")
+    for r in rows:
+        r.key = str(r.pk)  # type: ignore[attr-defined]
+        r.links = RowLinks(  # type: ignore[attr-defined]
+            detail=detail(r.pk),
+            patient=patient(r.patient_id),
+            assign=assign(r.pk),
+            snooze=snooze(r.pk),
+            done=done(r.pk),
+            undo=undo(r.pk),
+        )
+        r.due_on = f"{r.due:%Y-%m-%d}"  # type: ignore[attr-defined]
+        closed = timezone.localtime(r.closed_at) if r.closed_at else None
+        r.closed_on = f"{closed:%Y-%m-%d}" if closed else ""  # type: ignore[attr-defined]
+        r.status_text = str(ReminderStatus(r.status).label)  # type: ignore[attr-defined]
+        r.assignee_name = (  # type: ignore[attr-defined]
+            (r.assignee.get_full_name() or r.assignee.get_username()) if r.assignee else ""
+        )
+        r.is_selected = False  # type: ignore[attr-defined]
     return rows
 
 

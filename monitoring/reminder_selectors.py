@@ -340,6 +340,15 @@ def worklist_counts(
     return dict(zip(parts, values, strict=True))
 
 
+def worklist_count(
+    queryset: QuerySet[Reminder], *, filters: WorklistFilters, today: dt.date
+) -> int:
+    """How many reminders the filters match, their status included (the current status tab), in
+    one query, counted up to `COUNT_CAP` + 1 as `worklist_counts` counts."""
+    rows = _filtered(queryset.alias(action_on=action_date()), filters)
+    return _with_status(rows, filters.status).order_by().values("pk")[: COUNT_CAP + 1].count()
+
+
 def worklist_kinds() -> list[str]:
     """The kind filter's choices: every kind a reminder may have (`reminder_kinds`)."""
     return reminder_kinds()

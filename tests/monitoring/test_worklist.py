@@ -25,6 +25,7 @@ from monitoring.reminder_selectors import (
     REMINDER_KIND_CODES,
     WorklistFilters,
     reminders_in,
+    worklist_count,
     worklist_counts,
 )
 from monitoring.reminder_services import (
@@ -362,7 +363,7 @@ def test_counts_per_status_follow_every_filter_but_the_status(
 ):
     client = client_for(clinic_admin)
 
-    anyone = {"assignee": "anyone"}
+    anyone = {"assignee": "anyone", "counts": "all"}
     everything = client.get(reverse("reminders:list"), {"status": "done", **anyone})
     everything = everything.context["counts"]
     doses = client.get(reverse("reminders:list"), {"kind": "NEXT_DOSE", **anyone})
@@ -396,12 +397,128 @@ def test_the_counts_are_one_query(assorted, clinic, django_assert_num_queries):
 
 
 def test_the_status_links_show_their_counts(assorted, clinic_admin, client_for):
-    html = client_for(clinic_admin).get(reverse("reminders:list"), {"assignee": "anyone"})
-    html = html.content.decode()
+    query = {"assignee": "anyone", "counts": "all"}
+    html = client_for(clinic_admin).get(reverse("reminders:list"), query).content.decode()
 
     assert 'Active <span class="badge text-bg-light">5</span>' in html
     assert 'Dismissed <span class="badge text-bg-light">1</span>' in html
     assert "<strong>2</strong> active reminders overdue" in html
+    assert "counts=all" not in re.sub(r'name="next" value="[^"]*"', "", html)  # links drop it
+
+
+def test_the_page_counts_its_own_tab_and_asks_for_the_others_once_shown(
+    assorted, clinic_admin, client_for
+):
+    client = client_for(clinic_admin)
+    query = {"assignee": "anyone", "status": "open"}
+
+    page = client.get(reverse("reminders:list"), query).content.decode()
+    counts = client.get(
+        reverse("reminders:list"), {**query, "counts": "all"}, headers={"HX-Request": "true"}
+    )
+
+    assert 'Open <span class="badge text-bg-light">4</span>' in page
+    assert ">Dismissed</a>" in page  # not counted yet
+    assert "active reminders overdue" not in page
+    counts_url = "/reminders/?assignee=anyone&amp;status=open&amp;counts=all"
+    assert f'hx-get="{counts_url}" hx-trigger="load"' in page
+    assert f'<noscript><p class="mb-3"><a href="{counts_url}">' in page  # without JavaScript
+    fragment = counts.content.decode()
+    assert fragment.startswith('<div id="worklist-counts">')
+    assert "<table" not in fragment and "hx-get" not in fragment
+    assert 'Open <span class="badge text-bg-light">4</span>' in fragment
+    assert 'Dismissed <span class="badge text-bg-light">1</span>' in fragment
+    assert "<strong>2</strong> active reminders overdue" in fragment
+    assert "HX-Request" in counts["Vary"]
+
+
+def test_a_refused_bulk_action_asks_for_the_counts_at_the_list_s_own_url(
+    assorted, clinic_admin, client_for
+):
+    response = client_for(clinic_admin).post(
+        reverse("reminders:bulk"), {"bulk-action": "done", "query": "assignee=anyone"}
+    )
+
+    assert response.status_code == 400
+    assert 'hx-get="/reminders/?assignee=anyone&amp;counts=all"' in response.content.decode()
+
+
+def test_the_current_tab_is_counted_as_the_tabs_are(assorted, clinic):
+    anyone = WorklistFilters(assignee="anyone")
+    counts = worklist_counts(reminders_in([clinic]), filters=anyone, today=TODAY)
+
+    def current(status: str) -> int:
+        filters = WorklistFilters(assignee="anyone", status=status)
+        return worklist_count(reminders_in([clinic]), filters=filters, today=TODAY)
+
+    assert current("") == counts["open"] + counts["snoozed"]
+    assert current("done") == counts["done"]
+    assert current("all") == sum(counts[s] for s in ReminderStatus.values)
+
+
+def test_a_tab_past_the_cap_is_counted_to_the_cap_and_one(patient, clinic, monkeypatch):
+    monkeypatch.setattr("monitoring.reminder_selectors.COUNT_CAP", 3)
+    for n in range(5):
+        reminder(patient, drug=f"d{n}", due=days(n))
+
+    count = worklist_count(
+        reminders_in([clinic]), filters=WorklistFilters(assignee="anyone"), today=TODAY
+    )
+
+    assert count == 4
+
+
+def _row(html: str, reminder_id: int) -> str:
+    start = html.index(f'<tr id="reminder-{reminder_id}"')
+    return html[start : html.index("</tr>", start)]
+
+
+def test_each_row_offers_whoever_may_take_it_with_its_assignee_chosen_and_names_escaped(
+    patient, clinic_admin, nurse, clinician, client_for
+):
+    nurse.first_name, nurse.last_name = "Noor", "<b>Nurse</b>"
+    nurse.save()
+    dose = reminder(patient, due=days(-1), assignee=nurse)
+    reassessment = reminder(patient, "FRACTURE_RISK_REASSESSMENT", due=days(1))
+
+    html = client_for(clinic_admin).get(reverse("reminders:list"), {"assignee": "anyone"})
+    html = html.content.decode()
+
+    dose_row, reassessment_row = _row(html, dose.pk), _row(html, reassessment.pk)
+    assert (
+        f'<option value="{nurse.pk}" selected>Noor &lt;b&gt;Nurse&lt;/b&gt; (nurse)</option>'
+        in (dose_row)
+    )
+    assert f'<option value="{clinician.pk}">' in dose_row
+    assert f'<option value="{clinician.pk}">' in reassessment_row
+    assert f'<option value="{nurse.pk}"' not in reassessment_row  # not a nurse's kind
+    assert " selected>" not in reassessment_row  # unassigned: the first option, "Unassigned"
+
+
+def test_each_row_links_where_reverse_says(patient, clinic_admin, client_for):
+    dose = reminder(patient, due=days(-1))
+
+    html = client_for(clinic_admin).get(reverse("reminders:list")).content.decode()
+
+    row = _row(html, dose.pk)
+    assert f'href="{reverse("patients:detail", args=[patient.pk])}"' in row
+    assert f'href="{reverse("reminders:detail", args=[dose.pk])}"' in row
+    for action in ("assign", "snooze", "done"):
+        url = reverse(f"reminders:{action}", args=[dose.pk])
+        assert f'action="{url}" hx-post="{url}"' in row
+
+
+def test_a_row_closed_late_in_the_evening_shows_the_clinic_s_date(
+    patient, clinic_admin, client_for
+):
+    late = dt.datetime(2025, 6, 15, 23, 30, tzinfo=dt.UTC)  # 00:30 on the 16th in London
+    closed = reminder(patient, due=days(-1), status="done", closed_at=late)
+
+    html = client_for(clinic_admin).get(reverse("reminders:list"), {"status": "done"})
+
+    assert '<div class="small text-body-secondary">2025-06-16</div>' in _row(
+        html.content.decode(), closed.pk
+    )
 
 
 def test_the_list_is_paginated_by_50(patient, clinic_admin, client_for):
@@ -457,9 +574,30 @@ def test_the_list_costs_the_same_queries_for_5_or_120_reminders(
 
 
 #: session, user, worklist memberships, staff, rows (with their last contact; a page and one row
-#: more, no COUNT of the list: issue 14), capped counts, navigation memberships, session save (3);
-#: the kind filter offers every kind, no query (issue 14)
+#: more, no COUNT of the list: issue 14), the current tab's capped count (the others come with
+#: `counts=all`), navigation memberships, session save (3); the kind filter offers every kind,
+#: no query (issue 14)
 LIST_QUERIES = 10
+
+
+#: session, user, worklist memberships, staff, the capped counts, session save (3): no row, no
+#: navigation, no kinds (every kind is offered, no query)
+COUNTS_QUERIES = 8
+
+
+def test_the_counts_asked_for_by_the_page_cost_a_fixed_budget(
+    assorted, clinic_admin, client_for, django_assert_num_queries
+):
+    client = client_for(clinic_admin)
+
+    with django_assert_num_queries(COUNTS_QUERIES):
+        response = client.get(
+            reverse("reminders:list"),
+            {"assignee": "anyone", "counts": "all"},
+            headers={"HX-Request": "true"},
+        )
+
+    assert response.context["counts"]["open"] == 4
 
 
 #: session, user, reminder, patient with role, staff, history, assignee names, contact log,
@@ -568,10 +706,11 @@ def test_a_snoozed_reminder_is_overdue_again_once_its_snooze_has_passed(
 ):
     reminder_snooze(reminder=due_dose, until=days(7), actor=clinic_admin, today=TODAY)
     client = client_for(clinic_admin)
-    assert client.get(reverse("reminders:list")).context["counts"]["overdue"] == 0
+    counted = {"counts": "all"}
+    assert client.get(reverse("reminders:list"), counted).context["counts"]["overdue"] == 0
 
     time_machine.move_to(NOW + dt.timedelta(days=9), tick=False)
-    response = client_for(clinic_admin).get(reverse("reminders:list"))  # a new session
+    response = client_for(clinic_admin).get(reverse("reminders:list"), counted)  # a new session
 
     assert response.context["counts"]["overdue"] == 1
     assert "snooze ended 2 days ago" in response.content.decode()
