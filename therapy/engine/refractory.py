@@ -167,9 +167,9 @@ def bmd_losses_on_treatment(history: History) -> list[BmdLoss]:
             readings = by_site.get(site, [])
             for index, (earlier, old, _, _, first_machine, later_from) in enumerate(readings[:-1]):
                 for later, new, lsc_pct, lsc_used, second_machine, _ in readings[index + 1 :]:
-                    # A BMD that did not fall from a positive reading (a fall ≤ 0) cannot exceed
-                    # a non-negative LSC: the pair is passed over before any percentage.
-                    if new >= old > 0 and lsc_used >= 0:
+                    # A BMD that did not fall from a positive reading (a fall ≤ 0) is no loss of
+                    # ≥ 10 %/year, whatever the LSC: passed over before any percentage.
+                    if new >= old > 0:
                         continue
                     if later < later_from:
                         continue
