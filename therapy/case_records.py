@@ -57,6 +57,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from django.apps import apps
@@ -180,24 +182,28 @@ def _grouped(model: type[models.Model], ids: list[int], *fields: str) -> dict[in
     """(*fields, patient id) of the patients' rows of `model`, by patient, each patient's rows
     in the model's own order (the order the patient pages list them in)."""
     rows: dict[int, list[tuple]] = {pk: [] for pk in ids}
-    for row in (
+    # The rows come by patient, so each patient's are one run: taken whole, not row by row.
+    for pk, patient_rows in groupby(
         model._default_manager.filter(of_patients(ids))
         .order_by("patient_id", *model._meta.ordering)
-        .values_list(*fields, "patient_id")
+        .values_list(*fields, "patient_id"),
+        key=_PATIENT_ID,
     ):
-        if row[-1] in rows:
-            rows[row[-1]].append(row)
+        if pk in rows:
+            rows[pk] = list(patient_rows)
     return rows
+
+
+_PATIENT_ID = itemgetter(-1)
 
 
 def _dxa_scan(row: tuple) -> c.DxaScan:
     """A DxaScan from (date, scanner, then each site's measures in DxaSite order, …)."""
     sites = []
     for site, at in _SITE_OFFSETS:
-        reading = row[at : at + _MEASURE_COUNT]
-        bmd, t_score = reading[0], reading[1]
+        bmd, t_score, lsc_pct = row[at : at + _MEASURE_COUNT]
         if bmd is not None or t_score is not None:  # a site without either was not measured
-            sites.append((site, c.SiteReading(*reading)))
+            sites.append((site, c.SiteReading(bmd, t_score, lsc_pct)))
     return c.DxaScan(row[0], tuple(sites), row[1] or None)
 
 

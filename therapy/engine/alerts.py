@@ -19,7 +19,7 @@ from therapy.engine.catalogue import (
     PTH_ANALOGUES,
 )
 from therapy.engine.codes import AlertCode, Pathway, RuleId, Severity
-from therapy.engine.dates import add_months, within_months_before
+from therapy.engine.dates import add_months
 from therapy.engine.history import Course, History
 from therapy.engine.limits import (
     DENOSUMAB_DUE_NOTICE_DAYS,
@@ -228,11 +228,11 @@ def hypocalcemia(history: History) -> bool:
 def low_vitamin_d(history: History) -> LabResult | None:
     """ALR-11: the latest 25-OH vitamin D within 12 months before as_of is < 30 ng/mL; of
     several values on that day the lowest counts (ADDED, BHOF 2022)."""
-    recent = [
-        lab
-        for lab in history.labs_of(LabTest.VITAMIN_D_25OH)
-        if within_months_before(lab.date, history.as_of, VITAMIN_D_RECENT_MONTHS)
-    ]
+    as_of = history.as_of
+    # RULES.md "within N months before as_of": as_of − N months < date ≤ as_of, bound worked
+    # out once, not per result.
+    since = add_months(as_of, -VITAMIN_D_RECENT_MONTHS)
+    recent = [lab for lab in history.labs_of(LabTest.VITAMIN_D_25OH) if since < lab.date <= as_of]
     if not recent:
         return None
     latest = min((lab for lab in recent if lab.date == recent[-1].date), key=lambda lab: lab.value)

@@ -32,11 +32,6 @@ def months_between(start: dt.date, end: dt.date) -> int:
     return months
 
 
-def within_months_before(day: dt.date, as_of: dt.date, months: int) -> bool:
-    """`as_of − months < day ≤ as_of` (RULES.md: "within N months before as_of")."""
-    return add_months(as_of, -months) < day <= as_of
-
-
 def within_days_before(day: dt.date, as_of: dt.date, days: int) -> bool:
     """`as_of − days < day ≤ as_of` (RULES.md: "within N days before as_of")."""
     return as_of - dt.timedelta(days=days) < day <= as_of

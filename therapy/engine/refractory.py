@@ -123,6 +123,9 @@ def fractures_on_other_therapy(history: History) -> list[FractureOnCourse]:
     return found
 
 
+_Reading = tuple[dt.date, float, float | None, float, str | None, dt.date]
+
+
 def bmd_losses_on_treatment(history: History) -> list[BmdLoss]:
     """REF-2: two scans of one site, both within one course, ≥ 6 months apart, whose fall
     strictly exceeds the LSC (the later scan's `lsc_pct`, else the site default) and is ≥ 10 %
@@ -141,28 +144,41 @@ def bmd_losses_on_treatment(history: History) -> list[BmdLoss]:
         scans = history.scans_between(course.start, course.end)
         if len(scans) < 2:
             continue
-        by_site: dict[DxaSite, list[tuple[dt.date, float, float | None, str | None]]] = {}
+        # Per site, each scan's (date, BMD, its LSC, the LSC judged against, scanner, and the
+        # date from which a later scan is far enough to pair with it), worked out once per scan.
+        by_site: dict[DxaSite, list[_Reading]] = {}
         for scan in scans:
             scanner = _machine(scan.scanner)
+            pairs_from = add_months(scan.date, BMD_PAIR_MIN_MONTHS)
             for site, reading in scan.sites:
                 if reading.bmd_g_cm2 is not None:
+                    lsc_pct = reading.lsc_pct
                     by_site.setdefault(site, []).append(
-                        (scan.date, reading.bmd_g_cm2, reading.lsc_pct, scanner)
+                        (
+                            scan.date,
+                            reading.bmd_g_cm2,
+                            lsc_pct,
+                            site_lsc_pct(site, lsc_pct),
+                            scanner,
+                            pairs_from,
+                        )
                     )
         for site in _SITES:
             readings = by_site.get(site, [])
-            for index, (earlier, old, _, first_machine) in enumerate(readings[:-1]):
-                later_from = add_months(earlier, BMD_PAIR_MIN_MONTHS)
-                for later, new, lsc_pct, second_machine in readings[index + 1 :]:
+            for index, (earlier, old, _, _, first_machine, later_from) in enumerate(readings[:-1]):
+                for later, new, lsc_pct, lsc_used, second_machine, _ in readings[index + 1 :]:
+                    # A BMD that did not fall from a positive reading (a fall ≤ 0) is no loss of
+                    # ≥ 10 %/year, whatever the LSC: passed over before any percentage.
+                    if new >= old > 0:
+                        continue
                     if later < later_from:
                         continue
                     if first_machine and second_machine and first_machine != second_machine:
                         continue
+                    # The 10 %/year test first: most falls beyond the LSC are slower.
                     fall = -percent_change(old, new)
-                    if not exceeds(fall, site_lsc_pct(site, lsc_pct)):
-                        continue
                     annual = fall * DAYS_PER_YEAR / (later - earlier).days
-                    if at_least(annual, BMD_LOSS_MIN_PCT_PER_YEAR):
+                    if at_least(annual, BMD_LOSS_MIN_PCT_PER_YEAR) and exceeds(fall, lsc_used):
                         change = bmd_change(site, old, new, lsc_pct)
                         losses.append(BmdLoss(course, earlier, later, change, annual))
     return losses

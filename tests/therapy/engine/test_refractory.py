@@ -166,6 +166,15 @@ REF_2 = [
         id="a gain is not a loss",
     ),
     pytest.param(
+        [
+            scan("2025-01-15", lumbar_spine=0.9),
+            scan("2025-09-15", lumbar_spine=0.95),
+            scan("2026-01-15", lumbar_spine=0.78),
+        ],
+        True,
+        id="a gain passed over does not hide a later fall from the first scan",
+    ),
+    pytest.param(
         [scan("2025-01-15", lumbar_spine=0.9), scan("2026-12-01", lumbar_spine=0.7)],
         False,
         id="scan after as_of is ignored",
