@@ -147,3 +147,67 @@ def test_the_filtered_and_sorted_list_costs_the_same_queries_for_6_or_60_patient
         )
 
     assert len(response.context["page"].object_list) == min(count, 25)
+
+
+# --- a search narrowed to its few matches first (issue 14) ---------------------------------------
+
+
+@pytest.fixture
+def namesakes(clinic):
+    """Thirty patients: eight Kowalskis among others, names out of alphabetical creation order."""
+    made = []
+    for n in range(30):
+        family = "Kowalski" if n % 4 == 0 else ["Adams", "Young", "Baker"][n % 3]
+        made.append(
+            factories.PatientFactory(
+                clinic=clinic,
+                given_name=f"P{29 - n:02d}",
+                family_name=family,
+                name=f"P{29 - n:02d} {family}",
+                mrn=f"KOW{n:03d}" if n == 7 else f"X{n:04d}",
+            )
+        )
+    return made
+
+
+def _search(client, **query):
+    pages, page = [], 1
+    while True:
+        response = client.get(reverse("patients:list"), {**query, "page": page})
+        pages += listed(response)
+        if not response.context["page"].has_next:
+            return pages
+        page += 1
+
+
+def _expected(patients, term):
+    term = term.upper()
+    found = [p for p in patients if term in p.name.upper() or p.mrn.upper().startswith(term)]
+    return [p.name for p in sorted(found, key=lambda p: (p.family_name, p.given_name, p.pk))]
+
+
+@pytest.mark.parametrize("few_matches", [2000, 3], ids=["narrowed", "too-many-to-narrow"])
+@pytest.mark.parametrize("term", ["kowal", "KOW", "p0", "zzz"])
+def test_a_search_lists_every_match_in_name_order_narrowed_or_not(
+    term, few_matches, namesakes, nurse, client_for, monkeypatch
+):
+    monkeypatch.setattr("patients.selectors.FEW_MATCHES", few_matches)
+
+    names = _search(client_for(nurse), q=term)
+
+    assert names == _expected(namesakes, term)
+    assert len(names) == len(set(names))
+
+
+def test_a_search_of_three_characters_or_more_costs_one_query_more(
+    namesakes, nurse, client_for, django_assert_num_queries
+):
+    client = client_for(nurse)
+    client.get(reverse("patients:list"))  # the session's first save is not the page's
+
+    with django_assert_num_queries(LIST_FILTERED):
+        client.get(reverse("patients:list"), {"q": "ko"})  # too short for the trigram index
+    with django_assert_num_queries(LIST_FILTERED + 1):  # the matches' ids first
+        response = client.get(reverse("patients:list"), {"q": "kowal"})
+
+    assert listed(response) == _expected(namesakes, "kowal")
