@@ -48,7 +48,7 @@ from patients.selectors import (
 )
 from patients.services import patient_create, patient_set_status
 from patients.staff_selectors import confirmations_for
-from therapy.case_records import case_for_patient
+from therapy.case_records import case_for_loaded_patient
 from therapy.presenters import label, patient_panel
 from therapy.selectors import alert_counts
 
@@ -157,7 +157,8 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             profile = RiskProfile(patient=patient)
         courses = list(patient.therapy_courses.all())
         scans = list(patient.dxa_scans.all())
-        panel, current = patient_panel(case_for_patient(pk, as_of=today), courses=courses)
+        case = case_for_loaded_patient(patient, as_of=today)  # the records loaded above
+        panel, current = patient_panel(case, courses=courses)
         context.update(
             panel=panel,
             current=current,

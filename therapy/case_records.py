@@ -5,7 +5,9 @@ Records → Case
     `cases_for_patients` reads a batch of patients (the reminder scan); `case_for_patient` is
     the same reader on one patient (the patient page, the printable summary, decisions,
     `export_case`, the patient list's alert counts). One reader, so what a clinician reads and
-    what the nightly scan reminds of cannot drift apart.
+    what the nightly scan reminds of cannot drift apart. The patient page, which loads every
+    record for its lists anyway, hands them to `case_for_loaded_patient`: the same builder
+    (`_cases`) from the same columns, taken from the loaded rows (a test holds the two equal).
 Case → records
     `patient_import_case` writes a case as a new patient (`import_case`, `seed_demo`).
 
@@ -59,7 +61,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from itertools import groupby
 from operator import itemgetter
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser
@@ -256,29 +258,41 @@ def _course_start_day(start: dt.date, precision: str) -> dt.date:
     return earliest_day(start, precision)
 
 
-def cases_for_patients(ids: Iterable[int], *, as_of: dt.date) -> list[tuple[int, int, c.Case]]:
-    """(patient id, clinic id, case) for each patient of `ids` that exists, in pk order, read in
-    eleven queries whatever the number of patients or the length of their histories."""
-    ids = sorted(set(ids))
-    if not ids:
-        return []
+class _Rows(NamedTuple):
+    """The columns the engine needs, as tuples by patient: what `_cases` builds cases from."""
+
+    #: (pk, clinic id, *PATIENT_COLUMNS) per patient, in pk order.
+    patients: list[tuple]
+    risk: dict[int, tuple]
+    cv: dict[int, list[tuple]]
+    agents: dict[int, list[tuple]]
+    steroids: dict[int, list[tuple]]
+    fractures: dict[int, list[tuple]]
+    courses: dict[int, list[tuple]]
+    #: Dose dates by course id, in date order.
+    doses: dict[int, list[dt.date]]
+    scans: dict[int, list[tuple]]
+    labs: dict[int, list[tuple]]
+    reassessed: dict[int, list[tuple]]
+
+
+_FRACTURE_FIELDS = (*FRACTURE_COLUMNS.values(), FRACTURE_PRECISION_COLUMN)
+_COURSE_FIELDS = (
+    "pk",
+    *THERAPY_COURSE_COLUMNS.values(),
+    *THERAPY_COURSE_PRECISION_COLUMNS.values(),
+)
+_DXA_FIELDS = (*DXA_SCAN_COLUMNS.values(), *DXA_READING_COLUMNS.values())
+
+
+def _read_rows(ids: list[int]) -> _Rows:
+    """The rows of these patients (`ids` sorted), in eleven queries."""
     risk = {
         row[0]: row[1:]
         for row in RiskProfile.objects.filter(of_patients(ids))
         .order_by()
         .values_list("patient_id", *RISK_FACTOR_COLUMNS.values())
     }
-    cv = _grouped(CardiovascularEvent, ids, *CARDIOVASCULAR_EVENT_COLUMNS.values())
-    agents = _grouped(Immunosuppressant, ids, IMMUNOSUPPRESSANT_COLUMN)
-    steroids = _grouped(GlucocorticoidExposure, ids, *GLUCOCORTICOID_COLUMNS.values())
-    fractures = _grouped(Fracture, ids, *FRACTURE_COLUMNS.values(), FRACTURE_PRECISION_COLUMN)
-    courses = _grouped(
-        TherapyCourse,
-        ids,
-        "pk",
-        *THERAPY_COURSE_COLUMNS.values(),
-        *THERAPY_COURSE_PRECISION_COLUMNS.values(),
-    )
     doses: dict[int, list[dt.date]] = defaultdict(list)
     for course_id, day in (
         Dose.objects.filter(of_patients(ids, "course__patient_id"))
@@ -286,18 +300,94 @@ def cases_for_patients(ids: Iterable[int], *, as_of: dt.date) -> list[tuple[int,
         .values_list("course_id", "date")
     ):
         doses[course_id].append(day)
-    scans = _grouped(DxaScan, ids, *DXA_SCAN_COLUMNS.values(), *DXA_READING_COLUMNS.values())
-    labs = _grouped(LabResult, ids, *LAB_COLUMNS.values())
-    reassessed = _grouped(Reassessment, ids, REASSESSMENT_COLUMN)
+    batch = set(ids)
+    return _Rows(
+        patients=[
+            row
+            for row in Patient.objects.filter(of_patients(ids, "pk"))
+            .order_by("pk")
+            .values_list("pk", "clinic_id", *PATIENT_COLUMNS.values())
+            # one created meanwhile inside the batch's range is the next scan's
+            if row[0] in batch
+        ],
+        risk=risk,
+        cv=_grouped(CardiovascularEvent, ids, *CARDIOVASCULAR_EVENT_COLUMNS.values()),
+        agents=_grouped(Immunosuppressant, ids, IMMUNOSUPPRESSANT_COLUMN),
+        steroids=_grouped(GlucocorticoidExposure, ids, *GLUCOCORTICOID_COLUMNS.values()),
+        fractures=_grouped(Fracture, ids, *_FRACTURE_FIELDS),
+        courses=_grouped(TherapyCourse, ids, *_COURSE_FIELDS),
+        doses=doses,
+        scans=_grouped(DxaScan, ids, *_DXA_FIELDS),
+        labs=_grouped(LabResult, ids, *LAB_COLUMNS.values()),
+        reassessed=_grouped(Reassessment, ids, REASSESSMENT_COLUMN),
+    )
 
-    batch, cases = set(ids), []
-    for pk, clinic_id, sex, birth_date, name, mrn in (
-        Patient.objects.filter(of_patients(ids, "pk"))
-        .order_by("pk")
-        .values_list("pk", "clinic_id", *PATIENT_COLUMNS.values())
-    ):
-        if pk not in batch:  # created meanwhile inside the batch's range: the next scan's
-            continue
+
+def _loaded_rows(patient: Patient) -> _Rows:
+    """The same rows as `_read_rows([patient.pk])`, taken from a patient whose records are
+    loaded already (`patients.selectors.patient_with_records`: its relations prefetched, each
+    in its model's order, the doses in date order): no query. `test_case_records` holds the two
+    equal on long histories."""
+
+    def rows(related: Iterable[models.Model], *fields: str) -> dict[int, list[tuple]]:
+        return {
+            patient.pk: [
+                (*[getattr(record, field) for field in fields], patient.pk) for record in related
+            ]
+        }
+
+    try:
+        profile = patient.risk_profile
+    except RiskProfile.DoesNotExist:
+        risk = {}
+    else:
+        risk = {patient.pk: tuple(getattr(profile, f) for f in RISK_FACTOR_COLUMNS.values())}
+    courses = list(patient.therapy_courses.all())
+    return _Rows(
+        patients=[
+            (
+                patient.pk,
+                patient.clinic_id,
+                *[getattr(patient, f) for f in PATIENT_COLUMNS.values()],
+            )
+        ],
+        risk=risk,
+        cv=rows(patient.cardiovascular_events.all(), *CARDIOVASCULAR_EVENT_COLUMNS.values()),
+        agents=rows(patient.immunosuppressants.all(), IMMUNOSUPPRESSANT_COLUMN),
+        steroids=rows(patient.glucocorticoid_exposures.all(), *GLUCOCORTICOID_COLUMNS.values()),
+        fractures=rows(patient.fractures.all(), *_FRACTURE_FIELDS),
+        courses=rows(courses, *_COURSE_FIELDS),
+        doses={course.pk: [dose.date for dose in course.doses.all()] for course in courses},
+        scans=rows(patient.dxa_scans.all(), *_DXA_FIELDS),
+        labs=rows(patient.lab_results.all(), *LAB_COLUMNS.values()),
+        reassessed=rows(patient.reassessments.all(), REASSESSMENT_COLUMN),
+    )
+
+
+def cases_for_patients(ids: Iterable[int], *, as_of: dt.date) -> list[tuple[int, int, c.Case]]:
+    """(patient id, clinic id, case) for each patient of `ids` that exists, in pk order, read in
+    eleven queries whatever the number of patients or the length of their histories."""
+    ids = sorted(set(ids))
+    if not ids:
+        return []
+    return _cases(_read_rows(ids), as_of=as_of)
+
+
+def case_for_loaded_patient(patient: Patient, *, as_of: dt.date) -> c.Case:
+    """`case_for_patient` of a patient whose records the page has loaded already
+    (`patients.selectors.patient_with_records`), without reading them again: the patient page
+    read each table twice, once for its lists and once for the engine (issue 14). The same
+    builder (`_cases`) makes the case; only where its rows come from differs."""
+    return _cases(_loaded_rows(patient), as_of=as_of)[0][2]
+
+
+def _cases(rows: _Rows, *, as_of: dt.date) -> list[tuple[int, int, c.Case]]:
+    """(patient id, clinic id, case) for each patient of `rows.patients`, in their order."""
+    risk, cv, agents, steroids = rows.risk, rows.cv, rows.agents, rows.steroids
+    fractures, courses, doses = rows.fractures, rows.courses, rows.doses
+    scans, labs, reassessed = rows.scans, rows.labs, rows.reassessed
+    cases = []
+    for pk, clinic_id, sex, birth_date, name, mrn in rows.patients:
         risk_factors = c.RiskFactors(
             **dict(zip(RISK_FACTOR_COLUMNS, risk.get(pk, _NO_RISK_PROFILE), strict=True)),
             cardiovascular_events=tuple(

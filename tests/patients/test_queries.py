@@ -55,8 +55,9 @@ from tests import factories
 # -1 more: the kind filter offers every kind, no query (patients.selectors.reminder_kinds)
 LIST = 20
 # the access-log row, what was done in the EHR with Ossa's cards, the fracture-liaison episodes
-# -11 in issue 14: the change history is read when its panel is opened (patients:changes)
-DETAIL_CLINICAL = 33
+# -11 in issue 14: the change history is read when its panel is opened (patients:changes); -11
+# more: the engine's case is built from the records the page loads (case_for_loaded_patient)
+DETAIL_CLINICAL = 22
 #: session, user, patient with role, the access-log row, one history query per record type
 #: (11), navigation memberships, session save (3)
 CHANGES = 19

@@ -18,9 +18,15 @@ from patients.models import (
     Patient,
     RiskProfile,
 )
+from patients.selectors import patient_with_records
 from tests import factories
 from therapy import case_records
-from therapy.case_records import case_for_patient, cases_for_patients, patient_import_case
+from therapy.case_records import (
+    case_for_loaded_patient,
+    case_for_patient,
+    cases_for_patients,
+    patient_import_case,
+)
 from therapy.engine import case as c
 from therapy.models import Dose, TherapyCourse
 
@@ -254,6 +260,39 @@ def test_a_batch_reads_the_same_cases_as_reading_each_patient_alone(clinic, othe
     assert {pk: (clinic_id, case) for pk, clinic_id, case in batch} == alone
     some = [ids[-1], ids[0]]  # far apart: read by id, not as a range
     assert cases_for_patients(some, as_of=AS_OF) == [(pk, *alone[pk]) for pk in sorted(some)]
+
+
+def test_the_patient_pages_loaded_records_read_as_the_same_case_with_no_query(
+    clinic, django_assert_num_queries
+):
+    """The patient page builds the case from the records it loaded for its lists
+    (`case_for_loaded_patient`): the very case the reader gives, whatever the history."""
+    _every_kind_of_history(clinic)
+    approximate = factories.PatientFactory(clinic=clinic)
+    Fracture.objects.create(
+        patient=approximate, date=dt.date(2016, 1, 1), date_precision="year", site="vertebral"
+    )
+    Fracture.objects.create(
+        patient=approximate, date=dt.date(2016, 12, 1), date_precision="month", site="vertebral"
+    )
+    course = TherapyCourse.objects.create(
+        patient=approximate,
+        drug="denosumab",
+        start=dt.date(2017, 1, 1),
+        start_precision="year",
+        end=dt.date(2019, 6, 1),
+        end_precision="month",
+    )
+    for month in (9, 3):
+        Dose.objects.create(course=course, date=dt.date(2019, month, 1))
+    patients = list(Patient.objects.order_by("pk").values_list("pk", flat=True))
+    assert len(patients) == 5
+
+    for pk in patients:
+        loaded = patient_with_records(pk=pk)
+        with django_assert_num_queries(0):
+            case = case_for_loaded_patient(loaded, as_of=AS_OF)
+        assert case == case_for_patient(pk, as_of=AS_OF)
 
 
 @pytest.mark.parametrize("years", [2, 20])
