@@ -29,8 +29,11 @@ ACTIONS = """
 
 
 def _open_everything(page) -> None:
-    """`<details>` hold detail a click away: open them, as a user would."""
+    """`<details>` hold detail a click away: open them, as a user would; then let what they
+    and the page load by htmx arrive (the change history, the worklist's tab counts), as it
+    replaces links that would otherwise be counted before it."""
     page.evaluate("document.querySelectorAll('main details').forEach(d => d.open = true)")
+    page.wait_for_load_state("networkidle")
 
 
 def _reachable(page, action) -> bool:
