@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 
 from monitoring.models import ACTIVE_REMINDER_STATUSES, ContactKind, Reminder, ReminderStatus
-from monitoring.reminder_selectors import reminder_action_on
+from monitoring.reminder_selectors import COUNT_CAP, reminder_action_on
 from quality.follow_ups import FOLLOW_UP_16W, FOLLOW_UP_52W
 from quality.models import FOLLOW_UP_REMINDER_KINDS
 from therapy.engine import Severity
@@ -25,6 +25,12 @@ def kind_label(kind: str, drug: str = "") -> str:
     """`Next dose — Denosumab`: the engine's code in words, with the item's drug."""
     text = label(kind)
     return f"{text} — {drug_label(drug)}" if drug else text
+
+
+def count_text(count: int, *, more: bool = False) -> str:
+    """A capped count as people read it (the worklist's tabs, the clinic admin's dashboard):
+    "1,000+" past `COUNT_CAP`, or when `more` says a part of a sum was past it."""
+    return f"{COUNT_CAP:,}+" if more or count > COUNT_CAP else f"{count:,}"
 
 
 def _days(n: int) -> str:

@@ -39,6 +39,7 @@ from monitoring.reminder_forms import (
     staff_choices,
 )
 from monitoring.reminder_presenters import (
+    count_text,
     decorate,
     export_rows,
     reminder_history,
@@ -190,7 +191,7 @@ def render_list(
         status_links = _status_links_of_current(current, without_status, filters.status)
     counts_context = {
         "counts": counts,
-        "overdue": _shown(counts["overdue"]) if counts is not None else "",
+        "overdue": count_text(counts["overdue"]) if counts is not None else "",
         "status_links": status_links,
         # The list's own URL: a refused bulk action shows this page at the bulk form's URL.
         "counts_url": f"{reverse('reminders:list')}?{counts_query.urlencode()}",
@@ -238,11 +239,6 @@ def render_list(
     return response
 
 
-def _shown(count: int, *, more: bool = False) -> str:
-    """A capped count as people read it: "1,000+" past `COUNT_CAP` (see `worklist_counts`)."""
-    return f"{COUNT_CAP:,}+" if more or count > COUNT_CAP else f"{count:,}"
-
-
 #: The status tabs: (`?status=` value, label, the statuses each counts).
 _STATUS_TABS: list[tuple[str, str, list[str]]] = [
     ("", "Active", [str(s) for s in ACTIVE_REMINDER_STATUSES]),
@@ -265,7 +261,7 @@ def _status_links(counts: dict[str, int], query: QueryDict, current: str) -> lis
         count = sum(counts[s] for s in statuses)
         more = any(counts[s] > COUNT_CAP for s in statuses)
         link = _status_link(query, value, label, current)
-        links.append({**link, "count": _shown(count, more=more), "number": count})
+        links.append({**link, "count": count_text(count, more=more), "number": count})
     return links
 
 
@@ -277,7 +273,11 @@ def _status_links_of_current(count: int, query: QueryDict, current: str) -> list
         link = _status_link(query, value, label, current)
         here = link["current"]
         links.append(
-            {**link, "count": _shown(count) if here else None, "number": count if here else None}
+            {
+                **link,
+                "count": count_text(count) if here else None,
+                "number": count if here else None,
+            }
         )
     return links
 

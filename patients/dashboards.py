@@ -28,13 +28,13 @@ from monitoring.dashboards import (
     NURSE_TASKS,
     CriticalPatient,
     ScanStatus,
-    count_text,
     critical_patients,
     nurse_tasks_due,
     reminder_counts_by_clinic,
     scan_status,
 )
 from monitoring.models import Reminder, ScanRun
+from monitoring.reminder_presenters import count_text
 from patients.models import Clinic, Membership, Role
 
 #: How many patients (clinician) or reminders (nurse) a section lists before "and more".

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from monitoring import dashboards
+from monitoring import dashboards, reminder_presenters
 from monitoring.dashboards import (
     _ranked,
     _ranked_by_grouping,
@@ -140,6 +140,7 @@ def test_a_user_with_more_patients_of_their_own_than_the_limit_sees_only_theirs(
 
 def test_each_admin_count_stops_past_the_cap(clinic, other_clinic, monkeypatch):
     monkeypatch.setattr(dashboards, "COUNT_CAP", 2)
+    monkeypatch.setattr(reminder_presenters, "COUNT_CAP", 2)
     p = factories.PatientFactory(clinic=clinic)
     for kind in ("NEXT_DOSE", "DXA_FOLLOW_UP", "BTM_3_MONTHS", "BTM_BASELINE"):
         reminder(p, kind, due=days(-3))
@@ -166,7 +167,7 @@ def test_each_admin_count_stops_past_the_cap(clinic, other_clinic, monkeypatch):
             "routine": 1,
         },
     }
-    assert [dashboards.count_text(n) for n in (2, 3)] == ["2", "2+"]
+    assert [reminder_presenters.count_text(n) for n in (2, 3)] == ["2", "2+"]
 
 
 def test_the_admin_counts_are_one_query_of_limited_subqueries_whatever_the_clinics(

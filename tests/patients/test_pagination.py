@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from monitoring import reminder_selectors, reminder_views
+from monitoring import reminder_presenters, reminder_selectors, reminder_views
 from monitoring.models import Reminder
 from patients.models import Patient
 from patients.pagination import page_number, page_of
@@ -155,6 +155,7 @@ def test_the_status_tabs_say_more_than_the_cap_instead_of_counting_on(
 ):
     monkeypatch.setattr(reminder_selectors, "COUNT_CAP", 4)
     monkeypatch.setattr(reminder_views, "COUNT_CAP", 4)
+    monkeypatch.setattr(reminder_presenters, "COUNT_CAP", 4)
     reminders(patient, 6)
     reminders(patient, 2, status="dismissed", close_reason="moved away", kind="DXA_FOLLOW_UP")
 
