@@ -5,6 +5,7 @@ rules (same clinic, a date after today, a closed reminder…) live in the servic
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from django import forms
@@ -126,7 +127,8 @@ class WorklistFilterForm(forms.Form):
         self.fields["clinic"].choices = [("", "All my clinics")] + [
             (c.slug, c.name) for c in clinics
         ]
-        self.fields["kind"].choices = [("", "Any kind")] + [(k, kind_label(k)) for k in kinds]
+        words = sorted(((k, kind_label(k)) for k in kinds), key=itemgetter(1))  # as people read
+        self.fields["kind"].choices = [("", "Any kind"), *words]
         self.fields["assignee"].choices = [
             ("", "Me or unassigned"),
             (ASSIGNEE_ME, "Me"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -113,7 +115,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def patient_list(request: HttpRequest) -> HttpResponse:
     clinics = list(clinics_for_user(request.user).values_list("slug", "name"))
     visible = patients_for_user(request.user)
-    kinds = [(kind, label(kind)) for kind in reminder_kinds()]
+    # In the order people read them: by their words, not by their codes.
+    kinds = sorted(((kind, label(kind)) for kind in reminder_kinds()), key=itemgetter(1))
     form = PatientSearchForm(request.GET or None, clinics=clinics, kinds=kinds)
     if form.is_valid():
         queryset = patient_search(visible, **form.cleaned_data)

@@ -351,8 +351,10 @@ def test_a_due_range_that_ends_before_it_starts_is_explained_and_ignored(
 def test_the_kind_filter_offers_every_kind_in_words(assorted, clinic_admin, client_for):
     response = client_for(clinic_admin).get(reverse("reminders:list"))
 
-    choices = dict(response.context["form"].fields["kind"].choices)
+    offered = response.context["form"].fields["kind"].choices
+    choices = dict(offered)
     assert set(choices) == {"", *REMINDER_KIND_CODES}  # stored or not: no query
+    assert [words for _, words in offered[1:]] == sorted(w for k, w in offered if k)  # by words
     assert choices["BTM_3_MONTHS"] == "Bone-turnover markers at 3 months"
     assert choices["DENOSUMAB_OVERDUE"] == "Denosumab overdue"
     assert choices["FOLLOW_UP_16W"] != "FOLLOW_UP_16W"

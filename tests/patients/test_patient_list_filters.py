@@ -87,7 +87,9 @@ def test_the_list_filters_and_sorts(query, names, people, nurse, client_for):
 def test_the_kind_filter_offers_every_kind_in_words_not_codes(people, nurse, client_for):
     response = client_for(nurse).get(reverse("patients:list"))
 
-    kinds = dict(response.context["form"].fields["kind"].choices)
+    choices = response.context["form"].fields["kind"].choices
+    kinds = dict(choices)
+    assert [words for _, words in choices[1:]] == sorted(kinds[k] for k in kinds if k)  # by words
     # Every kind a reminder may have, stored or not: the choices cost no query.
     assert set(kinds) == {"", *REMINDER_KIND_CODES}
     assert {"DENOSUMAB_OVERDUE", "NEXT_DOSE", "DXA_FOLLOW_UP", "FOLLOW_UP_16W"} <= set(kinds)
