@@ -9,11 +9,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.urls import reverse
+from django.utils import timezone
 
 from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder
 from patients.services import record_delete, record_save
 from tests.monitoring.test_scan import on, on_denosumab, scan
+from therapy.case_records import case_for_patient
 from therapy.models import Dose, TherapyCourse
+from therapy.presenters import case_panel
 
 
 def active_criticals(patient) -> set[str]:
@@ -24,14 +28,29 @@ def active_criticals(patient) -> set[str]:
     )
 
 
+def page_criticals(sign_in, patient) -> set[str]:
+    """The critical alerts of the patient page as the clinician opens it (signed in that
+    morning), checked against the panel of the case the reader builds (the page builds its case
+    from the records it loaded: `case_for_loaded_patient`)."""
+    response = sign_in().get(reverse("patients:detail", args=[patient.pk]))
+    panel = response.context["panel"]
+    read = case_panel(case_for_patient(patient.pk, as_of=timezone.localdate()))
+    assert (panel.headline, panel.alerts) == (read.headline, read.alerts)
+    return {a.code.value for a in panel.assessment.alerts if a.severity.value == "critical"}
+
+
 @pytest.mark.django_db
-def test_overdue_then_switch_then_undo_then_restart(clinic, clinician):
+def test_overdue_then_switch_then_undo_then_restart(clinic, clinician, client_for):
+    def client():
+        return client_for(clinician)
+
     patient = on_denosumab(clinic)  # last dose 2026-01-10: next due 2026-07-10
     denosumab = TherapyCourse.objects.get(patient=patient)
 
     with on(dt.date(2026, 8, 20)):
         scan()
         assert "DENOSUMAB_OVERDUE" in active_criticals(patient)
+        assert "DENOSUMAB_OVERDUE" in page_criticals(client, patient)
 
     with on(dt.date(2026, 8, 20), hour=10):  # the clinic, the same day: switch
         denosumab.end = dt.date(2026, 8, 19)
@@ -49,6 +68,7 @@ def test_overdue_then_switch_then_undo_then_restart(clinic, clinician):
         with on(night):
             scan()
             assert active_criticals(patient) == set(), night
+            assert page_criticals(client, patient) == set(), night
 
     with on(dt.date(2026, 8, 22), hour=10):  # the follow-on was entered by mistake
         record_delete(instance=zoledronic, actor=clinician)
@@ -56,6 +76,7 @@ def test_overdue_then_switch_then_undo_then_restart(clinic, clinician):
     with on(dt.date(2026, 8, 23)):
         scan()
         assert "DENOSUMAB_STOPPED_WITHOUT_FOLLOW_ON" in active_criticals(patient)
+        assert "DENOSUMAB_STOPPED_WITHOUT_FOLLOW_ON" in page_criticals(client, patient)
 
     with on(dt.date(2026, 8, 23), hour=10):  # denosumab restarted, with its dose
         restarted = record_save(
@@ -67,6 +88,7 @@ def test_overdue_then_switch_then_undo_then_restart(clinic, clinician):
     with on(dt.date(2026, 8, 24)):
         scan()
         assert active_criticals(patient) == set()
+        assert page_criticals(client, patient) == set()
         # the overdue dose reminder is closed; the next one (2027-02-23) is beyond the lead time
         assert not Reminder.objects.filter(
             patient=patient, kind="NEXT_DOSE", status__in=ACTIVE_REMINDER_STATUSES
