@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import time
+from typing import Any
 
 
 def database_ready(script: str, example: str) -> str:
@@ -31,4 +33,25 @@ def database_ready(script: str, example: str) -> str:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def prepare(script: str, example: str, *, reseed: bool, patients: int, seed: Any) -> str:
+    """The bench database made ready (`database_ready`), migrated; when `reseed`, flushed and
+    seeded by `seed()` (timed, its summary printed); then vacuumed and analysed, as autovacuum
+    would leave a server (it is off on some test machines, and an index-only scan of a table
+    never vacuumed reads the table). Returns the database's name."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    name = database_ready(script, example)
+    call_command("migrate", verbosity=0)
+    if reseed:
+        print(f"Flushing {name} and seeding {patients:,} patients…")
+        call_command("flush", interactive=False, verbosity=0)
+        start = time.perf_counter()
+        summary = seed()
+        print(f"  {summary} in {time.perf_counter() - start:.1f} s")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
     return name

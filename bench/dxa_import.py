@@ -41,15 +41,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 import django  # noqa: E402
 
+from bench.benchdb import prepare  # noqa: E402
+
 TARGET_ROWS_PER_S = 1_000
 RECORDED_ON = dt.date(2024, 6, 1)
 SCANNERS = ["Hologic Horizon A", "GE Lunar iDXA", ""]
-
-
-def _database_ready() -> str:
-    from bench.benchdb import database_ready
-
-    return database_ready("bench/dxa_import.py", "ossa_bench")
 
 
 def _values(rng: random.Random) -> dict[str, float | None]:
@@ -67,7 +63,7 @@ def _values(rng: random.Random) -> dict[str, float | None]:
     }
 
 
-def seed(patients: int) -> None:
+def seed(patients: int) -> str:
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
@@ -91,7 +87,7 @@ def seed(patients: int) -> None:
         )
         RiskProfile.objects.bulk_create(RiskProfile(patient=p) for p in rows)
     _recorded_scans_reset()
-    print(f"  seeded {patients:,} patients, {DxaScan.objects.count():,} recorded scans")
+    return f"{patients:,} patients, {DxaScan.objects.count():,} recorded scans"
 
 
 def _recorded_scans_reset() -> None:
@@ -267,20 +263,18 @@ def main() -> None:
     args = parser.parse_args()
 
     django.setup()
-    from django.core.management import call_command
     from django.db import connection
 
     from monitoring.dxa_import import BATCH_SIZE
     from patients.models import Patient
 
-    name = _database_ready()
-    call_command("migrate", verbosity=0)
-    if not args.keep:
-        print(f"Flushing {name} and seeding {args.patients:,} patients…")
-        call_command("flush", interactive=False, verbosity=0)
-        seed(args.patients)
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+    prepare(
+        "bench/dxa_import.py",
+        "ossa_bench",
+        reseed=not args.keep,
+        patients=args.patients,
+        seed=lambda: seed(args.patients),
+    )
     n = Patient.objects.count()
     new, mixed = files(args.rows)
     old = b"".join(new.splitlines(keepends=True)[: args.old_rows + 1])

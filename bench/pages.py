@@ -44,6 +44,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 import django  # noqa: E402
 
+from bench.benchdb import prepare  # noqa: E402
+
 PASSWORD = "bench-pages-" + "x" * 12  # noqa: S105 — a throwaway account in the bench database
 SLUG = "bench"
 GIVEN = [
@@ -205,12 +207,6 @@ PAGES = [  # (label, user, path)
     ("dashboard, clinic admin", "admin", "/"),
     ("patient page", "clinician", "/patients/{patient}/"),
 ]
-
-
-def _database_ready() -> str:
-    from bench.benchdb import database_ready
-
-    return database_ready("bench/pages.py", "ossa_bench")
 
 
 # --- seeding ------------------------------------------------------------------------------------
@@ -436,25 +432,19 @@ def main() -> None:
     args = parser.parse_args()
 
     django.setup()
-    from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
 
     from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder
     from patients.models import Patient
 
-    name = _database_ready()
-    call_command("migrate", verbosity=0)
-    if not args.keep:
-        print(f"Flushing {name} and seeding {args.patients:,} patients…")
-        call_command("flush", interactive=False, verbosity=0)
-        start = time.perf_counter()
-        totals = seed(args.patients, args.reminders, today=timezone.localdate())
-        print(f"  {totals} in {time.perf_counter() - start:.1f} s")
-    with connection.cursor() as cursor:
-        # What autovacuum does on a production server (it is off on some test machines): fresh
-        # statistics, and the visibility map that lets an index-only scan skip the table.
-        cursor.execute("VACUUM ANALYZE")
+    prepare(
+        "bench/pages.py",
+        "ossa_bench",
+        reseed=not args.keep,
+        patients=args.patients,
+        seed=lambda: seed(args.patients, args.reminders, today=timezone.localdate()),
+    )
     n_patients = Patient.objects.count()
     n_reminders = Reminder.objects.count()
     n_active = Reminder.objects.filter(status__in=ACTIVE_REMINDER_STATUSES).count()

@@ -52,14 +52,10 @@ os.environ.setdefault("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.locmem.
 
 import django  # noqa: E402
 
+from bench.benchdb import prepare  # noqa: E402
+
 AS_OF = dt.date(2026, 11, 25)
 TARGET_PATIENTS_PER_S = 100_000 / 120
-
-
-def _database_ready() -> str:
-    from bench.benchdb import database_ready
-
-    return database_ready("bench/scan.py", "ossa_bench")
 
 
 # --- seeding ------------------------------------------------------------------------------------
@@ -415,7 +411,6 @@ def main() -> None:
 
     django.setup()
     from django.core import mail
-    from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
 
@@ -425,21 +420,12 @@ def main() -> None:
     from therapy.case_records import cases_for_patients
     from therapy.engine import evaluate
 
-    name = _database_ready()
-    call_command("migrate", verbosity=0)
-    if not args.keep:
-        print(f"Flushing {name} and seeding {args.patients:,} patients…")
-        call_command("flush", interactive=False, verbosity=0)
-        start = time.perf_counter()
+    def seed() -> str:
         totals = Seeder().seed(args.patients)
-        print(
-            f"  {sum(totals.values()):,} history rows in {time.perf_counter() - start:.1f} s: "
-            + ", ".join(f"{k} {v:,}" for k, v in totals.items())
-        )
-    with connection.cursor() as cursor:
-        # What autovacuum does on a production server (it is off on some test machines): fresh
-        # statistics, and the reminders an earlier run deleted cleared away.
-        cursor.execute("VACUUM ANALYZE")
+        rows = ", ".join(f"{k} {v:,}" for k, v in totals.items())
+        return f"{sum(totals.values()):,} history rows ({rows})"
+
+    prepare("bench/scan.py", "ossa_bench", reseed=not args.keep, patients=args.patients, seed=seed)
     n = Patient.objects.count()
     now = timezone.now()
 

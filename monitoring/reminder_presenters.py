@@ -154,9 +154,7 @@ def worklist_rows(reminders: Iterable[Reminder], today: dt.date) -> list[Reminde
         closed = timezone.localtime(r.closed_at) if r.closed_at else None
         r.closed_on = f"{closed:%Y-%m-%d}" if closed else ""  # type: ignore[attr-defined]
         r.status_text = str(ReminderStatus(r.status).label)  # type: ignore[attr-defined]
-        r.assignee_name = (  # type: ignore[attr-defined]
-            (r.assignee.get_full_name() or r.assignee.get_username()) if r.assignee else ""
-        )
+        r.assignee_name = person_name(r.assignee) if r.assignee else ""  # type: ignore[attr-defined]
         r.is_selected = False  # type: ignore[attr-defined]
     return rows
 
