@@ -41,7 +41,7 @@ from django.db.models.functions import Coalesce, RowNumber
 
 from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderStatus, ScanRun
 from monitoring.reminder_presenters import decorate
-from monitoring.reminder_selectors import COUNT_CAP, action_date
+from monitoring.reminder_selectors import CappedCount, action_date
 from monitoring.scan import INTERRUPTED_AFTER
 from patients.models import Clinic, Patient
 from therapy.engine import MonitoringCode, Severity
@@ -221,13 +221,6 @@ def nurse_tasks_due(
 COUNTED = ("overdue", "due_soon", "open", "snoozed", "critical", "routine")
 
 
-class _CappedCount(Subquery):
-    """The number of rows of a LIMITed subquery: a count that stops at the LIMIT."""
-
-    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS capped)"
-    output_field = IntegerField()
-
-
 def reminder_counts_by_clinic(
     clinic_ids: Iterable[int], *, today: dt.date, soon_days: int = 30
 ) -> dict[int, dict[str, int]]:
@@ -258,12 +251,7 @@ def reminder_counts_by_clinic(
     )
     rows = (
         Clinic.objects.filter(pk__in=list(clinic_ids))
-        .annotate(
-            **{
-                key: _CappedCount(active.filter(conditions[key]).values("pk")[: COUNT_CAP + 1])
-                for key in COUNTED
-            }
-        )
+        .annotate(**{key: CappedCount(active.filter(conditions[key])) for key in COUNTED})
         .values_list("pk", *COUNTED)
     )
     return {pk: dict(zip(COUNTED, counts, strict=True)) for pk, *counts in rows}

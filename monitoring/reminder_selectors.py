@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.db.models import (
     Case,
     CharField,
@@ -320,24 +320,35 @@ def worklist(
 COUNT_CAP = 1000
 
 
+class CappedCount(Subquery):
+    """How many rows `queryset` has, counted up to `COUNT_CAP` + 1 (a LIMIT under the count):
+    a value above `COUNT_CAP` means "more than that". The worklist's tabs and the clinic
+    admin's dashboard count with it."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS capped)"
+    output_field = IntegerField()
+
+    def __init__(self, queryset: QuerySet[Any], **extra: Any) -> None:
+        super().__init__(queryset.order_by().values("pk")[: COUNT_CAP + 1], **extra)
+
+
 def worklist_counts(
     queryset: QuerySet[Reminder], *, filters: WorklistFilters, today: dt.date
 ) -> dict[str, int]:
     """Reminders per status (and active ones overdue) for the filters without their status, in
-    one query. Each is counted up to `COUNT_CAP` + 1 (a LIMIT under each count): a value above
-    `COUNT_CAP` means "more than that"."""
-    rows = _filtered(queryset.alias(action_on=action_date()), filters).order_by()
+    one query of capped counts (`CappedCount`). The counts are not correlated with the row they
+    are read on: any one clinic row carries them (a reminder implies its patient's clinic)."""
+    rows = _filtered(queryset.alias(action_on=action_date()), filters)
     parts = {status.value: rows.filter(status=status.value) for status in ReminderStatus}
     parts["overdue"] = rows.filter(status__in=ACTIVE_REMINDER_STATUSES, action_on__lt=today)
-    selects, params = [], []
-    for part in parts.values():
-        sql, part_params = part.values("pk")[: COUNT_CAP + 1].query.sql_with_params()
-        selects.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped)")  # noqa: S608 — compiled ORM SQL
-        params.extend(part_params)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(selects), params)
-        values = cursor.fetchone()
-    return dict(zip(parts, values, strict=True))
+    names = {key: f"count_{key}" for key in parts}
+    values = (
+        Clinic.objects.order_by()
+        .annotate(**{names[key]: CappedCount(part) for key, part in parts.items()})
+        .values_list(*names.values())
+        .first()
+    )
+    return dict(zip(parts, values or [0] * len(parts), strict=True))
 
 
 def worklist_count(

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from monitoring import dashboards, reminder_presenters
+from monitoring import dashboards, reminder_presenters, reminder_selectors
 from monitoring.dashboards import (
     _ranked,
     _ranked_by_grouping,
@@ -139,7 +139,7 @@ def test_a_user_with_more_patients_of_their_own_than_the_limit_sees_only_theirs(
 
 
 def test_each_admin_count_stops_past_the_cap(clinic, other_clinic, monkeypatch):
-    monkeypatch.setattr(dashboards, "COUNT_CAP", 2)
+    monkeypatch.setattr(reminder_selectors, "COUNT_CAP", 2)
     monkeypatch.setattr(reminder_presenters, "COUNT_CAP", 2)
     p = factories.PatientFactory(clinic=clinic)
     for kind in ("NEXT_DOSE", "DXA_FOLLOW_UP", "BTM_3_MONTHS", "BTM_BASELINE"):
@@ -180,4 +180,4 @@ def test_the_admin_counts_are_one_query_of_limited_subqueries_whatever_the_clini
 
     assert set(counts) == {clinic.pk, other_clinic.pk, third.pk}
     [sql] = [q["sql"] for q in queries]
-    assert sql.count(f"LIMIT {dashboards.COUNT_CAP + 1}") == len(dashboards.COUNTED)
+    assert sql.count(f"LIMIT {reminder_selectors.COUNT_CAP + 1}") == len(dashboards.COUNTED)

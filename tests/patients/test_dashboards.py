@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.urls import reverse
 
-from monitoring import dashboards, reminder_presenters
+from monitoring import reminder_presenters, reminder_selectors
 from monitoring.models import Reminder, ScanRun
 from patients.models import Membership, Patient, Role
 from tests import factories
@@ -210,7 +210,7 @@ def test_an_admin_count_past_the_cap_reads_as_the_worklists_do(
     clinic, clinic_admin, client_for, monkeypatch
 ):
     """Each count stops past `COUNT_CAP` (1,000): what is past it shows as "1,000+"."""
-    monkeypatch.setattr(dashboards, "COUNT_CAP", 2)
+    monkeypatch.setattr(reminder_selectors, "COUNT_CAP", 2)
     monkeypatch.setattr(reminder_presenters, "COUNT_CAP", 2)
     p = factories.PatientFactory(clinic=clinic)
     for kind in ("NEXT_DOSE", "DXA_FOLLOW_UP", "BTM_3_MONTHS"):
