@@ -155,7 +155,11 @@ def page_for(browser, live_server, watch, request):
 
 
 def check_accessibility(page) -> list[dict]:
-    """axe-core on the current page: the serious and critical violations (must be none)."""
+    """axe-core on the current page: the serious and critical violations (must be none), once
+    the page has settled: a click that has just started a navigation, or htmx still loading a
+    part (the worklist's tab counts), would otherwise be checked half-way (axe then fails on a
+    document being replaced, as a CI run showed)."""
+    page.wait_for_load_state("networkidle")
     # Evaluated by the test driver, not added as an inline <script> (which the CSP refuses).
     page.evaluate(AXE)
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
