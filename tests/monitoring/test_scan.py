@@ -4,6 +4,7 @@ and leaves alone, on days reached by time travel."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -689,6 +690,43 @@ def test_a_batch_whose_reminder_changed_between_reading_and_writing_is_computed_
     reminder = Reminder.objects.get()
     assert (reminder.due, reminder.status) == (dt.date(2026, 7, 20), "snoozed")
     assert len(seen) == 2
+
+
+@pytest.mark.django_db
+def test_a_batch_runs_with_the_garbage_collector_paused_and_turns_it_back_on(clinic, monkeypatch):
+    """The cyclic collector is off while a batch evaluates (it cost a third of the batch's time
+    on long histories) and on again after it, after a failure too; a caller's own "off" stays."""
+    on_denosumab(clinic)
+    real_evaluate = scan_module.evaluate
+    seen = []
+
+    def spy(case):
+        seen.append(gc.isenabled())
+        return real_evaluate(case)
+
+    monkeypatch.setattr(scan_module, "evaluate", spy)
+    with on(dt.date(2026, 6, 20)):
+        scan()
+    assert seen == [False]
+    assert gc.isenabled()
+
+    def broken(case):
+        raise RuntimeError("engine exploded")
+
+    monkeypatch.setattr(scan_module, "evaluate", broken)
+    with on(dt.date(2026, 6, 21)), pytest.raises(RuntimeError):
+        scan()
+    assert gc.isenabled()
+
+    monkeypatch.setattr(scan_module, "evaluate", spy)
+    gc.disable()
+    try:
+        with on(dt.date(2026, 6, 22)):
+            scan()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert seen == [False, False]
 
 
 # --- cost -----------------------------------------------------------------------------------------
