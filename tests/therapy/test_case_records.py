@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from monitoring.models import DxaScan, LabResult
+from monitoring.models import DxaScan, LabResult, ScanRun
 from patients.exceptions import CaseImportError
 from patients.models import (
     CardiovascularEvent,
@@ -305,6 +305,27 @@ def test_reading_one_patient_costs_eleven_queries_however_long_the_history(
         case = case_for_patient(patient.pk, as_of=AS_OF)
 
     assert len(case.dxa) == years
+
+
+@pytest.mark.django_db
+def test_rows_are_read_with_the_types_django_gives_them_on_every_database(clinic):
+    """`_tuples` skips Django's row iteration only where no column needs converting; where one
+    does (a JSON column, on every database), the rows still come back converted."""
+    patient_import_case(clinic=clinic, case=_full_case())
+    ScanRun.objects.create(as_of=AS_OF, failed_batches=[{"batch": 1}])
+    querysets = [
+        ScanRun.objects.values_list("as_of", "failed_batches"),
+        DxaScan.objects.order_by("date").values_list("date", "scanner", "lumbar_spine_bmd_g_cm2"),
+        RiskProfile.objects.values_list(*case_records.RISK_FACTOR_COLUMNS.values()),
+        Patient.objects.values_list("pk", "birth_date", "sex"),
+    ]
+    for queryset in querysets:
+        fast = case_records._tuples(queryset)
+        assert fast == list(queryset)
+        assert [[type(value) for value in row] for row in fast] == [
+            [type(value) for value in row] for row in queryset
+        ]
+    assert case_records._tuples(querysets[0]) == [(AS_OF, [{"batch": 1}])]
 
 
 # --- writing, and back ------------------------------------------------------------------------
