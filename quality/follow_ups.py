@@ -33,6 +33,7 @@ from django.db.models import Exists, OuterRef
 
 from quality.kpis import WEEKS_16, WEEKS_52
 from quality.models import FOLLOW_UP_REMINDER_KINDS, FlsEpisode, FollowUpContact, FollowUpKind
+from therapy.case_records import of_patients
 
 FOLLOW_UP_16W = FOLLOW_UP_REMINDER_KINDS[FollowUpKind.WEEK_16]
 FOLLOW_UP_52W = FOLLOW_UP_REMINDER_KINDS[FollowUpKind.WEEK_52]
@@ -89,15 +90,19 @@ def follow_ups_due(
 
 def open_episodes(patient_ids: Sequence[int]) -> dict[int, list[OpenEpisode]]:
     """The open episodes of these patients with whether each follow-up is recorded, by patient
-    id: one query, whatever the number of patients or episodes."""
+    id: one query, whatever the number of patients or episodes. A scan batch's consecutive
+    patients are read as a range of ids (`of_patients`): a list of 500 ids cost the batch
+    12 ms even with no episode at all."""
     if not patient_ids:
         return {}
+    ids = sorted(patient_ids)
+    wanted = set(ids)
 
     def recorded(kind: str) -> Exists:
         return Exists(FollowUpContact.objects.filter(episode=OuterRef("pk"), kind=kind))
 
     rows = (
-        FlsEpisode.objects.filter(patient_id__in=patient_ids, closed_on__isnull=True)
+        FlsEpisode.objects.filter(of_patients(ids), closed_on__isnull=True)
         .annotate(
             has_16w=recorded(FollowUpKind.WEEK_16),
             has_52w=recorded(FollowUpKind.WEEK_52),
@@ -107,5 +112,6 @@ def open_episodes(patient_ids: Sequence[int]) -> dict[int, list[OpenEpisode]]:
     )
     by_patient: dict[int, list[OpenEpisode]] = defaultdict(list)
     for row in rows:
-        by_patient[row[0]].append(OpenEpisode(*row))
+        if row[0] in wanted:
+            by_patient[row[0]].append(OpenEpisode(*row))
     return dict(by_patient)

@@ -152,6 +152,19 @@ def test_the_reader_reads_the_open_episodes_and_their_contacts_in_one_query(
 
 
 @pytest.mark.django_db
+def test_the_reader_leaves_out_a_patient_between_those_asked_for(clinic):
+    """A batch's ids are read as a range: a patient inside it who was not asked for (not
+    evaluated, or created meanwhile) gets nothing."""
+    ann, bea, cy = (factories.PatientFactory(clinic=clinic) for _ in range(3))
+    for patient in (ann, bea, cy):
+        _episode(patient, FRACTURE)
+
+    read = open_episodes([cy.pk, ann.pk])
+
+    assert set(read) == {ann.pk, cy.pk}
+
+
+@pytest.mark.django_db
 def test_the_reader_asks_nothing_for_no_patient(django_assert_num_queries):
     with django_assert_num_queries(0):
         assert open_episodes([]) == {}
