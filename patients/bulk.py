@@ -22,7 +22,7 @@ columns this module does not know how to fill, it calls simple-history's helper 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from django.db import connection, models, transaction
@@ -54,13 +54,22 @@ _STORED_AS_IS: dict[str, tuple[type, ...]] = {
 _HISTORY_COLUMNS = ("history_date", "history_change_reason", "history_type", "history_user_id")
 
 
-def _db_value(field: models.Field, value: Any) -> Any:
+def _preparer(field: models.Field) -> Callable[[Any], Any]:
+    """The function from a value of `field` to what COPY is sent, worked out once per field
+    rather than once per value (21,623 new reminders are 778,000 values)."""
     kind = field.get_internal_type()
-    if value is None or type(value) in _STORED_AS_IS.get(kind, ()):
-        return value
-    if kind == "DateTimeField" and type(value) is dt.datetime and value.tzinfo is not None:
-        return value
-    return field.get_db_prep_save(value, connection)
+    as_is = _STORED_AS_IS.get(kind, ())
+    aware_datetime = kind == "DateTimeField"
+    prepare = field.get_db_prep_save
+
+    def value_for_copy(value: Any) -> Any:
+        if value is None or type(value) in as_is:
+            return value
+        if aware_datetime and type(value) is dt.datetime and value.tzinfo is not None:
+            return value
+        return prepare(value, connection)
+
+    return value_for_copy
 
 
 def _copy(model: type[models.Model], fields: Sequence[models.Field], rows: list[tuple]) -> None:
@@ -123,12 +132,14 @@ def create_with_history(
     fields = list(model._meta.concrete_fields)
     tracked = list(history.tracked_fields)
     when = date or timezone.now()
+    columns = [(field.pre_save, _preparer(field)) for field in fields]
+    tracked_columns = [(field.attname, _preparer(field)) for field in tracked]
     with transaction.atomic(savepoint=False):
         for obj, pk in zip(objs, _new_keys(model, len(objs)), strict=True):
             obj.pk = pk
         rows = []
         for obj in objs:
-            rows.append(tuple([_db_value(field, field.pre_save(obj, True)) for field in fields]))
+            rows.append(tuple([prepare(pre_save(obj, True)) for pre_save, prepare in columns]))
             obj._state.adding = False
             obj._state.db = connection.alias
         _copy(model, fields, rows)
@@ -138,7 +149,7 @@ def create_with_history(
             who = getattr(obj, "_history_user", user or history.get_default_history_user(obj))
             history_rows.append(
                 (
-                    *[_db_value(field, getattr(obj, field.attname)) for field in tracked],
+                    *[prepare(getattr(obj, attname)) for attname, prepare in tracked_columns],
                     getattr(obj, "_history_date", when),
                     get_change_reason_from_object(obj) or change_reason,
                     "+",
