@@ -12,9 +12,7 @@ from therapy.engine.bmd import (
     BmdChange,
     at_least,
     bmd_change,
-    exceeds,
     percent_change,
-    site_lsc_pct,
 )
 from therapy.engine.case import Drug, DxaScan, DxaSite, Fracture
 from therapy.engine.catalogue import ANABOLICS, BISPHOSPHONATES, DRUG_NAMES
@@ -123,7 +121,7 @@ def fractures_on_other_therapy(history: History) -> list[FractureOnCourse]:
     return found
 
 
-_Reading = tuple[dt.date, float, float | None, float, str | None, dt.date]
+_Reading = tuple[dt.date, float, float | None, str | None, dt.date]
 
 
 def bmd_losses_on_treatment(history: History) -> list[BmdLoss]:
@@ -156,29 +154,21 @@ def bmd_losses_on_treatment(history: History) -> list[BmdLoss]:
 def _first_loss(course: Course, scans: tuple[DxaScan, ...]) -> BmdLoss | None:
     """REF-2 within one course: its first pair of `scans` that is a loss, by site (DxaSite
     order), then earlier scan, then later scan; None when no pair is."""
-    # Per site, each scan's (date, BMD, its LSC, the LSC judged against, scanner, and the
-    # date from which a later scan is far enough to pair with it), worked out once per scan.
+    # Per site, each scan's (date, BMD, its LSC, scanner, and the date from which a later scan
+    # is far enough to pair with it), worked out once per scan.
     by_site: dict[DxaSite, list[_Reading]] = {}
     for scan in scans:
         scanner = _machine(scan.scanner)
         pairs_from = add_months(scan.date, BMD_PAIR_MIN_MONTHS)
         for site, reading in scan.sites:
             if reading.bmd_g_cm2 is not None:
-                lsc_pct = reading.lsc_pct
                 by_site.setdefault(site, []).append(
-                    (
-                        scan.date,
-                        reading.bmd_g_cm2,
-                        lsc_pct,
-                        site_lsc_pct(site, lsc_pct),
-                        scanner,
-                        pairs_from,
-                    )
+                    (scan.date, reading.bmd_g_cm2, reading.lsc_pct, scanner, pairs_from)
                 )
     for site in _SITES:
         readings = by_site.get(site, [])
-        for index, (earlier, old, _, _, first_machine, later_from) in enumerate(readings[:-1]):
-            for later, new, lsc_pct, lsc_used, second_machine, _ in readings[index + 1 :]:
+        for index, (earlier, old, _, first_machine, later_from) in enumerate(readings[:-1]):
+            for later, new, lsc_pct, second_machine, _ in readings[index + 1 :]:
                 # A BMD that did not fall from a positive reading (a fall ≤ 0) is no loss of
                 # ≥ 10 %/year, whatever the LSC: passed over before any percentage.
                 if new >= old > 0:
@@ -187,12 +177,14 @@ def _first_loss(course: Course, scans: tuple[DxaScan, ...]) -> BmdLoss | None:
                     continue
                 if first_machine and second_machine and first_machine != second_machine:
                     continue
-                # The 10 %/year test first: most falls beyond the LSC are slower.
+                # The 10 %/year test first: most falls beyond the LSC are slower, so the LSC
+                # (the later scan's, else the site default) is only looked up after it.
                 fall = -percent_change(old, new)
                 annual = fall * DAYS_PER_YEAR / (later - earlier).days
-                if at_least(annual, BMD_LOSS_MIN_PCT_PER_YEAR) and exceeds(fall, lsc_used):
+                if at_least(annual, BMD_LOSS_MIN_PCT_PER_YEAR):
                     change = bmd_change(site, old, new, lsc_pct)
-                    return BmdLoss(course, earlier, later, change, annual)
+                    if change.is_significant_loss:
+                        return BmdLoss(course, earlier, later, change, annual)
     return None
 
 
