@@ -146,9 +146,9 @@ class DenosumabSchedule(NamedTuple):
     overdue_after: dt.date
 
 
-def _denosumab_schedule(history: History) -> DenosumabSchedule | None:
+def denosumab_schedule(history: History) -> DenosumabSchedule | None:
     """The schedule from the last denosumab dose (across courses), when a denosumab course is
-    active on as_of."""
+    active on as_of: what ALR-1 and ALR-2 both read, worked out once."""
     last = history.last_denosumab_dose
     if last is None or _DENOSUMAB not in history.active_drugs:
         return None
@@ -159,21 +159,23 @@ def _denosumab_schedule(history: History) -> DenosumabSchedule | None:
     )
 
 
-def denosumab_dose_due(history: History) -> DenosumabSchedule | None:
+def denosumab_dose_due(
+    history: History, schedule: DenosumabSchedule | None
+) -> DenosumabSchedule | None:
     """ALR-1: a denosumab course is active on as_of, and last denosumab dose + 6 months − 28
     days ≤ as_of ≤ last denosumab dose + 7 months (Prolia label)."""
-    schedule = _denosumab_schedule(history)
     if schedule is None:
         return None
     notice_from = schedule.due - dt.timedelta(days=DENOSUMAB_DUE_NOTICE_DAYS)
     return schedule if notice_from <= history.as_of <= schedule.overdue_after else None
 
 
-def denosumab_overdue(history: History) -> DenosumabSchedule | None:
+def denosumab_overdue(
+    history: History, schedule: DenosumabSchedule | None
+) -> DenosumabSchedule | None:
     """ALR-2: a denosumab course is active on as_of, and as_of > last denosumab dose + 7 months
     (Prolia label; rebound vertebral fractures, ECTS 2021). A course restarted without a
     recorded injection stays overdue: the last dose is counted across courses."""
-    schedule = _denosumab_schedule(history)
     return schedule if schedule is not None and history.as_of > schedule.overdue_after else None
 
 
@@ -288,7 +290,8 @@ def assess_alerts(
     `empty_pathway` is the pathway that was left without a candidate (SEL-9), if any.
     """
     alerts = _Alerts()
-    due_soon = denosumab_dose_due(history)
+    schedule = denosumab_schedule(history)
+    due_soon = denosumab_dose_due(history, schedule)
     if due_soon is not None:
         alerts.add(
             RuleId.ALR_1,
@@ -300,7 +303,7 @@ def assess_alerts(
             ),
             due_soon.due,
         )
-    overdue = denosumab_overdue(history)
+    overdue = denosumab_overdue(history, schedule)
     if overdue is not None:
         alerts.add(
             RuleId.ALR_2,

@@ -44,16 +44,17 @@ def reasons_to_stop(
 
 
 def continue_current(
-    history: History, avoid: tuple[AvoidEntry, ...], *, romosozumab_stopped: bool
+    history: History, avoid: tuple[AvoidEntry, ...], *, stop_reasons: list[str]
 ) -> Recommendation | None:
     """REC-1: a course is active on as_of (the active course), its drug has no `avoid` entry of
     either severity, and it is not a PTH analogue with exposure ≥ 24 months, nor romosozumab
     with 12 doses given or ALR-8: continue it, with the `then` and `limit` an option of that
-    drug would carry (both PTH analogues take teriparatide's limit)."""
+    drug would carry (both PTH analogues take teriparatide's limit).
+
+    `stop_reasons` are the active course's `reasons_to_stop`, worked out once for this rule and
+    for the sentence of the rule that holds instead."""
     course = history.current
-    if course is None or reasons_to_stop(
-        history, course, avoid, romosozumab_stopped=romosozumab_stopped
-    ):
+    if course is None or stop_reasons:
         return None
     return Recommendation(
         RecommendationAction.CONTINUE,
@@ -99,20 +100,19 @@ def assess_recommendation(
     romosozumab_stopped: bool,
 ) -> RecommendationFindings:
     """§5b: the first of REC-1 to REC-4 that holds, and one sentence saying why."""
-    kept = continue_current(history, avoid, romosozumab_stopped=romosozumab_stopped)
+    course = history.current
+    stop_reasons = (
+        []
+        if course is None
+        else reasons_to_stop(history, course, avoid, romosozumab_stopped=romosozumab_stopped)
+    )
+    kept = continue_current(history, avoid, stop_reasons=stop_reasons)
     switched = switch_to_first_option(history, options, continues=kept is not None)
     started = start_first_option(history, options)
-    course = history.current
     if kept is not None:
         return RecommendationFindings(kept, (Rationale(RuleId.REC_1, _continue_text(kept)),))
     # Reasons are phrases that may hold "and" themselves: one "; " between two of them.
-    why = (
-        ""
-        if course is None
-        else "; ".join(
-            reasons_to_stop(history, course, avoid, romosozumab_stopped=romosozumab_stopped)
-        )
-    )
+    why = "; ".join(stop_reasons)
     if switched is not None and course is not None:
         text = sentence(
             f"{DRUG_NAMES[course.drug]} should not go on ({why}): switch to "

@@ -12,11 +12,9 @@ from therapy.engine.bmd import (
     BmdChange,
     at_least,
     bmd_change,
-    exceeds,
     percent_change,
-    site_lsc_pct,
 )
-from therapy.engine.case import Drug, DxaSite, Fracture
+from therapy.engine.case import Drug, DxaScan, DxaSite, Fracture
 from therapy.engine.catalogue import ANABOLICS, BISPHOSPHONATES, DRUG_NAMES
 from therapy.engine.codes import RefractoryReason, RuleId
 from therapy.engine.dates import add_months, months_between
@@ -123,7 +121,7 @@ def fractures_on_other_therapy(history: History) -> list[FractureOnCourse]:
     return found
 
 
-_Reading = tuple[dt.date, float, float | None, float, str | None, dt.date]
+_Reading = tuple[dt.date, float, float | None, str | None, dt.date]
 
 
 def bmd_losses_on_treatment(history: History) -> list[BmdLoss]:
@@ -136,6 +134,9 @@ def bmd_losses_on_treatment(history: History) -> list[BmdLoss]:
     Readings: pairs are taken within each course separately, so when two courses are active at
     both scans, both drugs failed. Scanner names are compared ignoring case and surrounding
     spaces ("Hologic A" and "hologic a " are one machine).
+
+    One loss per course, the first found (see `_first_loss`): one pair is enough for the course's
+    drug to have failed, and the rationale names that pair only, so no further pair is looked for.
     """
     losses: list[BmdLoss] = []
     if len(history.scans) < 2:
@@ -144,44 +145,47 @@ def bmd_losses_on_treatment(history: History) -> list[BmdLoss]:
         scans = history.scans_between(course.start, course.end)
         if len(scans) < 2:
             continue
-        # Per site, each scan's (date, BMD, its LSC, the LSC judged against, scanner, and the
-        # date from which a later scan is far enough to pair with it), worked out once per scan.
-        by_site: dict[DxaSite, list[_Reading]] = {}
-        for scan in scans:
-            scanner = _machine(scan.scanner)
-            pairs_from = add_months(scan.date, BMD_PAIR_MIN_MONTHS)
-            for site, reading in scan.sites:
-                if reading.bmd_g_cm2 is not None:
-                    lsc_pct = reading.lsc_pct
-                    by_site.setdefault(site, []).append(
-                        (
-                            scan.date,
-                            reading.bmd_g_cm2,
-                            lsc_pct,
-                            site_lsc_pct(site, lsc_pct),
-                            scanner,
-                            pairs_from,
-                        )
-                    )
-        for site in _SITES:
-            readings = by_site.get(site, [])
-            for index, (earlier, old, _, _, first_machine, later_from) in enumerate(readings[:-1]):
-                for later, new, lsc_pct, lsc_used, second_machine, _ in readings[index + 1 :]:
-                    # A BMD that did not fall from a positive reading (a fall ≤ 0) is no loss of
-                    # ≥ 10 %/year, whatever the LSC: passed over before any percentage.
-                    if new >= old > 0:
-                        continue
-                    if later < later_from:
-                        continue
-                    if first_machine and second_machine and first_machine != second_machine:
-                        continue
-                    # The 10 %/year test first: most falls beyond the LSC are slower.
-                    fall = -percent_change(old, new)
-                    annual = fall * DAYS_PER_YEAR / (later - earlier).days
-                    if at_least(annual, BMD_LOSS_MIN_PCT_PER_YEAR) and exceeds(fall, lsc_used):
-                        change = bmd_change(site, old, new, lsc_pct)
-                        losses.append(BmdLoss(course, earlier, later, change, annual))
+        loss = _first_loss(course, scans)
+        if loss is not None:
+            losses.append(loss)
     return losses
+
+
+def _first_loss(course: Course, scans: tuple[DxaScan, ...]) -> BmdLoss | None:
+    """REF-2 within one course: its first pair of `scans` that is a loss, by site (DxaSite
+    order), then earlier scan, then later scan; None when no pair is."""
+    # Per site, each scan's (date, BMD, its LSC, scanner, and the date from which a later scan
+    # is far enough to pair with it), worked out once per scan.
+    by_site: dict[DxaSite, list[_Reading]] = {}
+    for scan in scans:
+        scanner = _machine(scan.scanner)
+        pairs_from = add_months(scan.date, BMD_PAIR_MIN_MONTHS)
+        for site, reading in scan.sites:
+            if reading.bmd_g_cm2 is not None:
+                by_site.setdefault(site, []).append(
+                    (scan.date, reading.bmd_g_cm2, reading.lsc_pct, scanner, pairs_from)
+                )
+    for site in _SITES:
+        readings = by_site.get(site, [])
+        for index, (earlier, old, _, first_machine, later_from) in enumerate(readings[:-1]):
+            for later, new, lsc_pct, second_machine, _ in readings[index + 1 :]:
+                # A BMD that did not fall from a positive reading (a fall ≤ 0) is no loss of
+                # ≥ 10 %/year, whatever the LSC: passed over before any percentage.
+                if new >= old > 0:
+                    continue
+                if later < later_from:
+                    continue
+                if first_machine and second_machine and first_machine != second_machine:
+                    continue
+                # The 10 %/year test first: most falls beyond the LSC are slower, so the LSC
+                # (the later scan's, else the site default) is only looked up after it.
+                fall = -percent_change(old, new)
+                annual = fall * DAYS_PER_YEAR / (later - earlier).days
+                if at_least(annual, BMD_LOSS_MIN_PCT_PER_YEAR):
+                    change = bmd_change(site, old, new, lsc_pct)
+                    if change.is_significant_loss:
+                        return BmdLoss(course, earlier, later, change, annual)
+    return None
 
 
 def _machine(scanner: str | None) -> str | None:
@@ -193,17 +197,6 @@ def comparable_scanners(first: str | None, second: str | None) -> bool:
     (RULES.md REF-2; ISCD). Also what the BMD trend uses to mark a change significant."""
     one, other = _machine(first), _machine(second)
     return one is None or other is None or one == other
-
-
-def _first_per_course(losses: list[BmdLoss]) -> list[BmdLoss]:
-    """The rationale names one loss per course (the first found), not every pair of scans."""
-    seen: set[int] = set()
-    firsts = []
-    for loss in losses:
-        if loss.course.position not in seen:
-            seen.add(loss.course.position)
-            firsts.append(loss)
-    return firsts
 
 
 def oral_bisphosphonate_intolerance(history: History) -> bool:
@@ -254,11 +247,7 @@ def assess_refractory(history: History) -> RefractoryFindings:
     if losses:
         reasons.append(RefractoryReason.BMD_LOSS_ON_TREATMENT)
         failed.update(loss.course.drug for loss in losses)
-        rationale.append(
-            Rationale(
-                RuleId.REF_2, sentence(*[loss.describe() for loss in _first_per_course(losses)])
-            )
-        )
+        rationale.append(Rationale(RuleId.REF_2, sentence(*[loss.describe() for loss in losses])))
 
     if oral_bisphosphonate_intolerance(history):
         reasons.append(RefractoryReason.ORAL_BP_INTOLERANCE)

@@ -202,6 +202,48 @@ def test_ref2_loss_makes_the_course_drug_fail() -> None:
     assert ("risedronate", "TREATMENT_FAILURE") in {(e.drug, e.reason) for e in avoid}
 
 
+def _ref2_text(**sections: Any) -> list[str]:
+    return [entry.text for entry in assess(**sections).rationale if entry.rule == "REF-2"]
+
+
+def test_ref2_names_the_first_loss_by_site_then_scans_when_several_pairs_qualify() -> None:
+    scans = [
+        scan("2024-06-01", lumbar_spine=1.0, femoral_neck=0.9, total_hip=0.9),
+        scan("2025-06-01", lumbar_spine=0.85, femoral_neck=0.7, total_hip=0.7),
+        scan("2026-06-01", lumbar_spine=0.7, femoral_neck=0.6, total_hip=0.6),
+    ]
+    assert _ref2_text(therapies=RISEDRONATE, dxa=scans) == [
+        "Lumbar spine BMD fell 15.0 % from 1 to 0.85 g/cm² between 2024-06-01 and 2025-06-01 "
+        "during risedronate: more than the 5.3 % LSC and 15.0 %/year (≥ 10 %/year)."
+    ]
+
+
+def test_ref2_names_one_loss_for_each_course_that_lost_bone() -> None:
+    therapies = [
+        course("alendronate", "2021-01-01", "2023-12-31"),
+        course("denosumab", "2024-01-01"),
+    ]
+    scans = [
+        scan("2021-06-01", femoral_neck=0.9),
+        scan("2022-06-01", femoral_neck=0.8),
+        scan("2023-06-01", femoral_neck=0.7),
+        scan("2024-03-01", lumbar_spine=1.0),
+        scan("2025-03-01", lumbar_spine=0.85),
+    ]
+    assert _ref2_text(therapies=therapies, dxa=scans) == [
+        "Femoral neck BMD fell 11.1 % from 0.9 to 0.8 g/cm² between 2021-06-01 and 2022-06-01 "
+        "during alendronate: more than the 6.9 % LSC and 11.1 %/year (≥ 10 %/year); "
+        "lumbar spine BMD fell 15.0 % from 1 to 0.85 g/cm² between 2024-03-01 and 2025-03-01 "
+        "during denosumab: more than the 5.3 % LSC and 15.0 %/year (≥ 10 %/year)."
+    ]
+    failed = {
+        e.drug
+        for e in assess(therapies=therapies, dxa=scans).avoid
+        if e.reason == "TREATMENT_FAILURE"
+    }
+    assert failed == {"alendronate", "denosumab"}
+
+
 @pytest.mark.parametrize(
     ("risk_factors", "rule", "expected"),
     [
