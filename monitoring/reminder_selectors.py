@@ -315,6 +315,28 @@ def worklist(
     )
 
 
+#: What a worklist row shows of the reminder's patient, clinic and assignee
+#: (`reminder_presenters.worklist_rows`, `_reminder_row.html`).
+_ROW_RELATED_FIELDS = (
+    "patient__name",
+    "patient__mrn",
+    "patient__clinic_id",
+    "patient__clinic__name",
+    "assignee__first_name",
+    "assignee__last_name",
+    "assignee__username",
+)
+
+
+def worklist_page_rows(rows: QuerySet[Reminder]) -> QuerySet[Reminder]:
+    """`worklist` rows for the page: every column of the reminder, and of its patient, clinic
+    and assignee only what a row shows. Their other columns (a patient's contact details and
+    GP, a clinic's settings, a user's password hash…) were a third of the time the page's 51
+    rows took to load (7.1 -> 5.4 ms at 500,000 reminders; issue 14). Not for rows that an
+    action saves or the export writes: they read the whole rows (`worklist`)."""
+    return rows.only(*(f.name for f in Reminder._meta.concrete_fields), *_ROW_RELATED_FIELDS)
+
+
 #: The status tabs count up to this many reminders each; past it they say "1,000+". Nobody works
 #: a tab of 5,000 by its number, and counting 500,000 rows on every view would cost every page.
 COUNT_CAP = 1000

@@ -58,6 +58,7 @@ from monitoring.reminder_selectors import (
     worklist_count,
     worklist_counts,
     worklist_kinds,
+    worklist_page_rows,
     worklist_rows_for_export,
     worklist_scope,
 )
@@ -213,7 +214,9 @@ def render_list(
         patch_vary_headers(response, ["HX-Request"])
         return response
     page = page_of(
-        worklist(reminders, filters=filters, today=today), query.get("page"), per_page=PAGE_SIZE
+        worklist_page_rows(worklist(reminders, filters=filters, today=today)),
+        query.get("page"),
+        per_page=PAGE_SIZE,
     )
     rows = worklist_rows(page.object_list, today)
     bulk_form = bulk_form or BulkForm(staff=staff, show_clinic=show_clinic)

@@ -653,6 +653,26 @@ def test_the_list_costs_the_same_queries_for_5_or_120_reminders(
     assert counted[0] == counted[1]
 
 
+def test_rows_of_two_clinics_show_clinic_and_assignee_within_the_same_budget(
+    clinic_admin, nurse, patient, other_clinic, other_patient, client_for, django_assert_num_queries
+):
+    """The page loads only the columns a row shows (`worklist_page_rows`): one it did not load
+    would be read row by row."""
+    Membership.objects.create(user=clinic_admin, clinic=other_clinic, role=Role.CLINIC_ADMIN)
+    for n in range(6):
+        reminder(patient, due=days(n), drug=f"d{n}", assignee=nurse, note="Phone first")
+        reminder(other_patient, due=days(n), drug=f"d{n}", assignee=clinic_admin)
+    client = client_for(clinic_admin)
+    client.get(reverse("reminders:list"))
+
+    with django_assert_num_queries(LIST_QUERIES):
+        html = client.get(reverse("reminders:list"), {"assignee": "anyone"}).content.decode()
+
+    assert html.count("· Hillside") >= 6 and html.count("· Riverside") >= 6
+    assert html.count(f"<td>{nurse.get_full_name()}</td>") == 6
+    assert html.count("Phone first") == 6
+
+
 #: session, user, worklist memberships, staff, rows (with their last contact; a page and one row
 #: more, no COUNT of the list: issue 14), the current tab's capped count (the others come with
 #: `counts=all`), navigation memberships, session save (3); the kind filter offers every kind,
