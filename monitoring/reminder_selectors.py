@@ -47,7 +47,7 @@ from patients.permissions import (
     role_works_on_reminder,
     roles_allowed,
 )
-from patients.selectors import REMINDER_KIND_CODES, reminder_kinds
+from patients.selectors import REMINDER_KIND_CODES, name_or_mrn, reminder_kinds
 from therapy.engine import Severity
 from therapy.presenters import label
 
@@ -260,14 +260,10 @@ def _filtered(queryset: QuerySet[Reminder], filters: WorklistFilters) -> QuerySe
     if filters.due_to:
         queryset = queryset.filter(action_on__lte=filters.due_to)
     if filters.q:
-        q = filters.q.strip()
-        queryset = queryset.filter(
-            Q(patient__name__icontains=q)
-            | Q(patient__family_name__icontains=q)
-            | Q(patient__given_name__icontains=q)
-            | Q(patient__mrn__iexact=q)
-            | Q(patient__mrn__istartswith=q)
-        )
+        # The patient list's search: the name holds both parts of it, and only a condition on
+        # the name lets the trigram index answer (with the parts ORed in, PostgreSQL read every
+        # patient: 157 ms for "kowal" at 100,000 patients; issue 14).
+        queryset = queryset.filter(name_or_mrn(filters.q.strip(), to_patient="patient__"))
     return queryset
 
 

@@ -82,6 +82,18 @@ def _active_reminders() -> QuerySet[Reminder]:
     return Reminder.objects.filter(patient=OuterRef("pk"), status__in=ACTIVE_REMINDER_STATUSES)
 
 
+def name_or_mrn(q: str, *, to_patient: str = "") -> Q:
+    """Patients whose name contains `q`, or whose MRN is `q` or starts with it (`to_patient`:
+    the path to the patient, "patient__" from a reminder). `name` holds the given and the
+    family name (`Patient.sync_name`), so a part of either is found in it, by the trigram index
+    on UPPER(name) (patients 0011); the MRN by its prefix index."""
+    return (
+        Q(**{f"{to_patient}name__icontains": q})
+        | Q(**{f"{to_patient}mrn__iexact": q})
+        | Q(**{f"{to_patient}mrn__istartswith": q})
+    )
+
+
 def patient_search(
     queryset: QuerySet[Patient],
     *,
@@ -99,7 +111,7 @@ def patient_search(
     next due date of an active reminder (patients without one last). `next_due` is annotated
     on every row."""
     if q:
-        queryset = queryset.filter(Q(name__icontains=q) | Q(mrn__iexact=q) | Q(mrn__istartswith=q))
+        queryset = queryset.filter(name_or_mrn(q))
     if sex:
         queryset = queryset.filter(sex=sex)
     if clinic:
