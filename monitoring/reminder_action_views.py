@@ -57,9 +57,9 @@ from monitoring.reminder_services import (
 from monitoring.reminder_views import (
     UNDO_KEY,
     act_fields,
+    actions_query,
     filter_form,
     next_url,
-    offer_assignees,
     render_detail,
     render_list,
 )
@@ -149,7 +149,6 @@ def _render_row(
         today=today,
     )
     reminder = worklist_rows(scope_rows, today)[0]
-    offer_assignees([reminder], assignable_staff([reminder.patient.clinic_id]))
     here = next_url(request, reverse("reminders:list"))
     show_clinic = request.POST.get("show_clinic") == "1"
     return render(
@@ -164,6 +163,7 @@ def _render_row(
             "here": here,
             "show_clinic": show_clinic,
             "act_fields": act_fields(request, here=here, show_clinic=show_clinic),
+            "actions_query": actions_query(here=here, show_clinic=show_clinic),
         },
     )
 

@@ -123,6 +123,7 @@ class RowLinks:
 
     detail: str
     patient: str
+    actions: str
     assign: str
     snooze: str
     done: str
@@ -138,6 +139,7 @@ def worklist_rows(reminders: Iterable[Reminder], today: dt.date) -> list[Reminde
     most of the page's time at 50 rows (issue 14)."""
     rows = decorate(reminders, today)
     detail, patient = url_for_ids("reminders:detail"), url_for_ids("patients:detail")
+    actions = url_for_ids("reminders:actions")
     assign, snooze = url_for_ids("reminders:assign"), url_for_ids("reminders:snooze")
     done, undo = url_for_ids("reminders:done"), url_for_ids("reminders:undo")
     for r in rows:
@@ -145,6 +147,7 @@ def worklist_rows(reminders: Iterable[Reminder], today: dt.date) -> list[Reminde
         r.links = RowLinks(  # type: ignore[attr-defined]
             detail=detail(r.pk),
             patient=patient(r.patient_id),
+            actions=actions(r.pk),
             assign=assign(r.pk),
             snooze=snooze(r.pk),
             done=done(r.pk),

@@ -47,7 +47,7 @@ from patients.permissions import (
     role_works_on_reminder,
     roles_allowed,
 )
-from patients.selectors import REMINDER_KIND_CODES, reminder_kinds
+from patients.selectors import REMINDER_KIND_CODES, name_or_mrn, reminder_kinds
 from therapy.engine import Severity
 from therapy.presenters import label
 
@@ -260,14 +260,10 @@ def _filtered(queryset: QuerySet[Reminder], filters: WorklistFilters) -> QuerySe
     if filters.due_to:
         queryset = queryset.filter(action_on__lte=filters.due_to)
     if filters.q:
-        q = filters.q.strip()
-        queryset = queryset.filter(
-            Q(patient__name__icontains=q)
-            | Q(patient__family_name__icontains=q)
-            | Q(patient__given_name__icontains=q)
-            | Q(patient__mrn__iexact=q)
-            | Q(patient__mrn__istartswith=q)
-        )
+        # The patient list's search: the name holds both parts of it, and only a condition on
+        # the name lets the trigram index answer (with the parts ORed in, PostgreSQL read every
+        # patient: 157 ms for "kowal" at 100,000 patients; issue 14).
+        queryset = queryset.filter(name_or_mrn(filters.q.strip(), to_patient="patient__"))
     return queryset
 
 
@@ -313,6 +309,28 @@ def worklist(
         .select_related("patient__clinic", "assignee")
         .order_by(*_ordering(filters.sort))
     )
+
+
+#: What a worklist row shows of the reminder's patient, clinic and assignee
+#: (`reminder_presenters.worklist_rows`, `_reminder_row.html`).
+_ROW_RELATED_FIELDS = (
+    "patient__name",
+    "patient__mrn",
+    "patient__clinic_id",
+    "patient__clinic__name",
+    "assignee__first_name",
+    "assignee__last_name",
+    "assignee__username",
+)
+
+
+def worklist_page_rows(rows: QuerySet[Reminder]) -> QuerySet[Reminder]:
+    """`worklist` rows for the page: every column of the reminder, and of its patient, clinic
+    and assignee only what a row shows. Their other columns (a patient's contact details and
+    GP, a clinic's settings, a user's password hash…) were a third of the time the page's 51
+    rows took to load (7.1 -> 5.4 ms at 500,000 reminders; issue 14). Not for rows that an
+    action saves or the export writes: they read the whole rows (`worklist`)."""
+    return rows.only(*(f.name for f in Reminder._meta.concrete_fields), *_ROW_RELATED_FIELDS)
 
 
 #: The status tabs count up to this many reminders each; past it they say "1,000+". Nobody works

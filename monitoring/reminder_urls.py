@@ -14,6 +14,7 @@ urlpatterns = [
     path("reminders/bulk/undo/", actions.reminder_bulk_undo, name="bulk-undo"),
     path("reminders/export.csv", reminder_views.reminder_export, name="export"),
     path("reminders/<int:pk>/", reminder_views.reminder_detail, name="detail"),
+    path("reminders/<int:pk>/actions/", reminder_views.reminder_actions, name="actions"),
     path("reminders/<int:pk>/assign/", actions.reminder_assign_view, name="assign"),
     path("reminders/<int:pk>/snooze/", actions.reminder_snooze_view, name="snooze"),
     path("reminders/<int:pk>/done/", actions.reminder_done_view, name="done"),

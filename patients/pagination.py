@@ -67,6 +67,29 @@ def page_number(value: object) -> int:
     return max(number, 1)
 
 
+def page_of_known_ids(
+    queryset: QuerySet[Any], number: object, *, per_page: int, ids: Sequence[Any], complete: bool
+) -> Page | None:
+    """Page `number` of `queryset` (which must be ordered) when the ids of its first rows are
+    known already, in its order (`ids`; every row's when `complete`): one query of the page's
+    rows by id, no OFFSET and no COUNT. A page number past the end of a complete list shows the
+    last page, as `page_of` does. None when the page, or whether another follows it, lies past
+    the ids known: `page_of` then pages the queryset itself."""
+    current = page_number(number)
+    if complete:
+        current = min(current, max(1, -(-len(ids) // per_page)))
+    start = (current - 1) * per_page
+    if not complete and start + per_page >= len(ids):
+        return None
+    chunk = list(ids[start : start + per_page])
+    return Page(
+        object_list=list(queryset.filter(pk__in=chunk)) if chunk else [],
+        number=current,
+        per_page=per_page,
+        has_next=len(ids) > start + per_page,
+    )
+
+
 def page_of(queryset: QuerySet[Any], number: object, *, per_page: int) -> Page:
     """Page `number` of `queryset` (which must be ordered) in one query, with no COUNT."""
     current = page_number(number)

@@ -26,6 +26,7 @@ from patients.models import (
     PatientStatus,
     RiskProfile,
 )
+from patients.pagination import Page, page_of, page_of_known_ids
 from quality.models import FOLLOW_UP_REMINDER_KINDS, FlsEpisode
 from therapy.engine import AlertCode, MonitoringCode, Severity
 from therapy.models import Dose, TherapyCourse
@@ -81,6 +82,18 @@ def _active_reminders() -> QuerySet[Reminder]:
     return Reminder.objects.filter(patient=OuterRef("pk"), status__in=ACTIVE_REMINDER_STATUSES)
 
 
+def name_or_mrn(q: str, *, to_patient: str = "") -> Q:
+    """Patients whose name contains `q`, or whose MRN is `q` or starts with it (`to_patient`:
+    the path to the patient, "patient__" from a reminder). `name` holds the given and the
+    family name (`Patient.sync_name`), so a part of either is found in it, by the trigram index
+    on UPPER(name) (patients 0011); the MRN by its prefix index."""
+    return (
+        Q(**{f"{to_patient}name__icontains": q})
+        | Q(**{f"{to_patient}mrn__iexact": q})
+        | Q(**{f"{to_patient}mrn__istartswith": q})
+    )
+
+
 def patient_search(
     queryset: QuerySet[Patient],
     *,
@@ -98,15 +111,13 @@ def patient_search(
     next due date of an active reminder (patients without one last). `next_due` is annotated
     on every row."""
     if q:
-        queryset = queryset.filter(Q(name__icontains=q) | Q(mrn__iexact=q) | Q(mrn__istartswith=q))
+        queryset = queryset.filter(name_or_mrn(q))
     if sex:
         queryset = queryset.filter(sex=sex)
     if clinic:
         queryset = queryset.filter(clinic__slug=clinic)
     if status != STATUS_ALL:
         queryset = queryset.filter(status=status or PatientStatus.ACTIVE)
-    if q:
-        queryset = _few_matches_first(queryset, q)
     if severity or kind:
         reminders = _active_reminders()
         if severity == SEVERITY_CRITICAL:
@@ -127,33 +138,41 @@ def patient_search(
     return queryset.select_related("clinic").order_by(*by_name)
 
 
-#: A search with at most this many matches is narrowed to their ids before its page is sorted.
+#: A search reads the ids of up to this many matches, in the list's order, and pages from them.
 FEW_MATCHES = 2000
 #: The trigram index answers a substring search of at least three characters.
 TRIGRAM_MIN = 3
 
 
-def _few_matches_first(queryset: QuerySet[Patient], q: str) -> QuerySet[Patient]:
-    """A search whose matches are few, narrowed to their ids, so that its page is sorted from
-    them rather than found by walking every patient in name order.
+def patient_list_page(
+    queryset: QuerySet[Patient], number: object, *, q: str, per_page: int
+) -> Page:
+    """Page `number` of the patient list (`patient_search`'s rows for `q`).
 
-    For a page of "jones" in name order PostgreSQL walks the name index and tests each patient
-    until it has 26 matches, expecting them spread evenly; they are all under J, so it tests
-    tens of thousands of rows first (77 ms at 100,000 patients; "kowal" 50 ms; a rare name late
-    in the alphabet, most of the index). The trigram and MRN-prefix indexes find those 986
-    matches at once. So for a term the trigram index can answer (`TRIGRAM_MIN` characters or
-    more) the matching ids are read first, in no order and with no LIMIT (with one, the planner
-    makes the same bet with a table scan). At most `FEW_MATCHES` of them: the page is read from
-    those ids ("jones" 25 ms, "kowal" 20 ms). More: the term is common, the name-ordered walk
-    finds a page of it at once, and the query is left as it was. Measured on the bench clinic,
-    a common term costs more this way ("son", 8,763 matches: 9 → 32 ms), but no term costs more
-    than about that, where the walk had no bound. One query more, for a search only."""
-    if len(q) < TRIGRAM_MIN:
-        return queryset
-    ids = list(queryset.order_by().values_list("pk", flat=True))
-    if len(ids) > FEW_MATCHES:
-        return queryset
-    return queryset.filter(pk__in=ids)
+    A search is paged from the ids of its first matches, read first in the list's order. For a
+    page of "jones" in name order PostgreSQL walks the name index and tests each patient until it
+    has 26 matches, expecting them spread evenly; they are all under J, so it tests tens of
+    thousands of rows first (77 ms at 100,000 patients; "kowal" 50 ms; a rare name late in the
+    alphabet, most of the index). The trigram and MRN-prefix indexes find those 986 matches at
+    once. So for a term the trigram index can answer (`TRIGRAM_MIN` characters or more) the ids
+    of up to `FEW_MATCHES` + 1 matches are read first, sorted, and the page is read by its 25 ids
+    (`page_of_known_ids`). Those ids serve every page of a search with at most `FEW_MATCHES`
+    matches, and the first 80 pages of a common term; a page past them is read by the
+    name-ordered walk, which finds a page of a common term at once.
+
+    The ids were read unsorted before and the page then read as every match's id (`id IN`
+    937 ids for "kowal": PostgreSQL fetched and sorted all of them again, and planning and
+    sending the list cost as much): sorting them in the first query costs about 2 ms more, the
+    page's own query then costs under 1 ms (issue 14). One query more than a list without a term
+    (or a term too short for the trigram index)."""
+    if len(q) >= TRIGRAM_MIN:
+        ids = list(queryset.values_list("pk", flat=True)[: FEW_MATCHES + 1])
+        page = page_of_known_ids(
+            queryset, number, per_page=per_page, ids=ids, complete=len(ids) <= FEW_MATCHES
+        )
+        if page is not None:
+            return page
+    return page_of(queryset, number, per_page=per_page)
 
 
 #: Every kind a reminder may have: the engine's codes and the fracture-liaison follow-ups.

@@ -39,11 +39,11 @@ from patients.models import (
     Membership,
     RiskProfile,
 )
-from patients.pagination import page_of
 from patients.permissions import Action
 from patients.presenters import age_on, risk_factor_facts
 from patients.selectors import (
     patient_changes,
+    patient_list_page,
     patient_search,
     patient_with_records,
     reminder_kinds,
@@ -122,7 +122,8 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         queryset = patient_search(visible, **form.cleaned_data)
     else:
         queryset = patient_search(visible)
-    page = page_of(queryset, request.GET.get("page"), per_page=PAGE_SIZE)
+    q = form.cleaned_data["q"] if form.is_valid() else ""
+    page = patient_list_page(queryset, request.GET.get("page"), q=q, per_page=PAGE_SIZE)
     can_create = clinics_for_user(request.user, Action.EDIT_DEMOGRAPHICS).exists()
     counts = alert_counts(page.object_list, as_of=timezone.localdate())
     rows = [(patient, counts.get(patient.pk)) for patient in page.object_list]

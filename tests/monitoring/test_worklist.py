@@ -475,6 +475,14 @@ def _row(html: str, reminder_id: int) -> str:
     return html[start : html.index("</tr>", start)]
 
 
+def _actions(client, reminder_id: int, **query: str) -> str:
+    """A row's "Act" forms, as htmx loads them when "Act" is first opened."""
+    url = reverse("reminders:actions", args=[reminder_id])
+    response = client.get(url, query, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
 def test_each_row_offers_whoever_may_take_it_with_its_assignee_chosen_and_names_escaped(
     patient, clinic_admin, nurse, clinician, client_for
 ):
@@ -482,11 +490,10 @@ def test_each_row_offers_whoever_may_take_it_with_its_assignee_chosen_and_names_
     nurse.save()
     dose = reminder(patient, due=days(-1), assignee=nurse)
     reassessment = reminder(patient, "FRACTURE_RISK_REASSESSMENT", due=days(1))
+    client = client_for(clinic_admin)
 
-    html = client_for(clinic_admin).get(reverse("reminders:list"), {"assignee": "anyone"})
-    html = html.content.decode()
+    dose_row, reassessment_row = _actions(client, dose.pk), _actions(client, reassessment.pk)
 
-    dose_row, reassessment_row = _row(html, dose.pk), _row(html, reassessment.pk)
     assert (
         f'<option value="{nurse.pk}" selected>Noor &lt;b&gt;Nurse&lt;/b&gt; (nurse)</option>'
         in (dose_row)
@@ -499,15 +506,86 @@ def test_each_row_offers_whoever_may_take_it_with_its_assignee_chosen_and_names_
 
 def test_each_row_links_where_reverse_says(patient, clinic_admin, client_for):
     dose = reminder(patient, due=days(-1))
+    client = client_for(clinic_admin)
 
-    html = client_for(clinic_admin).get(reverse("reminders:list")).content.decode()
+    row = _row(client.get(reverse("reminders:list")).content.decode(), dose.pk)
+    actions = _actions(client, dose.pk)
 
-    row = _row(html, dose.pk)
     assert f'href="{reverse("patients:detail", args=[patient.pk])}"' in row
     assert f'href="{reverse("reminders:detail", args=[dose.pk])}"' in row
+    assert f'hx-get="{reverse("reminders:actions", args=[dose.pk])}?' in row
     for action in ("assign", "snooze", "done"):
         url = reverse(f"reminders:{action}", args=[dose.pk])
-        assert f'action="{url}" hx-post="{url}"' in row
+        assert f'action="{url}" hx-post="{url}" hx-target="#reminder-{dose.pk}"' in actions
+
+
+def test_a_row_s_forms_are_loaded_when_act_is_opened_and_without_javascript_act_opens_the_reminder(
+    patient, clinic_admin, client_for
+):
+    dose = reminder(patient, due=days(-1))
+    client = client_for(clinic_admin)
+    query = {"assignee": "anyone", "sort": "due"}
+
+    page = client.get(reverse("reminders:list"), query)
+    row = _row(page.content.decode(), dose.pk)
+
+    # No form in the row: "Act" asks for them once (htmx) …
+    assert "<form" not in row
+    loads = re.search(r'<details [^>]*hx-get="([^"]+)" hx-trigger="toggle once"', row)
+    assert loads
+    # … and without JavaScript links to the reminder's page, which has every form.
+    detail = reverse("reminders:detail", args=[dose.pk])
+    assert re.search(rf'<div id="act-{dose.pk}"><a [^>]*href="{detail}">', row)
+    forms = client.get(reverse("reminders:detail", args=[dose.pk])).content.decode()
+    for action in ("assign", "snooze", "done", "dismiss"):
+        assert f'action="{reverse(f"reminders:{action}", args=[dose.pk])}"' in forms
+
+    # The forms loaded go back to the page they were opened on.
+    url = loads.group(1).replace("&amp;", "&")
+    actions = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    here = escape(f"{reverse('reminders:list')}?assignee=anyone&sort=due")
+    assert actions.count(f'<input type="hidden" name="next" value="{here}">') == 3
+    assert actions.count('name="csrfmiddlewaretoken"') == 3
+
+
+def test_the_act_forms_go_back_to_this_site_only(patient, clinic_admin, client_for):
+    dose = reminder(patient, due=days(-1))
+
+    actions = _actions(client_for(clinic_admin), dose.pk, next="https://evil.example/")
+
+    assert "evil.example" not in actions
+    assert f'name="next" value="{reverse("reminders:list")}"' in actions
+
+
+def test_an_assignment_from_the_loaded_forms_swaps_the_row_with_its_forms_still_lazy(
+    due_dose, clinic_admin, nurse, client_for
+):
+    client = client_for(clinic_admin)
+
+    response = client.post(
+        reverse("reminders:assign", args=[due_dose.pk]),
+        {"assignee": nurse.pk, "next": "/reminders/?assignee=anyone"},
+        headers={"HX-Request": "true"},
+    )
+
+    row = response.content.decode()
+    assert "Assigned to" in row
+    assert "<select" not in row
+    assert f'hx-get="{reverse("reminders:actions", args=[due_dose.pk])}?' in row
+
+
+#: session, user, reminder, patient with role, staff, session save (3)
+ACTIONS_QUERIES = 8
+
+
+def test_a_row_s_forms_cost_a_fixed_budget(
+    due_dose, clinic_admin, client_for, django_assert_num_queries
+):
+    client = client_for(clinic_admin)
+    _actions(client, due_dose.pk)
+
+    with django_assert_num_queries(ACTIONS_QUERIES):
+        _actions(client, due_dose.pk)
 
 
 def test_a_row_closed_late_in_the_evening_shows_the_clinic_s_date(
@@ -573,6 +651,26 @@ def test_the_list_costs_the_same_queries_for_5_or_120_reminders(
         counted.append(len(captured))
         assert len(response.context["rows"]) == min(count, 50)
     assert counted[0] == counted[1]
+
+
+def test_rows_of_two_clinics_show_clinic_and_assignee_within_the_same_budget(
+    clinic_admin, nurse, patient, other_clinic, other_patient, client_for, django_assert_num_queries
+):
+    """The page loads only the columns a row shows (`worklist_page_rows`): one it did not load
+    would be read row by row."""
+    Membership.objects.create(user=clinic_admin, clinic=other_clinic, role=Role.CLINIC_ADMIN)
+    for n in range(6):
+        reminder(patient, due=days(n), drug=f"d{n}", assignee=nurse, note="Phone first")
+        reminder(other_patient, due=days(n), drug=f"d{n}", assignee=clinic_admin)
+    client = client_for(clinic_admin)
+    client.get(reverse("reminders:list"))
+
+    with django_assert_num_queries(LIST_QUERIES):
+        html = client.get(reverse("reminders:list"), {"assignee": "anyone"}).content.decode()
+
+    assert html.count("· Hillside") >= 6 and html.count("· Riverside") >= 6
+    assert html.count(f"<td>{nurse.get_full_name()}</td>") == 6
+    assert html.count("Phone first") == 6
 
 
 #: session, user, worklist memberships, staff, rows (with their last contact; a page and one row
@@ -846,11 +944,16 @@ def test_an_htmx_action_that_is_refused_says_why_in_the_row(due_dose, clinic_adm
 
 
 def test_every_row_action_also_works_as_a_plain_form(due_dose, clinic_admin, client_for):
-    html = client_for(clinic_admin).get(reverse("reminders:list")).content.decode()
+    client = client_for(clinic_admin)
+    # Without JavaScript the row's "Act" opens the reminder's page (its forms are plain)…
+    detail = client.get(reverse("reminders:detail", args=[due_dose.pk])).content.decode()
+    # … and the forms htmx loads into the row post as plain forms too.
+    loaded = _actions(client, due_dose.pk)
 
     for name in ("assign", "snooze", "done"):
         url = reverse(f"reminders:{name}", args=[due_dose.pk])
-        assert f'<form method="post" action="{url}" hx-post="{url}"' in html
+        assert f'<form method="post" action="{url}"' in detail
+        assert f'<form method="post" action="{url}" hx-post="{url}"' in loaded
 
 
 def test_after_an_action_the_admin_returns_to_the_filtered_list(due_dose, clinic_admin, client_for):

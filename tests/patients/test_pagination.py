@@ -14,7 +14,7 @@ from django.urls import reverse
 from monitoring import reminder_presenters, reminder_selectors, reminder_views
 from monitoring.models import Reminder
 from patients.models import Patient
-from patients.pagination import page_number, page_of
+from patients.pagination import page_number, page_of, page_of_known_ids
 from tests import factories
 
 
@@ -105,6 +105,48 @@ def test_a_page_is_read_with_one_query_of_one_row_more_than_it_shows(
     assert "LIMIT 4" in captured.captured_queries[0]["sql"]
     assert len(page.object_list) == 3 and page.has_next and page.has_previous()
     assert page.total is None
+
+
+def test_a_page_of_known_ids_reads_only_its_own_rows_by_id(clinic, django_assert_num_queries):
+    patients(clinic, 7)
+    ids = list(Patient.objects.order_by("-pk").values_list("pk", flat=True))
+
+    with django_assert_num_queries(1) as captured:
+        page = page_of_known_ids(
+            Patient.objects.order_by("-pk"), "2", per_page=3, ids=ids, complete=True
+        )
+
+    assert [p.pk for p in page] == ids[3:6]
+    assert page.has_next and page.has_previous()
+    sql = captured.captured_queries[0]["sql"]
+    assert "LIMIT" not in sql and "OFFSET" not in sql
+    assert sql.count(",", sql.index(" IN (")) == 2  # three ids
+
+
+def test_known_ids_of_the_whole_list_lead_to_its_last_page_even_past_the_end(clinic):
+    patients(clinic, 7)
+    ids = list(Patient.objects.order_by("pk").values_list("pk", flat=True))
+    rows = Patient.objects.order_by("pk")
+
+    last = page_of_known_ids(rows, "3", per_page=3, ids=ids, complete=True)
+    past = page_of_known_ids(rows, "9", per_page=3, ids=ids, complete=True)
+    empty = page_of_known_ids(rows.none(), "2", per_page=3, ids=[], complete=True)
+
+    assert [p.pk for p in last] == [p.pk for p in past] == ids[6:]
+    assert (last.number, last.has_next, last.total) == (past.number, False, 7)
+    assert (empty.number, list(empty), empty.has_next) == (1, [], False)
+
+
+def test_a_page_past_the_ids_known_of_a_longer_list_is_left_to_page_of(clinic):
+    patients(clinic, 7)
+    ids = list(Patient.objects.order_by("pk").values_list("pk", flat=True))[:5]
+    rows = Patient.objects.order_by("pk")
+
+    first = page_of_known_ids(rows, "1", per_page=3, ids=ids, complete=False)
+
+    assert first is not None and [p.pk for p in first] == ids[:3] and first.has_next
+    # Page 2 would show ids 4-6: the sixth, and whether a seventh follows, are not known.
+    assert page_of_known_ids(rows, "2", per_page=3, ids=ids, complete=False) is None
 
 
 # --- the worklist -------------------------------------------------------------------------------

@@ -4,8 +4,11 @@ or snoozed), never by running the engine again; patients who left are hidden by 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from monitoring.models import Reminder, ReminderStatus
@@ -182,6 +185,12 @@ def _search(client, **query):
         page += 1
 
 
+def _queries(client, **query):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("patients:list"), query)
+    return response, [q["sql"] for q in captured.captured_queries]
+
+
 def _expected(patients, term):
     term = term.upper()
     found = [p for p in patients if term in p.name.upper() or p.mrn.upper().startswith(term)]
@@ -199,6 +208,44 @@ def test_a_search_lists_every_match_in_name_order_narrowed_or_not(
 
     assert names == _expected(namesakes, term)
     assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("few_matches", [2000, 5, 3])
+@pytest.mark.parametrize("sort", ["", "due"])
+def test_a_search_pages_from_its_first_ids_then_walks_on_past_them(
+    few_matches, sort, namesakes, nurse, client_for, monkeypatch
+):
+    """Pages of two: with 5 ids known (of 10 matches), pages 1-2 come from them, 3-5 from the
+    walk; with 3, only page 1."""
+    monkeypatch.setattr("patients.selectors.FEW_MATCHES", few_matches)
+    monkeypatch.setattr("patients.views.PAGE_SIZE", 2)
+    for n, p in enumerate(namesakes):
+        Reminder.objects.create(patient=p, kind="NEXT_DOSE", due=dt.date(2025, 1, 1 + n % 3))
+    client = client_for(nurse)
+
+    names = _search(client, q="p0", sort=sort)
+
+    expected = _expected(namesakes, "p0")
+    if sort:
+        expected = [
+            p.name
+            for p in sorted(
+                (p for p in namesakes if p.name in expected),
+                key=lambda p: (namesakes.index(p) % 3, p.family_name, p.given_name, p.pk),
+            )
+        ]
+    assert names == expected
+
+
+def test_a_search_reads_its_page_by_the_page_s_ids_not_every_match_s(clinic, nurse, client_for):
+    for n in range(40):
+        factories.PatientFactory(clinic=clinic, family_name="Kowalski", name=f"P{n:02d} Kowalski")
+
+    response, queries = _queries(client_for(nurse), q="kowal", page=2)
+
+    assert len(listed(response)) == 15
+    lists = [re.findall(r'"patients_patient"\."id" IN \(([^)]*)\)', q) for q in queries]
+    assert [len(ids.split(",")) for found in lists for ids in found] == [15]  # no other list
 
 
 def test_a_search_of_three_characters_or_more_costs_one_query_more(

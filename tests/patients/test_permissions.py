@@ -490,6 +490,7 @@ def _reminder_endpoints(kind: str, allowed: frozenset[str]) -> list[Endpoint]:
     ]
     return [
         Endpoint("reminders:detail", _reminder(kind), allowed),
+        Endpoint("reminders:actions", _reminder(kind), allowed),
         *[
             Endpoint(
                 f"reminders:{verb}", _reminder(kind), allowed, data, _reminder_row(kind), False
