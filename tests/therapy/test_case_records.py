@@ -262,6 +262,23 @@ def test_a_batch_reads_the_same_cases_as_reading_each_patient_alone(clinic, othe
     assert cases_for_patients(some, as_of=AS_OF) == [(pk, *alone[pk]) for pk in sorted(some)]
 
 
+@pytest.mark.django_db
+def test_a_query_compiled_once_reads_each_later_set_of_patients_of_its_shape(clinic):
+    """The reader compiles each query once per shape (a range, or a list of n ids) and runs it
+    again with the new ids: every set of patients still reads as each patient alone does."""
+    patients = [factories.PatientFactory(clinic=clinic) for _ in range(8)]
+    for years, patient in enumerate(patients, start=1):
+        factories.add_long_history(patient, years=years)
+    alone = {p.pk: case_for_patient(p.pk, as_of=AS_OF) for p in patients}
+    ids = sorted(alone)
+    case_records._COMPILED.clear()
+
+    for some in ([ids[0], ids[5]], [ids[1], ids[7]], ids[:3], ids[4:7], ids):  # list, range
+        read = cases_for_patients(some, as_of=AS_OF)
+        assert {pk: case for pk, _, case in read} == {pk: alone[pk] for pk in some}
+    assert {shape for _, _, shape in case_records._COMPILED} <= {2, "range"}
+
+
 def test_the_patient_pages_loaded_records_read_as_the_same_case_with_no_query(
     clinic, django_assert_num_queries
 ):
