@@ -54,6 +54,8 @@ def test_the_worklist_searches_patients_as_the_indexes_of_the_patient_list_answe
             )
         sql = queries[0]["sql"]
         assert "family_name" not in sql and "given_name" not in sql
-        assert f'UPPER("patients_patient"."name"::text) LIKE UPPER(\'%{term}%\')' in sql
+        assert '"patients_patient"."name"' in sql
+        if connection.vendor == "postgresql":  # SQLite spells icontains its own way
+            assert f'UPPER("patients_patient"."name"::text) LIKE UPPER(\'%{term}%\')' in sql
 
     assert count == {"kowal": 4, "ann1": 11}
