@@ -50,7 +50,7 @@ Speed
     many patients and however long their histories: model instances and Django's per-instance
     prefetch querysets cost three times the engine itself on long histories, and the nightly
     scan spends its time here and in the engine. On PostgreSQL the rows are fetched by running
-    the queryset's SQL on a plain cursor (`_tuples`): none of these columns needs converting,
+    the queryset's SQL on a plain cursor (`_plain_sql`): none of these columns needs converting,
     and Django's row-by-row iteration was a fifth of the read. Engine records are built with
     positional arguments (in the dataclasses' field order, which a test holds the tables to),
     measurably faster over a long history.
@@ -183,25 +183,34 @@ def of_patients(ids: list[int], field: str = "patient_id") -> Q:
 
 
 def _as_range(ids: list[int]) -> bool:
+    """Whether `of_patients` reads these sorted ids as a range (they are dense enough)."""
     return len(ids) > 1 and ids[-1] - ids[0] + 1 <= 2 * len(ids)
 
 
-def _tuples(queryset: QuerySet) -> list[tuple]:
-    """The rows of a `values_list` queryset as tuples. When no column needs converting from
-    what the database driver returns (every column the engine reads, on PostgreSQL), its SQL
-    runs on a plain cursor and the rows are taken as fetched; otherwise (a JSON column, say)
-    Django converts them as it always does."""
+def _plain_sql(queryset: QuerySet) -> tuple[str, list[Any]] | None:
+    """The SQL and parameters of a `values_list` queryset, to run on a plain cursor and take
+    its rows as fetched; None when a column needs converting from what the database driver
+    returns (a JSON column, say: Django must convert it). No column the engine reads needs it
+    on PostgreSQL, where Django's row-by-row iteration was a fifth of the read."""
     compiler = queryset.query.get_compiler(queryset.db)
     sql, params = compiler.as_sql()
     if compiler.get_converters([column for column, _, _ in compiler.select]):
-        return list(queryset)
-    with connections[queryset.db].cursor() as cursor:
+        return None
+    return sql, list(params)
+
+
+def _fetch(alias: str, sql: str, params: list[Any]) -> list[tuple]:
+    with connections[alias].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
 #: (query, database alias, "range" or how many ids) → the SQL Django compiled for it.
 _COMPILED: dict[tuple[str, str, str | int], str] = {}
+#: Lists of up to this many ids keep their SQL (a page of the patient list reads 25); a longer
+#: list, rare (a scan batch is a range), is compiled each time, so that the kept SQL stays a
+#: few hundred short statements however many list lengths a long-lived worker meets.
+_KEPT_LIST_LENGTH = 100
 
 
 def _rows_of_patients(
@@ -211,29 +220,27 @@ def _rows_of_patients(
     build: Callable[[Q], QuerySet],
     field: str = "patient_id",
 ) -> list[tuple]:
-    """`_tuples(build(of_patients(ids, field)))`, with the SQL compiled by Django once per
-    `query` and shape of filter (a range of ids, or a list of n ids), then run with the new ids
-    as its parameters: building and compiling the reader's eleven querysets was 10 of the
-    12 ms a patient list page spent reading its 25 patients, the database itself under 1 ms
-    (issue 14). A compiled query whose parameters are not exactly the ids, or that has a column
-    to convert, is not kept, and runs as `_tuples` runs it."""
+    """The rows of `build(of_patients(ids, field))` as tuples, fetched plainly (`_plain_sql`),
+    with the SQL compiled by Django once per `query` and shape of filter (a range of ids, or a
+    list of n <= `_KEPT_LIST_LENGTH` ids), then run with the new ids as its parameters: building
+    and compiling the reader's eleven querysets was 10 of the 12 ms a patient list page spent
+    reading its 25 patients, the database itself under 1 ms (issue 14). A query whose
+    parameters are not exactly the ids is not kept; one with a column to convert goes through
+    Django."""
     ranged = _as_range(ids)
     params = [ids[0], ids[-1]] if ranged else ids
     alias = router.db_for_read(model)
     key = (query, alias, "range" if ranged else len(ids))
     sql = _COMPILED.get(key)
-    if sql is None:
-        queryset = build(of_patients(ids, field))
-        compiler = queryset.query.get_compiler(queryset.db)
-        sql, compiled_params = compiler.as_sql()
-        if queryset.db != alias or list(compiled_params) != params:
-            return _tuples(queryset)
-        if compiler.get_converters([column for column, _, _ in compiler.select]):
-            return list(queryset)
-        _COMPILED[key] = sql
-    with connections[alias].cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    if sql is not None:
+        return _fetch(alias, sql, params)
+    queryset = build(of_patients(ids, field))
+    plain = _plain_sql(queryset)
+    if plain is None:
+        return list(queryset)
+    if queryset.db == alias and plain[1] == params and (ranged or len(ids) <= _KEPT_LIST_LENGTH):
+        _COMPILED[key] = plain[0]
+    return _fetch(queryset.db, *plain)
 
 
 def _grouped(model: type[models.Model], ids: list[int], *fields: str) -> dict[int, list[tuple]]:

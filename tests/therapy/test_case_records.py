@@ -278,6 +278,12 @@ def test_a_query_compiled_once_reads_each_later_set_of_patients_of_its_shape(cli
         assert {pk: case for pk, _, case in read} == {pk: alone[pk] for pk in some}
     assert {shape for _, _, shape in case_records._COMPILED} <= {2, "range"}
 
+    # A long list of ids (rare: a scan batch is a range) is compiled each time, not kept, so
+    # the kept statements stay few however many lengths a long-lived worker meets.
+    many = list(range(ids[-1] + 1000, ids[-1] + 1000 + 3 * case_records._KEPT_LIST_LENGTH, 3))
+    assert cases_for_patients([ids[0], *many], as_of=AS_OF) == [(ids[0], clinic.pk, alone[ids[0]])]
+    assert {shape for _, _, shape in case_records._COMPILED} <= {2, "range"}
+
 
 def test_the_patient_pages_loaded_records_read_as_the_same_case_with_no_query(
     clinic, django_assert_num_queries
@@ -324,10 +330,18 @@ def test_reading_one_patient_costs_eleven_queries_however_long_the_history(
     assert len(case.dxa) == years
 
 
+def _read_plainly(queryset):
+    """A queryset's rows as the reader takes them: its SQL on a plain cursor, or Django's
+    rows when a column needs converting."""
+    plain = case_records._plain_sql(queryset)
+    return list(queryset) if plain is None else case_records._fetch(queryset.db, *plain)
+
+
 @pytest.mark.django_db
 def test_rows_are_read_with_the_types_django_gives_them_on_every_database(clinic):
-    """`_tuples` skips Django's row iteration only where no column needs converting; where one
-    does (a JSON column, on every database), the rows still come back converted."""
+    """The reader skips Django's row iteration (`_plain_sql`) only where no column needs
+    converting; where one does (a JSON column, on every database), the rows still come back
+    converted."""
     patient_import_case(clinic=clinic, case=_full_case())
     ScanRun.objects.create(as_of=AS_OF, failed_batches=[{"batch": 1}])
     querysets = [
@@ -337,12 +351,13 @@ def test_rows_are_read_with_the_types_django_gives_them_on_every_database(clinic
         Patient.objects.values_list("pk", "birth_date", "sex"),
     ]
     for queryset in querysets:
-        fast = case_records._tuples(queryset)
+        fast = _read_plainly(queryset)
         assert fast == list(queryset)
         assert [[type(value) for value in row] for row in fast] == [
             [type(value) for value in row] for row in queryset
         ]
-    assert case_records._tuples(querysets[0]) == [(AS_OF, [{"batch": 1}])]
+    assert case_records._plain_sql(querysets[0]) is None
+    assert _read_plainly(querysets[0]) == [(AS_OF, [{"batch": 1}])]
 
 
 # --- writing, and back ------------------------------------------------------------------------
