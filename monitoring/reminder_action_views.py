@@ -148,14 +148,14 @@ def _render_row(
         filters=_ANY_ROW,
         today=today,
     )
-    reminder = worklist_rows(scope_rows, today)[0]
+    row = worklist_rows(scope_rows, today)[0]
     here = next_url(request, reverse("reminders:list"))
     show_clinic = request.POST.get("show_clinic") == "1"
     return render(
         request,
         "monitoring/_reminder_row.html",
         {
-            "r": reminder,
+            "r": row,
             "today": today,
             "flash": flash,
             "is_error": is_error,

@@ -87,19 +87,20 @@ def offered_assignees(staff: list[Membership], reminder: Reminder) -> list[Membe
     return [m for m in staff if can_take(m, reminder)]
 
 
-def offer_assignees(rows: list[Reminder], staff: list[Membership]) -> None:
+def offer_assignees(rows: list[dict[str, Any]], staff: list[Membership]) -> None:
     """Give each worklist row `assign_options` (for its "Act" forms, `reminder_actions`): the
     <option>s of the people who may take it, its assignee's selected. Rendered once per clinic,
     kind and assignee rather than by the template per row and person (issue 14)."""
     offers: dict[tuple[int, str], list[tuple[str, str]]] = {}
     rendered: dict[tuple[int, str, int | None], SafeString] = {}
-    for r in rows:
+    for row in rows:
+        r = row["reminder"]
         key = (r.patient.clinic_id, r.kind)
         if key not in offers:
             offers[key] = staff_choices(offered_assignees(staff, r), show_clinic=False)
         if (*key, r.assignee_id) not in rendered:
             rendered[(*key, r.assignee_id)] = _options(offers[key], chosen=str(r.assignee_id))
-        r.assign_options = rendered[(*key, r.assignee_id)]  # type: ignore[attr-defined]
+        row["assign_options"] = rendered[(*key, r.assignee_id)]
 
 
 def _options(choices: list[tuple[str, str]], *, chosen: str) -> SafeString:
@@ -222,7 +223,7 @@ def render_list(
     bulk_form = bulk_form or BulkForm(staff=staff, show_clinic=show_clinic)
     selected = bulk_form.selected_ids() if bulk_form.is_bound else set()
     for r in rows:
-        r.is_selected = r.key in selected  # type: ignore[attr-defined]
+        r["is_selected"] = r["key"] in selected
     here = request.path + (f"?{query.urlencode()}" if query else "")
     response = render(
         request,

@@ -446,7 +446,9 @@ def test_the_nurse_sees_the_calls_in_words_with_a_link_to_record_the_contact(
         response = client_for(nurse).get(reverse("reminders:list"), {"assignee": "anyone"})
 
     html = response.content.decode()
-    assert {"FOLLOW_UP_16W", "FOLLOW_UP_52W"} <= {r.kind for r in response.context["rows"]}
+    assert {"FOLLOW_UP_16W", "FOLLOW_UP_52W"} <= {
+        r["reminder"].kind for r in response.context["rows"]
+    }
     assert "16-week follow-up call" in html and "52-week follow-up call" in html
     record = reverse("fls:fls-follow-up-create", args=[called.pk])
     assert f'<a href="{record}?kind=16w">Record the 16-week follow-up contact</a>' in html
@@ -466,7 +468,7 @@ def test_the_kind_filter_offers_the_calls_in_words_and_filters_by_them(called, n
 
     assert kinds["FOLLOW_UP_16W"] == "16-week follow-up call"
     assert kinds["FOLLOW_UP_52W"] == "52-week follow-up call"
-    assert [r.kind for r in filtered.context["rows"]] == ["FOLLOW_UP_52W"]
+    assert [r["reminder"].kind for r in filtered.context["rows"]] == ["FOLLOW_UP_52W"]
 
 
 @pytest.mark.django_db

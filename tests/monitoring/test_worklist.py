@@ -79,7 +79,7 @@ def due_dose(patient):
 
 
 def names_in_order(response) -> list[str]:
-    return [f"{r.kind}:{r.due:%Y-%m-%d}" for r in response.context["rows"]]
+    return [f"{r['reminder'].kind}:{r['reminder'].due:%Y-%m-%d}" for r in response.context["rows"]]
 
 
 # --- who may see what -------------------------------------------------------------------------
@@ -98,7 +98,7 @@ def test_a_clinic_admin_opens_the_worklist(clinic_admin, due_dose, client_for):
     response = client_for(clinic_admin).get(reverse("reminders:list"))
 
     assert response.status_code == 200
-    assert [r.pk for r in response.context["rows"]] == [due_dose.pk]
+    assert [r["reminder"].pk for r in response.context["rows"]] == [due_dose.pk]
 
 
 def test_an_admin_of_another_clinic_sees_none_of_this_clinics_reminders(
@@ -108,7 +108,7 @@ def test_an_admin_of_another_clinic_sees_none_of_this_clinics_reminders(
 
     response = client_for(other_admin).get(reverse("reminders:list"))
 
-    assert [r.pk for r in response.context["rows"]] == [own.pk]
+    assert [r["reminder"].pk for r in response.context["rows"]] == [own.pk]
     assert due_dose.patient.name not in response.content.decode()
 
 
@@ -158,8 +158,8 @@ def test_a_user_admin_in_two_clinics_sees_both_and_can_filter_by_clinic(
     both = client.get(reverse("reminders:list"))
     riverside = client.get(reverse("reminders:list"), {"clinic": "riverside"})
 
-    assert {r.pk for r in both.context["rows"]} == {due_dose.pk, theirs.pk}
-    assert [r.pk for r in riverside.context["rows"]] == [theirs.pk]
+    assert {r["reminder"].pk for r in both.context["rows"]} == {due_dose.pk, theirs.pk}
+    assert [r["reminder"].pk for r in riverside.context["rows"]] == [theirs.pk]
     assert 'name="clinic"' in both.content.decode()
 
 
@@ -174,7 +174,7 @@ def test_a_nurse_here_who_is_admin_elsewhere_sees_her_kinds_here_and_every_kind_
 
     response = client.get(reverse("reminders:list"))
 
-    assert [r.pk for r in response.context["rows"]] == [dose_here.pk, reassess_there.pk]
+    assert [r["reminder"].pk for r in response.context["rows"]] == [dose_here.pk, reassess_there.pk]
     assert client.get(reverse("reminders:detail", args=[reassess_here.pk])).status_code == 403
     assert client.get(reverse("reminders:detail", args=[reassess_there.pk])).status_code == 200
 
@@ -274,7 +274,7 @@ def test_the_default_view_lists_active_reminders_only(patient, clinic_admin, cli
 
     response = client_for(clinic_admin).get(reverse("reminders:list"))
 
-    assert {r.kind for r in response.context["rows"]} == {"NEXT_DOSE", "DXA_FOLLOW_UP"}
+    assert {r["reminder"].kind for r in response.context["rows"]} == {"NEXT_DOSE", "DXA_FOLLOW_UP"}
 
 
 @pytest.fixture
@@ -332,7 +332,9 @@ def test_the_filters_narrow_the_list(query, expected, assorted, clinic_admin, cl
 
     response = client_for(clinic_admin).get(reverse("reminders:list"), params)
 
-    shown = [f"{r.kind}:{(r.due - TODAY).days}" for r in response.context["rows"]]
+    shown = [
+        f"{r['reminder'].kind}:{(r['reminder'].due - TODAY).days}" for r in response.context["rows"]
+    ]
     assert shown == expected
 
 

@@ -77,7 +77,7 @@ def mixed(patient):
 
 
 def kinds_listed(response) -> set[str]:
-    return {r.kind for r in response.context["rows"]}
+    return {r["reminder"].kind for r in response.context["rows"]}
 
 
 def csv_rows(response) -> list[list[str]]:
@@ -128,7 +128,7 @@ def test_no_role_sees_another_clinics_reminders(role, patient, other_patient, re
     listed = client.get(reverse("reminders:list"), {"assignee": "anyone", "status": "all"})
     detail = client.get(reverse("reminders:detail", args=[theirs.pk]))
 
-    assert theirs.pk not in {r.pk for r in listed.context["rows"]}
+    assert theirs.pk not in {r["reminder"].pk for r in listed.context["rows"]}
     assert "Rita Riverside" not in listed.content.decode()
     assert detail.status_code == 404
 
@@ -219,16 +219,19 @@ def test_each_role_starts_on_its_own_reminders_and_the_unassigned_ones(
     anyone = client.get(reverse("reminders:list"), {"assignee": "anyone"})
     nobody = client.get(reverse("reminders:list"), {"assignee": "none"})
 
-    assert {r.pk for r in default.context["rows"]} == {spread[role].pk, spread["nobody"].pk}
-    assert [r.pk for r in mine.context["rows"]] == [spread[role].pk]
+    assert {r["reminder"].pk for r in default.context["rows"]} == {
+        spread[role].pk,
+        spread["nobody"].pk,
+    }
+    assert [r["reminder"].pk for r in mine.context["rows"]] == [spread[role].pk]
     assert len(anyone.context["rows"]) == 4
-    assert [r.pk for r in nobody.context["rows"]] == [spread["nobody"].pk]
+    assert [r["reminder"].pk for r in nobody.context["rows"]] == [spread["nobody"].pk]
 
 
 def test_the_assignee_filter_also_takes_a_colleague(spread, nurse, clinician, client_for):
     response = client_for(clinician).get(reverse("reminders:list"), {"assignee": nurse.pk})
 
-    assert [r.pk for r in response.context["rows"]] == [spread["nurse"].pk]
+    assert [r["reminder"].pk for r in response.context["rows"]] == [spread["nurse"].pk]
     choices = dict(response.context["form"].fields["assignee"].choices)
     assert list(choices)[:4] == ["", "me", "none", "anyone"]
     assert choices[""] == "Me or unassigned"
@@ -563,7 +566,7 @@ def named(clinic):
 def test_the_worklist_searches_by_patient_name_or_mrn(q, expected, named, nurse, client_for):
     response = client_for(nurse).get(reverse("reminders:list"), {"q": q})
 
-    found = {r.pk for r in response.context["rows"]}
+    found = {r["reminder"].pk for r in response.context["rows"]}
     assert found == {named[k].pk for k in (expected or named)}
 
 
@@ -585,7 +588,7 @@ def test_the_worklist_searches_by_patient_name_or_mrn(q, expected, named, nurse,
 def test_the_worklist_sorts_by_any_column(sort, expected, named, nurse, client_for):
     response = client_for(nurse).get(reverse("reminders:list"), {"sort": sort})
 
-    assert [r.pk for r in response.context["rows"]] == [named[k].pk for k in expected]
+    assert [r["reminder"].pk for r in response.context["rows"]] == [named[k].pk for k in expected]
 
 
 def test_sorting_by_assignee_puts_the_unassigned_last(named, nurse, clinician, client_for):
@@ -599,7 +602,7 @@ def test_sorting_by_assignee_puts_the_unassigned_last(named, nurse, clinician, c
         reverse("reminders:list"), {"sort": "assignee", "assignee": "anyone"}
     )
 
-    assert [r.pk for r in response.context["rows"]] == [
+    assert [r["reminder"].pk for r in response.context["rows"]] == [
         named[k].pk for k in ("okafor", "bergstrom", "castillo")
     ]
 

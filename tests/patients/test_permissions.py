@@ -795,7 +795,7 @@ def test_every_role_opens_the_reminder_worklist_and_exports_it_with_its_own_clin
     exported = client.get(reverse("reminders:export"), query)
 
     assert (listed.status_code, exported.status_code) == (200, 200)
-    shown = {r.kind for r in listed.context["rows"]}
+    shown = {r["reminder"].kind for r in listed.context["rows"]}
     expected = {
         "outsider": set(),
         "nurse": {"NEXT_DOSE"},
