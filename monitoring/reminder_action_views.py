@@ -63,6 +63,7 @@ from monitoring.reminder_views import (
     render_detail,
     render_list,
 )
+from patients.access import memberships_of
 from patients.records import add_validation_error
 
 
@@ -289,7 +290,7 @@ def reminder_contact_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def reminder_bulk(request: HttpRequest) -> HttpResponse:
-    scope = worklist_scope(request.user)
+    scope = worklist_scope(request.user, memberships_of(request))
     staff = assignable_staff(c.pk for c in scope.clinics)
     form = BulkForm(request.POST, staff=staff, show_clinic=len(scope.clinics) > 1)
     query = QueryDict(request.POST.get("query", ""))
@@ -350,7 +351,7 @@ def _list_url(query: QueryDict) -> str:
 @require_POST
 def reminder_bulk_undo(request: HttpRequest) -> HttpResponse:
     """Take back a bulk action: `changes` lists "reminder id:audit row id" pairs."""
-    scope = worklist_scope(request.user)
+    scope = worklist_scope(request.user, memberships_of(request))
     query = QueryDict(request.POST.get("query", ""))
     try:
         changes = {

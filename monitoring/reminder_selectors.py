@@ -108,18 +108,16 @@ class WorklistScope:
         return Reminder.objects.filter(allowed)
 
 
-def worklist_scope(user: AnyUser) -> WorklistScope:
-    """The user's worklist scope; 403 when no clinic of theirs lets their role work reminders."""
+def worklist_scope(user: AnyUser, memberships: Iterable[Membership]) -> WorklistScope:
+    """The user's worklist scope from their `memberships` (`patients.access.memberships_of`, by
+    clinic name); 403 when no clinic of theirs lets their role work reminders."""
     if not user.is_authenticated:
         raise PermissionDenied
-    memberships = tuple(
-        Membership.objects.filter(user=user, role__in=roles_allowed(Action.WORK_REMINDERS))
-        .select_related("clinic")
-        .order_by("clinic__name")
-    )
-    if not memberships:
+    allowed = roles_allowed(Action.WORK_REMINDERS)
+    scope = tuple(m for m in memberships if m.user_id == user.pk and m.role in allowed)
+    if not scope:
         raise PermissionDenied
-    return WorklistScope(memberships)
+    return WorklistScope(scope)
 
 
 def reminders_in(clinics: Iterable[Clinic]) -> QuerySet[Reminder]:

@@ -62,6 +62,7 @@ from monitoring.reminder_selectors import (
     worklist_rows_for_export,
     worklist_scope,
 )
+from patients.access import memberships_of
 from patients.access_log import access_log_write
 from patients.models import Membership, Patient
 from patients.pagination import page_of
@@ -181,7 +182,7 @@ def render_list(
     htmx asks for the other tabs' counts and the overdue ones after it is shown — six capped
     counts of up to 1,001 rows each were most of the page's database time at 500,000
     reminders."""
-    scope = worklist_scope(request.user)
+    scope = worklist_scope(request.user, memberships_of(request))
     today = timezone.localdate()
     reminders = scope.reminders()
     staff = assignable_staff(c.pk for c in scope.clinics)
@@ -312,7 +313,7 @@ def _sort_links(query: QueryDict, current: str) -> dict[str, dict[str, str]]:
 @require_GET
 def reminder_export(request: HttpRequest) -> StreamingHttpResponse:
     """The filtered worklist (every page of it) as CSV, in words, every cell inert."""
-    scope = worklist_scope(request.user)
+    scope = worklist_scope(request.user, memberships_of(request))
     today = timezone.localdate()
     reminders = scope.reminders()
     staff = assignable_staff(c.pk for c in scope.clinics)

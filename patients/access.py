@@ -16,13 +16,38 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
 from patients.access_log import access_log_write
 from patients.models import Clinic, Membership, Patient, Role
 from patients.permissions import Action, role_allows, roles_allowed
 
 AnyUser = AbstractBaseUser | AnonymousUser
+
+
+#: Where `memberships_of` keeps a request's memberships.
+_MEMBERSHIPS_ATTR = "_ossa_memberships"
+
+
+def memberships_of(request: HttpRequest) -> list[Membership]:
+    """The signed-in user's memberships with their clinics, by clinic name, read once per request:
+    the navigation lists them and pages scope by them (the worklist, the dashboard). Kept on the
+    request, not the user: a user object may outlive a change of its memberships, a request
+    does not outlive its answer."""
+    memberships = getattr(request, _MEMBERSHIPS_ATTR, None)
+    if memberships is None:
+        user = request.user
+        memberships = (
+            list(
+                Membership.objects.filter(user=user)
+                .select_related("clinic")
+                .order_by("clinic__name", "pk")
+            )
+            if user.is_authenticated
+            else []
+        )
+        setattr(request, _MEMBERSHIPS_ATTR, memberships)
+    return memberships
 
 
 @dataclass(frozen=True)

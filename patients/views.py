@@ -16,6 +16,7 @@ from monitoring.trend import bmd_trend, dxa_scan_rows
 from patients import approximate_dates, records
 from patients.access import (
     clinics_for_user,
+    memberships_of,
     patient_for_user,
     patients_for_user,
 )
@@ -36,7 +37,6 @@ from patients.models import (
     Fracture,
     GlucocorticoidExposure,
     Immunosuppressant,
-    Membership,
     RiskProfile,
 )
 from patients.permissions import Action
@@ -93,19 +93,13 @@ RECORD_KINDS = [CARDIOVASCULAR_EVENT, IMMUNOSUPPRESSANT, GLUCOCORTICOID, FRACTUR
 
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The role dashboards: one section per clinic the user works in (see patients.dashboards)."""
-    memberships = list(
-        Membership.objects.filter(user=request.user)
-        .select_related("clinic")
-        .order_by("clinic__name")
-    )
+    memberships = memberships_of(request)
     board = dashboard_for(request.user, memberships, today=timezone.localdate(), now=timezone.now())
     return render(
         request,
         "patients/dashboard.html",
-        # The navigation reads the same memberships: pass them instead of querying twice.
         {
             "memberships": memberships,
-            "my_memberships": memberships,
             "board": board,
             "confirmations": confirmations_for(request.user, memberships),  # type: ignore[arg-type]
         },

@@ -675,11 +675,11 @@ def test_rows_of_two_clinics_show_clinic_and_assignee_within_the_same_budget(
     assert html.count("Phone first") == 6
 
 
-#: session, user, worklist memberships, staff, rows (with their last contact; a page and one row
-#: more, no COUNT of the list: issue 14), the current tab's capped count (the others come with
-#: `counts=all`), navigation memberships, session save (3); the kind filter offers every kind,
-#: no query (issue 14)
-LIST_QUERIES = 10
+#: session, user, memberships (for the scope and the navigation alike: `memberships_of`), staff,
+#: rows (with their last contact; a page and one row more, no COUNT of the list: issue 14), the
+#: current tab's capped count (the others come with `counts=all`), session save (3); the kind
+#: filter offers every kind, no query (issue 14)
+LIST_QUERIES = 9
 
 
 #: session, user, worklist memberships, staff, the capped counts, session save (3): no row, no
