@@ -50,6 +50,13 @@ def memberships_of(request: HttpRequest) -> list[Membership]:
     return memberships
 
 
+def clinics_of(request: HttpRequest, action: Action = Action.VIEW_DEMOGRAPHICS) -> list[Clinic]:
+    """`clinics_for_user` from the request's memberships (`memberships_of`), by name: a page that
+    lists the clinics (its clinic filter, whether it offers "New patient") asks no query more."""
+    allowed = roles_allowed(action)
+    return [m.clinic for m in memberships_of(request) if m.role in allowed]
+
+
 @dataclass(frozen=True)
 class PatientAccess:
     """A patient the user reached, with the user's role in its clinic."""

@@ -16,6 +16,7 @@ from monitoring.trend import bmd_trend, dxa_scan_rows
 from patients import approximate_dates, records
 from patients.access import (
     clinics_for_user,
+    clinics_of,
     memberships_of,
     patient_for_user,
     patients_for_user,
@@ -107,7 +108,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def patient_list(request: HttpRequest) -> HttpResponse:
-    clinics = list(clinics_for_user(request.user).values_list("slug", "name"))
+    clinics = [(c.slug, c.name) for c in clinics_of(request)]
     visible = patients_for_user(request.user)
     # In the order people read them: by their words, not by their codes.
     kinds = sorted(((kind, label(kind)) for kind in reminder_kinds()), key=itemgetter(1))
@@ -118,7 +119,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         queryset = patient_search(visible)
     q = form.cleaned_data["q"] if form.is_valid() else ""
     page = patient_list_page(queryset, request.GET.get("page"), q=q, per_page=PAGE_SIZE)
-    can_create = clinics_for_user(request.user, Action.EDIT_DEMOGRAPHICS).exists()
+    can_create = bool(clinics_of(request, Action.EDIT_DEMOGRAPHICS))
     counts = alert_counts(page.object_list, as_of=timezone.localdate())
     rows = [(patient, counts.get(patient.pk)) for patient in page.object_list]
     query = request.GET.copy()
