@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from monitoring.models import Reminder, ReminderStatus
-from patients.models import PatientStatus
+from patients.models import Clinic, Membership, PatientStatus, Role
 from patients.selectors import REMINDER_KIND_CODES
 from tests import factories
 
@@ -261,3 +261,31 @@ def test_a_search_of_three_characters_or_more_costs_one_query_more(
         response = client.get(reverse("patients:list"), {"q": "kowal"})
 
     assert listed(response) == _expected(namesakes, "kowal")
+
+
+# --- what the list offers, from the request's memberships (clinics_of) ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "offers_add"), [("clinician", True), ("nurse", False), ("clinic_admin", False)]
+)
+def test_only_a_role_that_edits_demographics_is_offered_add_a_patient(
+    role, offers_add, clinic, request, client_for
+):
+    factories.PatientFactory(clinic=clinic)
+    response = client_for(request.getfixturevalue(role)).get(reverse("patients:list"))
+
+    assert response.status_code == 200
+    assert (reverse("patients:create") in response.content.decode()) is offers_add
+
+
+def test_the_clinic_filter_offers_the_users_clinics_by_name(
+    clinic, other_clinic, clinician, client_for
+):
+    aardvark = Clinic.objects.create(name="Aardvark Clinic", slug="zz-aardvark")  # made last
+    Membership.objects.create(user=clinician, clinic=aardvark, role=Role.NURSE)
+
+    response = client_for(clinician).get(reverse("patients:list"))
+
+    offered = [name for value, name in response.context["form"].fields["clinic"].choices if value]
+    assert offered == ["Aardvark Clinic", "Hillside Bone Clinic"]  # not Riverside: not theirs
