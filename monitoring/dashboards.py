@@ -40,7 +40,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber
 
 from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderStatus, ScanRun
-from monitoring.reminder_presenters import decorate
+from monitoring.reminder_presenters import decorate, url_for_ids
 from monitoring.reminder_selectors import CappedCount, action_date
 from monitoring.scan import INTERRUPTED_AFTER
 from patients.models import Clinic, Patient
@@ -64,6 +64,8 @@ class CriticalPatient:
     active_count: int
     #: One of the patient's active reminders is assigned to the user.
     is_mine: bool
+    #: The patient's page (reversed once for the list: `url_for_ids`).
+    url: str
 
 
 #: How many critical reminders the ranking reads per patient it needs before it falls back to
@@ -97,12 +99,14 @@ def critical_patients(
     rows = active.filter(patient__in=list(by_pk), severity=Severity.CRITICAL).order_by("due", "pk")
     for r in decorate(rows, today):
         reminders[r.patient_id].append(r)
+    url = url_for_ids("patients:detail")
     return [
         CriticalPatient(
             patient=by_pk[pk],
             reminders=reminders[pk],
             active_count=by_pk[pk].active_count,  # type: ignore[attr-defined]
             is_mine=is_mine,
+            url=url(pk),
         )
         for pk, is_mine in ranked
     ], has_more

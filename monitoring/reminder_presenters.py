@@ -91,7 +91,8 @@ def record_link(reminder: Reminder) -> RecordLink | None:
 
 def decorate(reminders: Iterable[Reminder], today: dt.date) -> list[Reminder]:
     """Reminders with what the pages show: `label`, `action_on`, `is_overdue`, `is_critical`,
-    `due_text`, `last_contact`, `record_link`."""
+    `due_on` (the due date as text: the pages list many, and the template's date filter was the
+    dearest thing in their rows), `due_text`, `last_contact`, `record_link`."""
     rows = list(reminders)
     for r in rows:
         r.label = kind_label(r.kind, r.drug)  # type: ignore[attr-defined]
@@ -99,6 +100,7 @@ def decorate(reminders: Iterable[Reminder], today: dt.date) -> list[Reminder]:
         r.action_on = reminder_action_on(r)  # type: ignore[attr-defined]
         r.is_overdue = r.is_active and r.action_on < today  # type: ignore[attr-defined]
         r.is_critical = r.severity == Severity.CRITICAL  # type: ignore[attr-defined]
+        r.due_on = f"{r.due:%Y-%m-%d}"  # type: ignore[attr-defined]
         r.due_text = due_text(r, today)  # type: ignore[attr-defined]
         r.last_contact = last_contact_text(r)  # type: ignore[attr-defined]
     return rows
@@ -157,7 +159,7 @@ def worklist_rows(reminders: Iterable[Reminder], today: dt.date) -> list[dict[st
                 "is_active": r.is_active,
                 "is_overdue": r.is_overdue,  # type: ignore[attr-defined]
                 "is_critical": r.is_critical,  # type: ignore[attr-defined]
-                "due_on": f"{r.due:%Y-%m-%d}",
+                "due_on": r.due_on,  # type: ignore[attr-defined]
                 "due_text": r.due_text,  # type: ignore[attr-defined]
                 "status": r.status,
                 "status_text": str(ReminderStatus(r.status).label),
