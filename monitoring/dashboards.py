@@ -40,10 +40,11 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber
 
 from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderStatus, ScanRun
-from monitoring.reminder_presenters import decorate, url_for_ids
+from monitoring.reminder_presenters import decorate
 from monitoring.reminder_selectors import CappedCount, action_date
 from monitoring.scan import INTERRUPTED_AFTER
 from patients.models import Clinic, Patient
+from patients.presenters import url_for_ids
 from therapy.engine import MonitoringCode, Severity
 
 #: The monitoring items a nurse carries out, grouped as the nurse's dashboard shows them.

@@ -6,13 +6,25 @@ it."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import models
+from django.urls import reverse
 from django.utils.text import capfirst
 
 from patients.models import RiskProfile
 from therapy.case_records import RISK_FACTOR_COLUMNS
+
+#: Stands for the id in a URL reversed once for every row (`url_for_ids`).
+_ANY_ID = 2_147_483_647
+
+
+def url_for_ids(name: str) -> Callable[[int], str]:
+    """`reverse(name, args=[pk])` for many ids from one reversal. Reversing six URLs per row
+    cost the worklist a tenth of its time at 50 rows (issue 14)."""
+    head, _, tail = reverse(name, args=[_ANY_ID]).rpartition(str(_ANY_ID))
+    return lambda pk: f"{head}{pk}{tail}"
 
 
 @dataclass(frozen=True)

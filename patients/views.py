@@ -41,7 +41,7 @@ from patients.models import (
     RiskProfile,
 )
 from patients.permissions import Action
-from patients.presenters import age_on, risk_factor_facts
+from patients.presenters import age_on, risk_factor_facts, url_for_ids
 from patients.selectors import (
     patient_changes,
     patient_list_page,
@@ -121,6 +121,9 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     page = patient_list_page(queryset, request.GET.get("page"), q=q, per_page=PAGE_SIZE)
     can_create = bool(clinics_of(request, Action.EDIT_DEMOGRAPHICS))
     counts = alert_counts(page.object_list, as_of=timezone.localdate())
+    url = url_for_ids("patients:detail")
+    for patient in page.object_list:  # reversed once, not by a URL tag per row (issue 14)
+        patient.url = url(patient.pk)  # type: ignore[attr-defined]
     rows = [(patient, counts.get(patient.pk)) for patient in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
