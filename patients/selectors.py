@@ -197,7 +197,9 @@ def patient_with_records(*, pk: int) -> Patient:
     """The patient with every record the patient page lists, in a fixed number of queries.
     (What the engine reads comes from `therapy.case_records`, not from these instances.)"""
     return (
-        Patient.objects.select_related("risk_profile").prefetch_related(*_PAGE_RECORDS).get(pk=pk)
+        Patient.objects.select_related("risk_profile", "clinic")
+        .prefetch_related(*_PAGE_RECORDS)
+        .get(pk=pk)
     )
 
 

@@ -57,8 +57,9 @@ from tests import factories
 LIST = 18
 # the access-log row, what was done in the EHR with Ossa's cards, the fracture-liaison episodes
 # -11 in issue 14: the change history is read when its panel is opened (patients:changes); -11
-# more: the engine's case is built from the records the page loads (case_for_loaded_patient)
-DETAIL_CLINICAL = 22
+# more: the engine's case is built from the records the page loads (case_for_loaded_patient); -1:
+# the patient's clinic comes with the patient (patient_with_records)
+DETAIL_CLINICAL = 21
 #: session, user, patient with role, the access-log row, one history query per record type
 #: (11), navigation memberships, session save (3)
 CHANGES = 19
