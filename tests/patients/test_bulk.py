@@ -129,3 +129,40 @@ def test_on_postgresql_it_is_copy_not_bulk_create(clinic, monkeypatch):
         _reminders(PatientFactory(clinic=clinic)), Reminder, change_reason="scan", date=WHEN
     )
     assert Reminder.objects.filter(pk__in=[r.pk for r in made]).count() == 2
+
+
+def test_each_audit_row_copies_its_row_with_its_own_date_reason_and_user(clinic):
+    clinician, nurse = UserFactory(), UserFactory()
+    later = WHEN + dt.timedelta(hours=1)
+    made = _reminders(
+        PatientFactory(clinic=clinic),
+        kinds=("NEXT_DOSE", "REASSESSMENT_DUE", "DXA_DUE", "LABS_DUE"),
+        assignee=nurse,
+    )
+    made[1]._history_user = nurse
+    made[2]._change_reason = "corrected"
+    made[3]._history_date = later
+    create_with_history(made, Reminder, change_reason="scan", date=WHEN, user=clinician)
+    stamps = [
+        (
+            a.history_date,
+            a.history_change_reason,
+            a.history_user_id,
+            a.history_type,
+        )
+        for a in (r.history.get() for r in made)
+    ]
+    assert stamps == [
+        (WHEN, "scan", clinician.pk, "+"),
+        (WHEN, "scan", nurse.pk, "+"),
+        (WHEN, "corrected", clinician.pk, "+"),
+        (later, "scan", clinician.pk, "+"),
+    ]
+    tracked = [f.attname for f in Reminder.history.model.tracked_fields]
+    for reminder in made:
+        stored = Reminder.objects.get(pk=reminder.pk)
+        audit = reminder.history.get()
+        assert [getattr(audit, name) for name in tracked] == [
+            getattr(stored, name) for name in tracked
+        ]
+        assert stored.created_at == reminder.created_at
