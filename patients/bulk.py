@@ -76,14 +76,43 @@ def _preparer(field: models.Field) -> Callable[[Any], Any]:
     return value_for_copy
 
 
-def _reader(field: models.Field) -> Callable[[models.Model], Any]:
-    """The function from an object to the value of `field` that inserting it stores: its
-    `pre_save(obj, add=True)` (which sets `auto_now` and `auto_now_add` values), or, for a field
-    that keeps Django's own `pre_save` (the attribute as it is), reading the attribute directly:
-    410,000 calls fewer for the first night's reminders."""
-    if type(field).pre_save is models.Field.pre_save:
-        return attrgetter(field.attname)
-    return partial(_pre_save_adding, field)
+def _rows(objs: Sequence[models.Model], fields: Sequence[models.Field]) -> list[tuple]:
+    """The values COPY is sent for `objs`, a tuple per object in `fields` order. A field with a
+    `pre_save` of its own (`auto_now`) is read object by object, in field order, as inserting
+    reads it; every other field a column at a time, and a column whose values are all of a type
+    stored as is (or None) is sent as read, without a call per value: the first night's 21,623
+    reminders are 390,000 values, nearly all of them plain `str`, `date` and `int`."""
+    columns: list[list[Any] | None] = [None] * len(fields)
+    own_pre_save = []
+    for index, field in enumerate(fields):
+        prepare = _preparer(field)
+        if not _reads_as_is(field):
+            own_pre_save.append((index, partial(_pre_save_adding, field), prepare))
+            continue
+        values = list(map(attrgetter(field.attname), objs))
+        if field.get_internal_type() == "DateTimeField" or not set(map(type, values)) <= {
+            type(None),
+            *_STORED_AS_IS.get(field.get_internal_type(), ()),
+        }:
+            values = list(map(prepare, values))
+        columns[index] = values
+    if own_pre_save:
+        read = [[prepare(pre_save(obj)) for _, pre_save, prepare in own_pre_save] for obj in objs]
+        for position, (index, _, _) in enumerate(own_pre_save):
+            columns[index] = [values[position] for values in read]
+    return list(zip(*columns, strict=True))
+
+
+#: `pre_save` methods that, for a field without `auto_now` or `auto_now_add`, return the
+#: attribute as it is.
+_PLAIN_PRE_SAVE = (models.Field.pre_save, models.DateField.pre_save, models.DateTimeField.pre_save)
+
+
+def _reads_as_is(field: models.Field) -> bool:
+    """Whether inserting stores the field's attribute as it is (its `pre_save` sets nothing)."""
+    return type(field).pre_save in _PLAIN_PRE_SAVE and not (
+        getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+    )
 
 
 def _pre_save_adding(field: models.Field, obj: models.Model) -> Any:
@@ -177,13 +206,11 @@ def create_with_history(
     fields = list(model._meta.concrete_fields)
     tracked = list(history.tracked_fields)
     when = date or timezone.now()
-    columns = [(_reader(field), _preparer(field)) for field in fields]
     with transaction.atomic(savepoint=False):
         for obj, pk in zip(objs, _new_keys(model, len(objs)), strict=True):
             obj.pk = pk
-        rows = []
+        rows = _rows(objs, fields)
         for obj in objs:
-            rows.append(tuple([prepare(read(obj)) for read, prepare in columns]))
             obj._state.adding = False
             obj._state.db = connection.alias
         _copy(model, fields, rows)

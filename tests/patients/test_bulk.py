@@ -7,9 +7,10 @@ import datetime as dt
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history
 
-from monitoring.models import Reminder
+from monitoring.models import Reminder, ReminderStatus
 from patients.bulk import create_with_history
 from tests.factories import PatientFactory, UserFactory
 
@@ -166,3 +167,21 @@ def test_each_audit_row_copies_its_row_with_its_own_date_reason_and_user(clinic)
             getattr(stored, name) for name in tracked
         ]
         assert stored.created_at == reminder.created_at
+
+
+def test_a_column_with_one_value_to_prepare_is_prepared_for_that_value(clinic):
+    patient = PatientFactory(clinic=clinic)
+    made = _reminders(patient, kinds=("NEXT_DOSE", "REASSESSMENT_DUE", "DXA_DUE"))
+    made[1].note = gettext_lazy("call the patient")  # not a str: Django makes it one
+    made[2].status = ReminderStatus.SNOOZED  # an enum member, stored as its value
+    made[2].snoozed_until = dt.date(2026, 12, 24)
+    create_with_history(made, Reminder, change_reason="scan", date=WHEN)
+    stored = {r.kind: r for r in Reminder.objects.filter(patient=patient)}
+    assert stored["REASSESSMENT_DUE"].note == "call the patient"
+    assert stored["NEXT_DOSE"].note == made[0].note
+    assert (stored["DXA_DUE"].status, stored["DXA_DUE"].snoozed_until) == (
+        "snoozed",
+        dt.date(2026, 12, 24),
+    )
+    assert all(r.created_at is not None and r.updated_at is not None for r in stored.values())
+    assert made[0].created_at == stored["NEXT_DOSE"].created_at
