@@ -378,6 +378,32 @@ class _Context:
         return timezone.localdate(row.closed_at) + dt.timedelta(days=days) <= self.as_of
 
 
+def _reminder_builder() -> Callable[..., Reminder]:
+    """`Reminder(**values)` for the new reminders of a batch, built as Django builds a row it
+    reads (every concrete field's value in order, which `Model.__init__` sets without looking
+    each field up among the keywords): the keyword path was 0.3 s of the first night's 21,623
+    new reminders. Defaults are taken once per batch, except a callable one (taken per
+    reminder, as `Reminder()` would); `test_scan` holds the two equal."""
+    fields = Reminder._meta.concrete_fields
+    template = [model_field.get_default() for model_field in fields]
+    position = {model_field.attname: index for index, model_field in enumerate(fields)}
+    fresh = [
+        (index, model_field)
+        for index, model_field in enumerate(fields)
+        if model_field.has_default() and callable(model_field.default)
+    ]
+
+    def build(**values: Any) -> Reminder:
+        row = template.copy()
+        for index, model_field in fresh:
+            row[index] = model_field.get_default()
+        for name, value in values.items():
+            row[position[name]] = value
+        return Reminder(*row)
+
+    return build
+
+
 def _plan_batch(
     wanted: dict[Key, Wanted],
     rows: Iterable[_Row],
@@ -387,6 +413,7 @@ def _plan_batch(
 ) -> _Plan:
     as_of, now = context.as_of, context.now
     plan = _Plan()
+    new_reminder = _reminder_builder()
     by_key: dict[Key, list[_Row]] = defaultdict(list)
     for row in rows:
         by_key[row.key].append(row)
@@ -537,7 +564,7 @@ def _plan_batch(
         else:
             patient_id, kind, drug = key
             plan.create.append(
-                Reminder(
+                new_reminder(
                     patient_id=patient_id,
                     kind=kind,
                     drug=drug,

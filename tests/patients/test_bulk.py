@@ -7,9 +7,10 @@ import datetime as dt
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history
 
-from monitoring.models import Reminder
+from monitoring.models import Reminder, ReminderStatus
 from patients.bulk import create_with_history
 from tests.factories import PatientFactory, UserFactory
 
@@ -129,3 +130,58 @@ def test_on_postgresql_it_is_copy_not_bulk_create(clinic, monkeypatch):
         _reminders(PatientFactory(clinic=clinic)), Reminder, change_reason="scan", date=WHEN
     )
     assert Reminder.objects.filter(pk__in=[r.pk for r in made]).count() == 2
+
+
+def test_each_audit_row_copies_its_row_with_its_own_date_reason_and_user(clinic):
+    clinician, nurse = UserFactory(), UserFactory()
+    later = WHEN + dt.timedelta(hours=1)
+    made = _reminders(
+        PatientFactory(clinic=clinic),
+        kinds=("NEXT_DOSE", "REASSESSMENT_DUE", "DXA_DUE", "LABS_DUE"),
+        assignee=nurse,
+    )
+    made[1]._history_user = nurse
+    made[2]._change_reason = "corrected"
+    made[3]._history_date = later
+    create_with_history(made, Reminder, change_reason="scan", date=WHEN, user=clinician)
+    stamps = [
+        (
+            a.history_date,
+            a.history_change_reason,
+            a.history_user_id,
+            a.history_type,
+        )
+        for a in (r.history.get() for r in made)
+    ]
+    assert stamps == [
+        (WHEN, "scan", clinician.pk, "+"),
+        (WHEN, "scan", nurse.pk, "+"),
+        (WHEN, "corrected", clinician.pk, "+"),
+        (later, "scan", clinician.pk, "+"),
+    ]
+    tracked = [f.attname for f in Reminder.history.model.tracked_fields]
+    for reminder in made:
+        stored = Reminder.objects.get(pk=reminder.pk)
+        audit = reminder.history.get()
+        assert [getattr(audit, name) for name in tracked] == [
+            getattr(stored, name) for name in tracked
+        ]
+        assert stored.created_at == reminder.created_at
+
+
+def test_a_column_with_one_value_to_prepare_is_prepared_for_that_value(clinic):
+    patient = PatientFactory(clinic=clinic)
+    made = _reminders(patient, kinds=("NEXT_DOSE", "REASSESSMENT_DUE", "DXA_DUE"))
+    made[1].note = gettext_lazy("call the patient")  # not a str: Django makes it one
+    made[2].status = ReminderStatus.SNOOZED  # an enum member, stored as its value
+    made[2].snoozed_until = dt.date(2026, 12, 24)
+    create_with_history(made, Reminder, change_reason="scan", date=WHEN)
+    stored = {r.kind: r for r in Reminder.objects.filter(patient=patient)}
+    assert stored["REASSESSMENT_DUE"].note == "call the patient"
+    assert stored["NEXT_DOSE"].note == made[0].note
+    assert (stored["DXA_DUE"].status, stored["DXA_DUE"].snoozed_until) == (
+        "snoozed",
+        dt.date(2026, 12, 24),
+    )
+    assert all(r.created_at is not None and r.updated_at is not None for r in stored.values())
+    assert made[0].created_at == stored["NEXT_DOSE"].created_at
