@@ -37,8 +37,9 @@ from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 
 from monitoring.models import ACTIVE_REMINDER_STATUSES, Reminder, ReminderDigest
@@ -247,6 +248,18 @@ def _with_pages(reminders: QuerySet[Reminder]) -> QuerySet[Reminder]:
 # --- the immediate e-mail of a scan -------------------------------------------------------------
 
 
+def _keys_in(keys: list[int]) -> Q:
+    """`pk__in=keys`, sent to PostgreSQL as one array rather than a parameter per key.
+
+    A first night passes every new reminder with a severity (6,330 of the bench's 21,623):
+    Django prepares and compiles each value of an IN list and psycopg splits the query at each
+    placeholder, 0.1–0.2 s of Python for one query, where one array parameter costs nothing.
+    The database compares the same keys either way; no key is still no query."""
+    if keys and connection.vendor == "postgresql":
+        return Q(pk__in=RawSQL("SELECT unnest(%s::bigint[])", (keys,)))
+    return Q(pk__in=keys)
+
+
 def _claim_new_critical(reminder_ids: Iterable[int], *, now: dt.datetime) -> list[Reminder]:
     """Lock these reminders if they are still to be mailed (passing over any another run holds),
     mark them notified and commit: from then on no other run sends them."""
@@ -254,7 +267,7 @@ def _claim_new_critical(reminder_ids: Iterable[int], *, now: dt.datetime) -> lis
         reminders = list(
             _with_pages(
                 Reminder.objects.filter(
-                    pk__in=list(reminder_ids),
+                    _keys_in([int(pk) for pk in reminder_ids]),
                     severity=Severity.CRITICAL,
                     status__in=ACTIVE_REMINDER_STATUSES,
                     notified_at__isnull=True,
@@ -263,7 +276,7 @@ def _claim_new_critical(reminder_ids: Iterable[int], *, now: dt.datetime) -> lis
                 )
             ).select_for_update(skip_locked=True, of=("self",))
         )
-        Reminder.objects.filter(pk__in=[r.pk for r in reminders]).update(notified_at=now)
+        Reminder.objects.filter(_keys_in([r.pk for r in reminders])).update(notified_at=now)
     return reminders
 
 

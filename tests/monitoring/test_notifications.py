@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from monitoring import notifications
@@ -404,3 +405,43 @@ def test_a_digest_writes_each_reminders_line_once_for_all_its_recipients(
         f"due 2026-09-01\n  https://ossa.test/reminders/{first.pk}/"
     )
     assert all(line in message.body for message in mail.outbox)
+
+
+# --- the claim's keys ---------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="an array parameter is PostgreSQL's")
+@pytest.mark.django_db
+def test_the_claim_sends_its_keys_as_one_parameter_however_many(clinic):
+    """A first night passes thousands of keys; one array parameter, not one per key."""
+    many = Reminder.objects.filter(notifications._keys_in(list(range(1, 5001))))
+    sql, params = many.query.sql_with_params()
+    assert len(params) == 1
+    assert "unnest" in sql
+
+
+@pytest.mark.django_db
+def test_the_claim_takes_exactly_the_listed_critical_reminders_still_to_mail(clinic, staff):
+    patient = hypocalcemic(clinic)
+    listed = critical(patient)
+    also = critical(factories.PatientFactory(clinic=clinic))
+    not_listed = critical(factories.PatientFactory(clinic=clinic))
+    routine = Reminder.objects.create(
+        patient=factories.PatientFactory(clinic=clinic), kind="DXA_DUE", due=TONIGHT.date()
+    )
+    gone = max(r.pk for r in (listed, also, not_listed, routine)) + 1000
+
+    sent = reminders_notify_new_critical(
+        reminder_ids=[listed.pk, also.pk, routine.pk, gone], now=TONIGHT
+    )
+
+    assert sent == 2
+    notified = set(Reminder.objects.filter(notified_at=TONIGHT).values_list("pk", flat=True))
+    assert notified == {listed.pk, also.pk}
+
+
+@pytest.mark.django_db
+def test_claiming_no_reminder_reads_no_reminder():
+    with CaptureQueriesContext(connection) as queries:
+        assert reminders_notify_new_critical(reminder_ids=[], now=TONIGHT) == 0
+    assert not [q["sql"] for q in queries if "monitoring_reminder" in q["sql"]]
