@@ -267,7 +267,8 @@ def _claim_new_critical(reminder_ids: Iterable[int], *, now: dt.datetime) -> lis
         reminders = list(
             _with_pages(
                 Reminder.objects.filter(
-                    _keys_in([int(pk) for pk in reminder_ids]),
+                    # None is passed over, as an IN list's lookup passes it over.
+                    _keys_in([int(pk) for pk in reminder_ids if pk is not None]),
                     severity=Severity.CRITICAL,
                     status__in=ACTIVE_REMINDER_STATUSES,
                     notified_at__isnull=True,

@@ -432,7 +432,7 @@ def test_the_claim_takes_exactly_the_listed_critical_reminders_still_to_mail(cli
     gone = max(r.pk for r in (listed, also, not_listed, routine)) + 1000
 
     sent = reminders_notify_new_critical(
-        reminder_ids=[listed.pk, also.pk, routine.pk, gone], now=TONIGHT
+        reminder_ids=[listed.pk, None, also.pk, routine.pk, gone], now=TONIGHT
     )
 
     assert sent == 2
