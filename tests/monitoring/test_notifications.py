@@ -12,8 +12,10 @@ import pytest
 import time_machine
 from django.core import mail
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from monitoring import notifications
 from monitoring.models import DxaScan, Reassessment, Reminder
 from monitoring.notifications import reminders_digest_send, reminders_notify_new_critical
 from monitoring.scan import reminders_scan
@@ -342,3 +344,104 @@ def test_a_per_patient_rescan_is_a_scan_too_one_message_per_recipient(
         ["second@hillside.example"],
     ]
     assert mail.outbox[0].subject.startswith("Ossa: critical - Correct hypocalcaemia first")
+
+
+# --- each reminder's line written once per run --------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_every_recipient_reads_the_same_line_for_a_reminder_written_once(
+    clinic, staff, tonight, monkeypatch
+):
+    """Three addresses hear of the same two reminders: each message lists them in the same
+    words and links, and each line is written once for the run, not once per message."""
+    Clinic.objects.filter(pk=clinic.pk).update(notification_emails="bones@hillside.example")
+    first = critical(hypocalcemic(clinic))
+    second = critical(hypocalcemic(clinic), due=dt.date(2026, 9, 3), drug="denosumab")
+    written = []
+    words = notifications.label
+
+    def counted(code):
+        written.append(code)
+        return words(code)
+
+    monkeypatch.setattr(notifications, "label", counted)
+
+    assert reminders_notify_new_critical(reminder_ids=[first.pk, second.pk], now=TONIGHT) == 3
+
+    assert len(written) == 2
+    lines = [
+        f"- MRN {first.patient.mrn} (Hillside Bone Clinic): Correct hypocalcaemia first, "
+        f"due 2026-09-01\n  https://ossa.test/reminders/{first.pk}/",
+        f"- MRN {second.patient.mrn} (Hillside Bone Clinic): Correct hypocalcaemia first, "
+        f"Denosumab, due 2026-09-03\n  https://ossa.test/reminders/{second.pk}/",
+    ]
+    for message in mail.outbox:
+        assert message.subject == "Ossa: 2 new critical reminders"
+        assert "\n".join(lines) in message.body
+        assert "Your reminders: https://ossa.test/reminders/\n" in message.body
+
+
+@pytest.mark.django_db
+def test_a_digest_writes_each_reminders_line_once_for_all_its_recipients(
+    clinic, staff, monkeypatch
+):
+    Clinic.objects.filter(pk=clinic.pk).update(notification_emails="bones@hillside.example")
+    first = critical(hypocalcemic(clinic))
+    written = []
+    words = notifications.label
+
+    def counted(code):
+        written.append(code)
+        return words(code)
+
+    monkeypatch.setattr(notifications, "label", counted)
+
+    assert reminders_digest_send(day=dt.date(2026, 9, 2), now=TONIGHT) == 3
+
+    assert len(written) == 1
+    line = (
+        f"- MRN {first.patient.mrn} (Hillside Bone Clinic): Correct hypocalcaemia first, "
+        f"due 2026-09-01\n  https://ossa.test/reminders/{first.pk}/"
+    )
+    assert all(line in message.body for message in mail.outbox)
+
+
+# --- the claim's keys ---------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="an array parameter is PostgreSQL's")
+@pytest.mark.django_db
+def test_the_claim_sends_its_keys_as_one_parameter_however_many(clinic):
+    """A first night passes thousands of keys; one array parameter, not one per key."""
+    many = Reminder.objects.filter(notifications._keys_in(list(range(1, 5001))))
+    sql, params = many.query.sql_with_params()
+    assert len(params) == 1
+    assert "unnest" in sql
+
+
+@pytest.mark.django_db
+def test_the_claim_takes_exactly_the_listed_critical_reminders_still_to_mail(clinic, staff):
+    patient = hypocalcemic(clinic)
+    listed = critical(patient)
+    also = critical(factories.PatientFactory(clinic=clinic))
+    not_listed = critical(factories.PatientFactory(clinic=clinic))
+    routine = Reminder.objects.create(
+        patient=factories.PatientFactory(clinic=clinic), kind="DXA_DUE", due=TONIGHT.date()
+    )
+    gone = max(r.pk for r in (listed, also, not_listed, routine)) + 1000
+
+    sent = reminders_notify_new_critical(
+        reminder_ids=[listed.pk, None, also.pk, routine.pk, gone], now=TONIGHT
+    )
+
+    assert sent == 2
+    notified = set(Reminder.objects.filter(notified_at=TONIGHT).values_list("pk", flat=True))
+    assert notified == {listed.pk, also.pk}
+
+
+@pytest.mark.django_db
+def test_claiming_no_reminder_reads_no_reminder():
+    with CaptureQueriesContext(connection) as queries:
+        assert reminders_notify_new_critical(reminder_ids=[], now=TONIGHT) == 0
+    assert not [q["sql"] for q in queries if "monitoring_reminder" in q["sql"]]

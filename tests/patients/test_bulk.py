@@ -8,10 +8,11 @@ import datetime as dt
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext_lazy
+from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
 
 from monitoring.models import Reminder, ReminderStatus
-from patients.bulk import create_with_history
+from patients.bulk import _history_records, create_with_history
 from tests.factories import PatientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -185,3 +186,69 @@ def test_a_column_with_one_value_to_prepare_is_prepared_for_that_value(clinic):
     )
     assert all(r.created_at is not None and r.updated_at is not None for r in stored.values())
     assert made[0].created_at == stored["NEXT_DOSE"].created_at
+
+
+class _Request:
+    """What simple-history's middleware leaves in its thread-local context while serving."""
+
+    def __init__(self, user):
+        self.user = user
+
+
+@pytest.fixture
+def serving():
+    """Set the request simple-history's middleware would record for the thread, then clear it."""
+
+    def serve(user):
+        HistoricalRecords.context.request = _Request(user)
+
+    yield serve
+    del HistoricalRecords.context.request
+
+
+def test_without_a_user_the_request_being_served_is_the_audit_user(clinic, serving):
+    clinician, nurse = UserFactory(), UserFactory()
+    serving(clinician)
+    made = _reminders(PatientFactory(clinic=clinic), kinds=("NEXT_DOSE", "DXA_DUE", "LABS_DUE"))
+    made[1]._history_user = nurse
+    create_with_history(made, Reminder, change_reason="scan", date=WHEN)
+    assert [r.history.get().history_user_id for r in made] == [clinician.pk, nurse.pk, clinician.pk]
+
+
+def test_an_own_history_user_on_the_first_object_is_not_the_default_of_the_others(clinic):
+    nurse = UserFactory()
+    made = _reminders(PatientFactory(clinic=clinic), kinds=("NEXT_DOSE", "DXA_DUE", "LABS_DUE"))
+    made[0]._history_user = nurse
+    create_with_history(made, Reminder, change_reason="scan", date=WHEN)
+    assert [r.history.get().history_user_id for r in made] == [nurse.pk, None, None]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_simple_historys_default_user_is_looked_up_once_per_call(clinic, serving, monkeypatch):
+    clinician = UserFactory()
+    serving(clinician)
+    asked = []
+    look_up = HistoricalRecords.get_history_user
+
+    def counted(self, instance):
+        asked.append(instance)
+        return look_up(self, instance)
+
+    made = _reminders(PatientFactory(clinic=clinic), kinds=("NEXT_DOSE", "DXA_DUE", "LABS_DUE"))
+    monkeypatch.setattr(HistoricalRecords, "get_history_user", counted)
+    create_with_history(made, Reminder, change_reason="scan", date=WHEN)
+    assert len(asked) == 1
+    assert {r.history.get().history_user_id for r in made} == {clinician.pk}
+
+
+def test_a_get_user_of_the_models_own_is_asked_for_each_object(clinic, monkeypatch):
+    """A `get_user` may answer object by object (here: the reminder's assignee), so it is not
+    asked once for all."""
+    records = _history_records(Reminder.history.model)
+    monkeypatch.setattr(records, "get_user", lambda instance, request: instance.assignee)
+    nurse, clinician = UserFactory(), UserFactory()
+    made = _reminders(PatientFactory(clinic=clinic), kinds=("NEXT_DOSE", "DXA_DUE", "LABS_DUE"))
+    for reminder, assignee in zip(made, (nurse, clinician, None), strict=True):
+        reminder.assignee = assignee
+    create_with_history(made, Reminder, change_reason="scan", date=WHEN)
+    assert [r.history.get().history_user_id for r in made] == [nurse.pk, clinician.pk, None]
