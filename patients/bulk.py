@@ -29,9 +29,10 @@ from functools import partial
 from operator import attrgetter
 from typing import Any, TypeVar
 
+import simple_history.models
 from django.db import connection, models, transaction
 from django.utils import timezone
-from simple_history.models import HistoricalRecords, _default_get_user
+from simple_history.models import HistoricalRecords
 from simple_history.utils import (
     bulk_create_with_history,
     get_change_reason_from_object,
@@ -184,6 +185,9 @@ def _copyable_history(model: type[models.Model]) -> bool:
 
 
 _NO_USER = object()
+#: simple-history's own `get_user` (private: if a release renames it, every model is asked per
+#: object again, as before, rather than the import failing).
+_LIBRARY_GET_USER = getattr(simple_history.models, "_default_get_user", None)
 
 
 def _history_records(history: type[models.Model]) -> HistoricalRecords | None:
@@ -205,7 +209,7 @@ def _default_history_user(history: type[models.Model]) -> Callable[[models.Model
     0.1 s of the first night's 21,623 reminders). A model whose `get_user` is its own may
     answer object by object, so it is still asked for each."""
     records = _history_records(history)
-    if records is None or records.get_user is not _default_get_user:
+    if records is None or _LIBRARY_GET_USER is None or records.get_user is not _LIBRARY_GET_USER:
         return history.get_default_history_user
     found: list[Any] = []
 
