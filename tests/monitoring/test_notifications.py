@@ -349,15 +349,9 @@ def test_a_per_patient_rescan_is_a_scan_too_one_message_per_recipient(
 # --- each reminder's line written once per run --------------------------------------------------
 
 
-@pytest.mark.django_db
-def test_every_recipient_reads_the_same_line_for_a_reminder_written_once(
-    clinic, staff, tonight, monkeypatch
-):
-    """Three addresses hear of the same two reminders: each message lists them in the same
-    words and links, and each line is written once for the run, not once per message."""
-    Clinic.objects.filter(pk=clinic.pk).update(notification_emails="bones@hillside.example")
-    first = critical(hypocalcemic(clinic))
-    second = critical(hypocalcemic(clinic), due=dt.date(2026, 9, 3), drug="denosumab")
+@pytest.fixture
+def labels_written(monkeypatch):
+    """The reminder kinds the e-mails put in words, in order: one per line written."""
     written = []
     words = notifications.label
 
@@ -366,6 +360,19 @@ def test_every_recipient_reads_the_same_line_for_a_reminder_written_once(
         return words(code)
 
     monkeypatch.setattr(notifications, "label", counted)
+    return written
+
+
+@pytest.mark.django_db
+def test_every_recipient_reads_the_same_line_for_a_reminder_written_once(
+    clinic, staff, tonight, labels_written
+):
+    """Three addresses hear of the same two reminders: each message lists them in the same
+    words and links, and each line is written once for the run, not once per message."""
+    Clinic.objects.filter(pk=clinic.pk).update(notification_emails="bones@hillside.example")
+    first = critical(hypocalcemic(clinic))
+    second = critical(hypocalcemic(clinic), due=dt.date(2026, 9, 3), drug="denosumab")
+    written = labels_written
 
     assert reminders_notify_new_critical(reminder_ids=[first.pk, second.pk], now=TONIGHT) == 3
 
@@ -384,18 +391,11 @@ def test_every_recipient_reads_the_same_line_for_a_reminder_written_once(
 
 @pytest.mark.django_db
 def test_a_digest_writes_each_reminders_line_once_for_all_its_recipients(
-    clinic, staff, monkeypatch
+    clinic, staff, labels_written
 ):
     Clinic.objects.filter(pk=clinic.pk).update(notification_emails="bones@hillside.example")
     first = critical(hypocalcemic(clinic))
-    written = []
-    words = notifications.label
-
-    def counted(code):
-        written.append(code)
-        return words(code)
-
-    monkeypatch.setattr(notifications, "label", counted)
+    written = labels_written
 
     assert reminders_digest_send(day=dt.date(2026, 9, 2), now=TONIGHT) == 3
 
