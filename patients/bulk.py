@@ -29,10 +29,8 @@ from functools import partial
 from operator import attrgetter
 from typing import Any, TypeVar
 
-import simple_history.models
 from django.db import connection, models, transaction
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 from simple_history.utils import (
     bulk_create_with_history,
     get_change_reason_from_object,
@@ -184,41 +182,8 @@ def _copyable_history(model: type[models.Model]) -> bool:
     )
 
 
+#: An object that names no audit user of its own (`_history_user`): its default is asked for.
 _NO_USER = object()
-#: simple-history's own `get_user` (private: if a release renames it, every model is asked per
-#: object again, as before, rather than the import failing).
-_LIBRARY_GET_USER = getattr(simple_history.models, "_default_get_user", None)
-
-
-def _history_records(history: type[models.Model]) -> HistoricalRecords | None:
-    """The `HistoricalRecords` that made `history` (simple-history keeps it only in the closure
-    of the model's `get_default_history_user`); None if it is not found there."""
-    function = history.get_default_history_user
-    cells = dict(zip(function.__code__.co_freevars, function.__closure__ or (), strict=False))
-    records = cells["self"].cell_contents if "self" in cells else None
-    return records if isinstance(records, HistoricalRecords) else None
-
-
-def _default_history_user(history: type[models.Model]) -> Callable[[models.Model], Any]:
-    """The audit user of an object that names none (no `_history_user`), as simple-history's
-    `get_default_history_user` gives it: the user of the request the thread is serving (set
-    by its middleware), passed through the model's `get_user`.
-
-    With simple-history's own `get_user` that is the same user for every object of one call,
-    so it is looked up once, not once per object (two exceptions raised and caught each time:
-    0.1 s of the first night's 21,623 reminders). A model whose `get_user` is its own may
-    answer object by object, so it is still asked for each."""
-    records = _history_records(history)
-    if records is None or _LIBRARY_GET_USER is None or records.get_user is not _LIBRARY_GET_USER:
-        return history.get_default_history_user
-    found: list[Any] = []
-
-    def once(obj: models.Model) -> Any:
-        if not found:
-            found.append(history.get_default_history_user(obj))
-        return found[0]
-
-    return once
 
 
 def create_with_history(
@@ -258,11 +223,10 @@ def create_with_history(
         # Python preparing and sending every value a second time (0.5 s of the first night's
         # 21,623 reminders). Ordered by key, their history ids follow the objects' order.
         by_stamp: dict[tuple[Any, str, Any], list[int]] = defaultdict(list)
-        default_user = (lambda _: user) if user else _default_history_user(history)
         for obj in objs:
             who = getattr(obj, "_history_user", _NO_USER)
             if who is _NO_USER:
-                who = default_user(obj)
+                who = user or history.get_default_history_user(obj)
             stamp = (
                 getattr(obj, "_history_date", when),
                 get_change_reason_from_object(obj) or change_reason,

@@ -12,7 +12,7 @@ from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
 
 from monitoring.models import Reminder, ReminderStatus
-from patients.bulk import _history_records, create_with_history
+from patients.bulk import create_with_history
 from tests.factories import PatientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -223,29 +223,14 @@ def test_an_own_history_user_on_the_first_object_is_not_the_default_of_the_other
     assert [r.history.get().history_user_id for r in made] == [nurse.pk, None, None]
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
-def test_simple_historys_default_user_is_looked_up_once_per_call(clinic, serving, monkeypatch):
-    clinician = UserFactory()
-    serving(clinician)
-    asked = []
-    look_up = HistoricalRecords.get_history_user
-
-    def counted(self, instance):
-        asked.append(instance)
-        return look_up(self, instance)
-
-    made = _reminders(PatientFactory(clinic=clinic), kinds=("NEXT_DOSE", "DXA_DUE", "LABS_DUE"))
-    monkeypatch.setattr(HistoricalRecords, "get_history_user", counted)
-    create_with_history(made, Reminder, change_reason="scan", date=WHEN)
-    assert len(asked) == 1
-    assert {r.history.get().history_user_id for r in made} == {clinician.pk}
-
-
 def test_a_get_user_of_the_models_own_is_asked_for_each_object(clinic, monkeypatch):
     """A `get_user` may answer object by object (here: the reminder's assignee), so it is not
     asked once for all."""
-    records = _history_records(Reminder.history.model)
-    monkeypatch.setattr(records, "get_user", lambda instance, request: instance.assignee)
+    monkeypatch.setattr(
+        Reminder.history.model,
+        "get_default_history_user",
+        staticmethod(lambda instance: instance.assignee),
+    )
     nurse, clinician = UserFactory(), UserFactory()
     made = _reminders(PatientFactory(clinic=clinic), kinds=("NEXT_DOSE", "DXA_DUE", "LABS_DUE"))
     for reminder, assignee in zip(made, (nurse, clinician, None), strict=True):
