@@ -7,6 +7,7 @@ the night the follow-on is gone; it goes once the dose is recorded again."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -39,6 +40,13 @@ def page_criticals(sign_in, patient) -> set[str]:
     return {a.code.value for a in panel.assessment.alerts if a.severity.value == "critical"}
 
 
+def page_therapy(sign_in, patient) -> str:
+    """The patient page's headline of the current therapy ("On denosumab since …"), as text."""
+    html = sign_in().get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    (span,) = re.findall(r'<span data-testid="current-therapy">(.*?)</span>\s*\n', html, re.S)
+    return re.sub(r"<[^>]+>", "", span)
+
+
 def list_criticals(sign_in, patient) -> int:
     """The critical-alert count the patient list shows for the patient that morning (its
     reader keeps compiled queries from one morning to the next: the count must be the day's)."""
@@ -60,6 +68,7 @@ def test_overdue_then_switch_then_undo_then_restart(clinic, clinician, client_fo
         assert "DENOSUMAB_OVERDUE" in active_criticals(patient)
         assert "DENOSUMAB_OVERDUE" in page_criticals(client, patient)
         assert list_criticals(client, patient) == len(page_criticals(client, patient)) >= 1
+        assert page_therapy(client, patient).startswith("On denosumab since 2025-01-10")
 
     with on(dt.date(2026, 8, 20), hour=10):  # the clinic, the same day: switch
         denosumab.end = dt.date(2026, 8, 19)
@@ -79,6 +88,9 @@ def test_overdue_then_switch_then_undo_then_restart(clinic, clinician, client_fo
             assert active_criticals(patient) == set(), night
             assert page_criticals(client, patient) == set(), night
             assert list_criticals(client, patient) == 0, night
+            assert page_therapy(client, patient).startswith(
+                "On zoledronic acid since 2026-08-20"
+            ), night
 
     with on(dt.date(2026, 8, 22), hour=10):  # the follow-on was entered by mistake
         record_delete(instance=zoledronic, actor=clinician)
@@ -88,6 +100,7 @@ def test_overdue_then_switch_then_undo_then_restart(clinic, clinician, client_fo
         assert "DENOSUMAB_STOPPED_WITHOUT_FOLLOW_ON" in active_criticals(patient)
         assert "DENOSUMAB_STOPPED_WITHOUT_FOLLOW_ON" in page_criticals(client, patient)
         assert list_criticals(client, patient) >= 1
+        assert page_therapy(client, patient) == "No osteoporosis therapy"
 
     with on(dt.date(2026, 8, 23), hour=10):  # denosumab restarted, with its dose
         restarted = record_save(
@@ -101,6 +114,7 @@ def test_overdue_then_switch_then_undo_then_restart(clinic, clinician, client_fo
         assert active_criticals(patient) == set()
         assert page_criticals(client, patient) == set()
         assert list_criticals(client, patient) == 0
+        assert page_therapy(client, patient).startswith("On denosumab since 2026-08-23")
         # the overdue dose reminder is closed; the next one (2027-02-23) is beyond the lead time
         assert not Reminder.objects.filter(
             patient=patient, kind="NEXT_DOSE", status__in=ACTIVE_REMINDER_STATUSES
