@@ -655,7 +655,7 @@ def test_a_failing_scan_is_recorded_as_failed_with_its_error(clinic, monkeypatch
     def broken(*args, **kwargs):
         raise RuntimeError("engine exploded")
 
-    monkeypatch.setattr(scan_module, "evaluate", broken)
+    monkeypatch.setattr(scan_module, "schedule", broken)
     with on(dt.date(2026, 6, 20)), pytest.raises(RuntimeError):
         scan()
 
@@ -697,14 +697,14 @@ def test_a_batch_runs_with_the_garbage_collector_paused_and_turns_it_back_on(cli
     """The cyclic collector is off while a batch evaluates (it cost a third of the batch's time
     on long histories) and on again after it, after a failure too; a caller's own "off" stays."""
     on_denosumab(clinic)
-    real_evaluate = scan_module.evaluate
+    real_schedule = scan_module.schedule
     seen = []
 
     def spy(case):
         seen.append(gc.isenabled())
-        return real_evaluate(case)
+        return real_schedule(case)
 
-    monkeypatch.setattr(scan_module, "evaluate", spy)
+    monkeypatch.setattr(scan_module, "schedule", spy)
     with on(dt.date(2026, 6, 20)):
         scan()
     assert seen == [False]
@@ -713,12 +713,12 @@ def test_a_batch_runs_with_the_garbage_collector_paused_and_turns_it_back_on(cli
     def broken(case):
         raise RuntimeError("engine exploded")
 
-    monkeypatch.setattr(scan_module, "evaluate", broken)
+    monkeypatch.setattr(scan_module, "schedule", broken)
     with on(dt.date(2026, 6, 21)), pytest.raises(RuntimeError):
         scan()
     assert gc.isenabled()
 
-    monkeypatch.setattr(scan_module, "evaluate", spy)
+    monkeypatch.setattr(scan_module, "schedule", spy)
     gc.disable()
     try:
         with on(dt.date(2026, 6, 22)):

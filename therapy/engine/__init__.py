@@ -74,7 +74,7 @@ from therapy.engine.codes import (
 from therapy.engine.dates import add_months
 from therapy.engine.history import active_course
 from therapy.engine.parse import CaseError, Problem, case_to_json, parse_case
-from therapy.engine.pipeline import ENGINE_VERSION, evaluate
+from therapy.engine.pipeline import ENGINE_VERSION, Schedule, evaluate, schedule
 from therapy.engine.rulebook import RULES, RuleInfo
 
 __all__ = [
@@ -110,6 +110,7 @@ __all__ = [
     "RiskReason",
     "RuleId",
     "RuleInfo",
+    "Schedule",
     "Severity",
     "Supplement",
     "VeryHighRisk",
@@ -122,4 +123,5 @@ __all__ = [
     "evaluate",
     "limits",
     "parse_case",
+    "schedule",
 ]

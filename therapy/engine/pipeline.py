@@ -1,28 +1,39 @@
-"""`evaluate`: a case and a date in, an assessment out; pure (no clock, no I/O)."""
+"""`evaluate`: a case and a date in, an assessment out; `schedule`: the part of it the reminder
+scan reads. Both pure (no clock, no I/O)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from operator import attrgetter
+from typing import NamedTuple
 
 from therapy.engine.advice import assess_advice
 from therapy.engine.alerts import (
+    AlertFindings,
     anabolic_without_follow_on,
     assess_alerts,
     denosumab_stop,
     romosozumab_cardiovascular_events,
 )
-from therapy.engine.assessment import Assessment, Refractory, VeryHighRisk
-from therapy.engine.case import Case
+from therapy.engine.assessment import (
+    Alert,
+    Assessment,
+    AvoidEntry,
+    MonitoringItem,
+    Refractory,
+    VeryHighRisk,
+)
+from therapy.engine.case import CardiovascularEvent, Case
 from therapy.engine.codes import Population
-from therapy.engine.eligibility import assess_eligibility
-from therapy.engine.history import history_of
-from therapy.engine.monitoring import assess_monitoring
-from therapy.engine.populations import assess_populations
+from therapy.engine.eligibility import EligibilityFindings, assess_eligibility
+from therapy.engine.history import History, history_of
+from therapy.engine.monitoring import MonitoringFindings, assess_monitoring
+from therapy.engine.populations import PopulationFindings, assess_populations
 from therapy.engine.recommendation import assess_recommendation
-from therapy.engine.refractory import assess_refractory
-from therapy.engine.risk import assess_very_high_risk
+from therapy.engine.refractory import RefractoryFindings, assess_refractory
+from therapy.engine.risk import RiskFindings, assess_very_high_risk
 from therapy.engine.selection import (
+    Selection,
     choose_pathway,
     failure_entries,
     select_options,
@@ -38,10 +49,31 @@ _IMMUNOSUPPRESSED = Population.IMMUNOSUPPRESSED
 _BY_DRUG = attrgetter("drug")
 
 
-def evaluate(case: Case, *, as_of: dt.date | None = None) -> Assessment:
-    """Assess `case` on `as_of` (default `case.as_of`), applying RULES.md §1 to §8 in order
-    (the §5b recommendation after the alerts it depends on)."""
-    day = case.as_of if as_of is None else as_of
+class Schedule(NamedTuple):
+    """What the nightly reminder scan reads of an assessment: its alerts and its monitoring
+    items, exactly as `evaluate` gives them on the same case and date."""
+
+    alerts: tuple[Alert, ...]
+    monitoring: tuple[MonitoringItem, ...]
+
+
+class _Core(NamedTuple):
+    """§1 to §7 but the §5b recommendation and §8 advice: every step `Schedule` needs."""
+
+    history: History
+    refractory: RefractoryFindings
+    risk: RiskFindings
+    populations: PopulationFindings
+    eligibility: EligibilityFindings
+    avoid: tuple[AvoidEntry, ...]
+    selection: Selection
+    alerts: AlertFindings
+    monitoring: MonitoringFindings
+    #: ALR-8's MI or stroke during a romosozumab course (empty when none).
+    romosozumab_events: list[CardiovascularEvent]
+
+
+def _core(case: Case, day: dt.date) -> _Core:
     history = history_of(case, day)
 
     refractory = assess_refractory(history)
@@ -76,17 +108,52 @@ def evaluate(case: Case, *, as_of: dt.date | None = None) -> Assessment:
         options=selection.options,
         empty_pathway=selection.empty_pathway,
     )
-    recommendation = assess_recommendation(
-        history,
-        selection.options,
-        avoid,
-        romosozumab_stopped=bool(romosozumab_events),
-    )
     monitoring = assess_monitoring(
         history,
         stop=stop,
         anabolic_ended=anabolic_ended,
         romosozumab_stopped=bool(romosozumab_events),
+    )
+    return _Core(
+        history,
+        refractory,
+        risk,
+        populations,
+        eligibility,
+        avoid,
+        selection,
+        alerts,
+        monitoring,
+        romosozumab_events,
+    )
+
+
+def schedule(case: Case, *, as_of: dt.date | None = None) -> Schedule:
+    """The alerts and monitoring items of `evaluate(case, as_of=as_of)`, without the steps
+    they do not depend on (the §5b recommendation and §8 advice, and the rationale's
+    assembly): the reminder scan's evaluation of every patient, every night."""
+    core = _core(case, case.as_of if as_of is None else as_of)
+    return Schedule(core.alerts.alerts, core.monitoring.items)
+
+
+def evaluate(case: Case, *, as_of: dt.date | None = None) -> Assessment:
+    """Assess `case` on `as_of` (default `case.as_of`), applying RULES.md §1 to §8 in order
+    (the §5b recommendation after the alerts it depends on)."""
+    day = case.as_of if as_of is None else as_of
+    (
+        history,
+        refractory,
+        risk,
+        populations,
+        eligibility,
+        avoid,
+        selection,
+        alerts,
+        monitoring,
+        romosozumab_events,
+    ) = _core(case, day)
+    recommendation = assess_recommendation(
+        history, selection.options, avoid, romosozumab_stopped=bool(romosozumab_events)
     )
     advice = assess_advice(history)
 
@@ -105,7 +172,7 @@ def evaluate(case: Case, *, as_of: dt.date | None = None) -> Assessment:
     return Assessment(
         engine_version=ENGINE_VERSION,
         as_of=day,
-        refractory=Refractory(is_refractory, refractory.reasons),
+        refractory=Refractory(refractory.status, refractory.reasons),
         very_high_risk=VeryHighRisk(risk.status, risk.reasons),
         populations=populations.populations,
         pathway=selection.pathway,

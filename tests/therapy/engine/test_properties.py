@@ -16,6 +16,7 @@ from therapy.engine import (
     case_to_json,
     evaluate,
     parse_case,
+    schedule,
 )
 from therapy.engine.case import (
     CardiovascularEvent,
@@ -152,6 +153,17 @@ def test_evaluation_is_deterministic(case: Case, other_day: dt.date) -> None:
     assert evaluate(case, as_of=case.as_of) == first
     assert assessment_to_json(evaluate(case)) == assessment_to_json(first)
     assert evaluate(case, as_of=other_day) == evaluate(dataclasses.replace(case, as_of=other_day))
+
+
+@EXAMPLES
+@given(cases, st.dates(min_value=dt.date(2018, 1, 1), max_value=dt.date(2027, 6, 30)))
+def test_the_schedule_is_the_assessments_alerts_and_monitoring(
+    case: Case, other_day: dt.date
+) -> None:
+    """The reminder scan reads `schedule`, not `evaluate`: the two must never disagree."""
+    for day in (case.as_of, other_day):
+        assessment = evaluate(case, as_of=day)
+        assert schedule(case, as_of=day) == (assessment.alerts, assessment.monitoring)
 
 
 def effectively_active(case: Case) -> set[Drug]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from therapy.engine import assessment_to_json, evaluate, parse_case
+from therapy.engine import assessment_to_json, evaluate, parse_case, schedule
 
 CASES = sorted((Path(__file__).resolve().parents[2] / "cases").glob("*.json"))
 
@@ -58,3 +58,10 @@ def test_shared_case_has_one_rationale_sentence_per_fired_rule(path: Path) -> No
     assert len(set(rules)) == len(rules)
     assert all(entry.text.endswith(".") for entry in assessment.rationale)
     assert not any(entry.text[0].islower() for entry in assessment.rationale)
+
+
+@pytest.mark.parametrize("path", CASES, ids=[path.stem for path in CASES])
+def test_shared_case_schedule_gives_the_assessments_alerts_and_monitoring(path: Path) -> None:
+    case = parse_case(json.loads(path.read_text())["case"])
+    assessment = evaluate(case)
+    assert schedule(case) == (assessment.alerts, assessment.monitoring)
