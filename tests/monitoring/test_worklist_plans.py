@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from monitoring.models import Reminder
-from monitoring.reminder_selectors import WorklistFilters, reminders_in, worklist_count
+from monitoring.reminder_selectors import WorklistFilters, reminders_in, worklist, worklist_count
 from tests import factories
 
 
@@ -59,3 +59,44 @@ def test_the_worklist_searches_patients_as_the_indexes_of_the_patient_list_answe
             assert f'UPPER("patients_patient"."name"::text) LIKE UPPER(\'%{term}%\')' in sql
 
     assert count == {"kowal": 4, "ann1": 11}
+
+
+def _plan(queryset) -> str:
+    """PostgreSQL's plan for the first page of `queryset`, told to avoid sorting and reading
+    whole tables wherever an index can do instead (on a test's few rows it would read them)."""
+    sql, params = queryset[:51].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_every_tab_of_the_worklist_is_read_in_its_order_from_an_index(clinic, require_postgres):
+    """The "Done", "Dismissed", "Resolved" and "All" tabs in their default order (the day a
+    reminder needs attention, then due, then id) from monitoring 0015's indexes, as the active
+    tab from 0012's: without them PostgreSQL sorted every reminder of the tab to show 51 ("All"
+    184-308 ms at 500,000 reminders, 18-22 ms with them). Fails when the indexes' expression no
+    longer is the one Django compiles for `action_date()`."""
+    today = dt.date(2025, 6, 16)
+    patient = factories.PatientFactory(clinic=clinic)
+    for n, status in enumerate(["open", "snoozed", "done", "dismissed", "resolved"] * 4):
+        Reminder.objects.create(
+            patient=patient,
+            kind="NEXT_DOSE",
+            drug=f"drug{n}",
+            due=today + dt.timedelta(days=n),
+            status=status,
+            snoozed_until=today + dt.timedelta(days=30) if status == "snoozed" else None,
+            close_reason="not needed" if status == "dismissed" else "",
+        )
+    scope = reminders_in([clinic])
+
+    def tab(status: str) -> str:
+        filters = WorklistFilters(status=status, assignee="anyone")
+        return _plan(worklist(scope, filters=filters, today=today))
+
+    for status in ("done", "dismissed", "resolved"):
+        assert "reminder_status_action_on" in tab(status), status
+    assert "reminder_action_on" in tab("all")
+    assert "reminder_active_action_on" in tab("")
