@@ -213,7 +213,9 @@ def history_of(case: Case, as_of: dt.date) -> History:
     denosumab_doses: list[dt.date] = []
     for (position, therapy), end in zip(started, ends, strict=True):
         drug, start = therapy.drug, therapy.start
-        doses = tuple(sorted([day for day in therapy.doses if day <= as_of]))
+        # Sorted first, then cut at as_of by bisection: the same doses as filtering first.
+        all_doses = sorted(therapy.doses)
+        doses = tuple(all_doses[: bisect_right(all_doses, as_of)])
         courses.append(
             Course(position, drug, start, end, doses, doses[-1] if doses else start, therapy.end)
         )
@@ -233,7 +235,10 @@ def history_of(case: Case, as_of: dt.date) -> History:
 
     labs: dict[LabTest, list[LabResult]] = {}
     # By date only: every rule reads same-day values of a test as a set (lowest, highest, any).
-    for lab in sorted([lab for lab in case.labs if lab.date <= as_of], key=_BY_DATE):
+    # A stable sort, then a cut at as_of by bisection: the same labs, in the same order, as
+    # dropping the later ones first, without a Python-level test of each date.
+    by_date = sorted(case.labs, key=_BY_DATE)
+    for lab in by_date[: bisect_right(by_date, as_of, key=_BY_DATE)]:
         labs.setdefault(lab.test, []).append(lab)
 
     risk = case.risk_factors
