@@ -132,7 +132,7 @@ from monitoring.still_due import still_due_text
 from patients.bulk import create_with_history
 from patients.models import INACTIVE_CLOSE_REASONS, Clinic, Patient, PatientStatus
 from quality.follow_ups import FOLLOW_UP_OF_KIND, FollowUpDue, follow_ups_due, open_episodes
-from therapy.case_records import cases_for_patients, of_patients
+from therapy.case_records import cases_for_patients, rows_of_patients
 from therapy.engine import ENGINE_VERSION, Assessment, Schedule, Severity, schedule
 from therapy.engine.case import Case
 from therapy.evaluation import case_evaluate
@@ -746,9 +746,14 @@ def _scan_batch(
         in_batch = set(ids) - skipped
         rows = [
             _Row(*values)
-            for values in Reminder.objects.filter(of_patients(ids))
-            .order_by()
-            .values_list(*_ROW_FIELDS)
+            for values in rows_of_patients(
+                "scan reminders",
+                Reminder,
+                ids,
+                lambda of_batch: (
+                    Reminder.objects.filter(of_batch).order_by().values_list(*_ROW_FIELDS)
+                ),
+            )
             if values[1] in in_batch
         ]
         summary = ScanSummary(

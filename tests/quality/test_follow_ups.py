@@ -130,9 +130,11 @@ def _contact(episode: FlsEpisode, kind: str, on: dt.date) -> FollowUpContact:
 
 
 @pytest.mark.django_db
-def test_the_reader_reads_the_open_episodes_and_their_contacts_in_one_query(
+def test_the_reader_reads_the_open_episodes_then_their_contacts_in_two_queries(
     clinic, django_assert_num_queries
 ):
+    """One query for the open episodes, one for their contacts: the same whatever the number
+    of patients and episodes (and only the first when there is no open episode, below)."""
     ann, bea, cy = (factories.PatientFactory(clinic=clinic) for _ in range(3))
     first = _episode(ann, FRACTURE, site="hip")
     _contact(first, "16w", day(110))
@@ -141,7 +143,7 @@ def test_the_reader_reads_the_open_episodes_and_their_contacts_in_one_query(
     _episode(bea, FRACTURE, closed_on=day(50), outcome="declined")
     _episode(cy, day(5))
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         read = open_episodes([ann.pk, bea.pk])
 
     assert set(read) == {ann.pk}
@@ -149,6 +151,16 @@ def test_the_reader_reads_the_open_episodes_and_their_contacts_in_one_query(
         OpenEpisode(ann.pk, FRACTURE, "hip", True, False),
         OpenEpisode(ann.pk, day(30), "vertebral", False, True),
     ]
+
+
+@pytest.mark.django_db
+def test_without_an_open_episode_the_reader_asks_one_query(clinic, django_assert_num_queries):
+    """A scan batch's patients nearly all have none: their contacts are not asked for."""
+    ann, bea = (factories.PatientFactory(clinic=clinic) for _ in range(2))
+    _episode(bea, FRACTURE, closed_on=day(50), outcome="declined")
+
+    with django_assert_num_queries(1):
+        assert open_episodes([ann.pk, bea.pk]) == {}
 
 
 @pytest.mark.django_db
