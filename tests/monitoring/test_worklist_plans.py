@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from monitoring.models import Reminder
 from monitoring.reminder_selectors import WorklistFilters, reminders_in, worklist, worklist_count
 from tests import factories
+from tests.query_plans import first_page_plan
 
 
 def _index(name: str) -> str:
@@ -61,17 +62,6 @@ def test_the_worklist_searches_patients_as_the_indexes_of_the_patient_list_answe
     assert count == {"kowal": 4, "ann1": 11}
 
 
-def _plan(queryset) -> str:
-    """PostgreSQL's plan for the first page of `queryset`, told to avoid sorting and reading
-    whole tables wherever an index can do instead (on a test's few rows it would read them)."""
-    sql, params = queryset[:51].query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_sort = off")
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(f"EXPLAIN {sql}", params)
-        return "\n".join(row[0] for row in cursor.fetchall())
-
-
 def test_every_tab_of_the_worklist_is_read_in_its_order_from_an_index(clinic, require_postgres):
     """The "Done", "Dismissed", "Resolved" and "All" tabs in their default order (the day a
     reminder needs attention, then due, then id) from monitoring 0015's indexes, as the active
@@ -94,7 +84,7 @@ def test_every_tab_of_the_worklist_is_read_in_its_order_from_an_index(clinic, re
 
     def tab(status: str) -> str:
         filters = WorklistFilters(status=status, assignee="anyone")
-        return _plan(worklist(scope, filters=filters, today=today))
+        return first_page_plan(worklist(scope, filters=filters, today=today), 51)
 
     for status in ("done", "dismissed", "resolved"):
         assert "reminder_status_action_on" in tab(status), status

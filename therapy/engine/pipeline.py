@@ -115,16 +115,16 @@ def _core(case: Case, day: dt.date) -> _Core:
         romosozumab_stopped=bool(romosozumab_events),
     )
     return _Core(
-        history,
-        refractory,
-        risk,
-        populations,
-        eligibility,
-        avoid,
-        selection,
-        alerts,
-        monitoring,
-        romosozumab_events,
+        history=history,
+        refractory=refractory,
+        risk=risk,
+        populations=populations,
+        eligibility=eligibility,
+        avoid=avoid,
+        selection=selection,
+        alerts=alerts,
+        monitoring=monitoring,
+        romosozumab_events=romosozumab_events,
     )
 
 
@@ -140,47 +140,40 @@ def evaluate(case: Case, *, as_of: dt.date | None = None) -> Assessment:
     """Assess `case` on `as_of` (default `case.as_of`), applying RULES.md §1 to §8 in order
     (the §5b recommendation after the alerts it depends on)."""
     day = case.as_of if as_of is None else as_of
-    (
-        history,
-        refractory,
-        risk,
-        populations,
-        eligibility,
-        avoid,
-        selection,
-        alerts,
-        monitoring,
-        romosozumab_events,
-    ) = _core(case, day)
+    core = _core(case, day)
+    selection = core.selection
     recommendation = assess_recommendation(
-        history, selection.options, avoid, romosozumab_stopped=bool(romosozumab_events)
+        core.history,
+        selection.options,
+        core.avoid,
+        romosozumab_stopped=bool(core.romosozumab_events),
     )
-    advice = assess_advice(history)
+    advice = assess_advice(core.history)
 
     # Each step lists its sentences in rule order, and the steps follow RULES.md's order.
     rationale = (
-        refractory.rationale
-        + risk.rationale
-        + populations.rationale
-        + eligibility.rationale
+        core.refractory.rationale
+        + core.risk.rationale
+        + core.populations.rationale
+        + core.eligibility.rationale
         + selection.rationale
         + recommendation.rationale
-        + alerts.rationale
-        + monitoring.rationale
+        + core.alerts.rationale
+        + core.monitoring.rationale
         + advice.rationale
     )
     return Assessment(
         engine_version=ENGINE_VERSION,
         as_of=day,
-        refractory=Refractory(refractory.status, refractory.reasons),
-        very_high_risk=VeryHighRisk(risk.status, risk.reasons),
-        populations=populations.populations,
+        refractory=Refractory(core.refractory.status, core.refractory.reasons),
+        very_high_risk=VeryHighRisk(core.risk.status, core.risk.reasons),
+        populations=core.populations.populations,
         pathway=selection.pathway,
         options=selection.options,
         recommendation=recommendation.recommendation,
-        avoid=avoid,
-        alerts=alerts.alerts,
-        monitoring=monitoring.items,
+        avoid=core.avoid,
+        alerts=core.alerts.alerts,
+        monitoring=core.monitoring.items,
         supplementation=advice.supplementation,
         lifestyle=advice.lifestyle,
         rationale=rationale,
