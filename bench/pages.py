@@ -199,6 +199,7 @@ PAGES = [  # (label, user, path)
     ("/healthz", "clinician", "/healthz"),
     ("patient list", "clinician", "/patients/"),
     ("patient list, search", "clinician", "/patients/?q=kowal"),
+    ("patient list, by next due date", "clinician", "/patients/?sort=due"),
     ("worklist", "clinician", "/reminders/"),
     ("worklist, filtered", "admin", "/reminders/?assignee=anyone&kind=NEXT_DOSE&status=open"),
     # The tabs of reminders no longer active: done (half of the 500,000), and every status.

@@ -26,7 +26,7 @@ from patients.models import (
     PatientStatus,
     RiskProfile,
 )
-from patients.pagination import Page, page_of, page_of_known_ids
+from patients.pagination import Page, page_number, page_of, page_of_known_ids
 from quality.models import FOLLOW_UP_REMINDER_KINDS, FlsEpisode
 from therapy.engine import AlertCode, MonitoringCode, Severity
 from therapy.models import Dose, TherapyCourse
@@ -145,7 +145,13 @@ TRIGRAM_MIN = 3
 
 
 def patient_list_page(
-    queryset: QuerySet[Patient], number: object, *, q: str, per_page: int
+    queryset: QuerySet[Patient],
+    number: object,
+    *,
+    q: str,
+    per_page: int,
+    sort: str = "",
+    narrowed: bool = False,
 ) -> Page:
     """Page `number` of the patient list (`patient_search`'s rows for `q`).
 
@@ -164,7 +170,12 @@ def patient_list_page(
     937 ids for "kowal": PostgreSQL fetched and sorted all of them again, and planning and
     sending the list cost as much): sorting them in the first query costs about 2 ms more, the
     page's own query then costs under 1 ms (issue 14). One query more than a list without a term
-    (or a term too short for the trigram index)."""
+    (or a term too short for the trigram index).
+
+    Sorted by next due date, and not `narrowed` (to a name, a kind of reminder or the patients
+    who left: the caller says), a page up to `DUE_WALK_MAX` patients deep is paged from the ids
+    `_first_by_next_due` finds in the active reminders' due order (194 -> 28 ms for the first
+    page at 100,000 patients); a narrowed list, or a page further down, is sorted as it is."""
     if len(q) >= TRIGRAM_MIN:
         ids = list(queryset.values_list("pk", flat=True)[: FEW_MATCHES + 1])
         page = page_of_known_ids(
@@ -172,7 +183,66 @@ def patient_list_page(
         )
         if page is not None:
             return page
+    elif sort == SORT_DUE and not narrowed and page_number(number) * per_page < DUE_WALK_MAX:
+        ids, complete = _first_by_next_due(queryset, page_number(number) * per_page + 1)
+        page = page_of_known_ids(queryset, number, per_page=per_page, ids=ids, complete=complete)
+        if page is not None:
+            return page
     return page_of(queryset, number, per_page=per_page)
+
+
+#: The first walk of the reminders in due order reads this many rows per patient wanted, and at
+#: least `FIRST_WALK_ROWS`: a day's active reminders in a clinic of 100,000 patients are a few
+#: hundred, and the first page's patients are sorted by name among those tied on its first day.
+WALK_ROWS_PER_PATIENT = 8
+FIRST_WALK_ROWS = 500
+#: Pages up to this many patients deep are read from the reminders in due order; a page further
+#: down would walk thousands of them (page 40: 190-240 ms) and is sorted as the list sorts.
+DUE_WALK_MAX = 500
+
+
+def _first_by_next_due(queryset: QuerySet[Patient], wanted: int) -> tuple[list[int], bool]:
+    """The ids of the first `wanted` patients of `queryset` (`patient_search` sorted by next
+    due date), in its order, and whether they are all of its patients.
+
+    Sorted as it is, the list works out every patient's next due date to show 26 (194 ms at
+    100,000 patients). Here the active reminders of the list's patients are read in due order
+    instead, from the (status, due) index, one walk per active status, a few rows each: a
+    patient's first reminder in that order is their next due date, so once every reminder due
+    before a day has been read, the patients whose next due date is before it are known, and
+    only they are sorted as the list sorts them. When all the reminders have been read and
+    there are still too few, the patients with no active reminder follow, by name, as they do
+    in the list. A walk that falls short is read again twice as long."""
+    patients = queryset.order_by().values("pk")
+    limit = max(WALK_ROWS_PER_PATIENT * wanted, FIRST_WALK_ROWS)
+    while True:
+        first_due: dict[int, dt.date] = {}
+        horizon: dt.date | None = None  # every reminder due before it has been read
+        for status in ACTIVE_REMINDER_STATUSES:
+            rows = list(
+                Reminder.objects.filter(status=status, patient__in=patients)
+                .order_by("due")
+                .values_list("due", "patient_id")[:limit]
+            )
+            for due, patient_id in rows:
+                if due < first_due.get(patient_id, dt.date.max):
+                    first_due[patient_id] = due
+            if len(rows) == limit:
+                horizon = rows[-1][0] if horizon is None else min(horizon, rows[-1][0])
+        known = [pk for pk, due in first_due.items() if horizon is None or due < horizon]
+        if len(known) >= wanted or horizon is None:
+            break
+        limit *= 2
+    ids = list(queryset.filter(pk__in=known).values_list("pk", flat=True)[:wanted])
+    if horizon is not None:
+        return ids, False
+    if len(ids) < wanted:
+        ids += (
+            queryset.filter(next_due__isnull=True)
+            .order_by("family_name", "given_name", "pk")
+            .values_list("pk", flat=True)[: wanted - len(ids)]
+        )
+    return ids, len(ids) < wanted
 
 
 #: Every kind a reminder may have: the engine's codes and the fracture-liaison follow-ups.

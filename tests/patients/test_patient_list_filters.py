@@ -12,14 +12,18 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from monitoring.models import Reminder, ReminderStatus
-from patients.models import Clinic, Membership, PatientStatus, Role
-from patients.selectors import REMINDER_KIND_CODES
+from patients.models import Clinic, Membership, Patient, PatientStatus, Role
+from patients.pagination import page_of
+from patients.selectors import REMINDER_KIND_CODES, patient_list_page, patient_search
 from tests import factories
 
 # -1 in issue 14: a page is one query of 26 rows, no COUNT of the whole list; -1 more: the kind
 # filter's choices are every kind, no query; -2: the clinic filter and "New patient" read the
 # memberships the navigation reads (patients.access.clinics_of)
 LIST_FILTERED = 18
+# Sorted by next due date (issue 14): the open and the snoozed reminders in due order, the sort of
+# their patients, and, when they are fewer than a page, the patients with none.
+LIST_BY_NEXT_DUE = LIST_FILTERED + 4
 
 
 def listed(response) -> list[str]:
@@ -147,12 +151,33 @@ def test_the_filtered_and_sorted_list_costs_the_same_queries_for_6_or_60_patient
         _reminder(patient, "DENOSUMAB_OVERDUE", dt.date(2026, 12, 1), severity="critical")
     client = client_for(clinician)
 
-    with django_assert_num_queries(LIST_FILTERED):
+    with django_assert_num_queries(LIST_FILTERED):  # narrowed to a kind: sorted as it is
         response = client.get(
             "/patients/", {"severity": "critical", "kind": "DENOSUMAB_OVERDUE", "sort": "due"}
         )
 
     assert len(response.context["page"].object_list) == min(count, 25)
+
+
+@pytest.mark.parametrize("count", [6, 60])
+def test_the_list_by_next_due_date_costs_a_few_queries_more_for_6_or_60_patients(
+    count, clinic, clinician, client_for, django_assert_max_num_queries
+):
+    for n in range(count):
+        patient = factories.PatientFactory(clinic=clinic)
+        _reminder(patient, "NEXT_DOSE", dt.date(2026, 12, 1) + dt.timedelta(days=n % 7))
+        _reminder(patient, "DENOSUMAB_OVERDUE", dt.date(2026, 12, 1), severity="critical")
+    client = client_for(clinician)
+    client.get("/patients/")  # the session's first save is not the page's
+
+    with django_assert_max_num_queries(LIST_BY_NEXT_DUE) as captured:
+        response = client.get("/patients/", {"sort": "due"})
+
+    dues = [patient.next_due for patient in response.context["page"].object_list]
+    assert len(dues) == min(count, 25) and dues == sorted(dues)
+    walk = 'SELECT "monitoring_reminder"."due" AS "due", "monitoring_reminder"."patient_id"'
+    walks = [q["sql"] for q in captured if q["sql"].startswith(walk)]
+    assert len(walks) == 2  # the open, then the snoozed reminders in due order
 
 
 # --- a search narrowed to its few matches first (issue 14) ---------------------------------------
@@ -289,3 +314,51 @@ def test_the_clinic_filter_offers_the_users_clinics_by_name(
 
     offered = [name for value, name in response.context["form"].fields["clinic"].choices if value]
     assert offered == ["Aardvark Clinic", "Hillside Bone Clinic"]  # not Riverside: not theirs
+
+
+# --- sorted by next due date, from the reminders in due order (issue 14) -------------------------
+
+
+@pytest.fixture
+def due_mix(clinic, other_clinic):
+    """Patients whose next due dates tie, come from open or snoozed reminders, or are missing
+    (only closed reminders, or none); some not active, some of another clinic."""
+    statuses = [ReminderStatus.OPEN, ReminderStatus.SNOOZED, ReminderStatus.DONE]
+    for n in range(40):
+        patient = factories.PatientFactory(
+            clinic=other_clinic if n % 11 == 10 else clinic,
+            family_name=["Young", "Adams", "Baker", "Kowalski"][n % 4],
+            given_name=f"P{39 - n:02d}",
+            status=PatientStatus.DECEASED if n % 9 == 8 else PatientStatus.ACTIVE,
+            status_date=dt.date(2025, 1, 1) if n % 9 == 8 else None,
+        )
+        for k in range(n % 4):  # 0 to 3 reminders, their dues often on one day
+            status = statuses[(n + k) % 3]
+            Reminder.objects.create(
+                patient=patient,
+                kind=["NEXT_DOSE", "DXA_DUE", "REASSESSMENT_DUE"][k],
+                due=dt.date(2025, 3, 1 + (n * 7 + k * 3) % 3),
+                status=status,
+                snoozed_until=dt.date(2025, 4, 1) if status == ReminderStatus.SNOOZED else None,
+                severity="critical" if n % 5 == 0 else "",
+            )
+
+
+@pytest.mark.parametrize("walk", [(8, 500), (1, 1)], ids=["one-walk", "walks-doubling"])
+@pytest.mark.parametrize("per_page", [1, 2, 5, 25])
+@pytest.mark.parametrize("filters", [{}, {"status": "all"}, {"severity": "critical"}])
+def test_the_list_by_next_due_date_pages_as_the_sorted_list_does(
+    walk, per_page, filters, clinic, due_mix, monkeypatch
+):
+    """Every page read from the reminders in due order holds the patients, in the order, that
+    the list sorted by its next due date gives (`page_of`), up to a page past the end."""
+    monkeypatch.setattr("patients.selectors.WALK_ROWS_PER_PATIENT", walk[0])
+    monkeypatch.setattr("patients.selectors.FIRST_WALK_ROWS", walk[1])
+    queryset = patient_search(Patient.objects.filter(clinic=clinic), sort="due", **filters)
+    pages = -(-queryset.count() // per_page)
+
+    for number in range(1, pages + 2):
+        fast = patient_list_page(queryset, number, q="", per_page=per_page, sort="due")
+        sorted_list = page_of(queryset, number, per_page=per_page)
+        assert [p.pk for p in fast] == [p.pk for p in sorted_list], number
+        assert (fast.number, fast.has_next) == (sorted_list.number, sorted_list.has_next)
