@@ -225,9 +225,16 @@ SORT_LABELS = {
 
 
 def _ordering(sort: str) -> list[F | str]:
-    """`sort` as an order_by: its column (nulls last either way), then overdue-first, then pk."""
+    """`sort` as an order_by: its column (nulls last either way), then overdue-first, then pk.
+
+    By due date, which is never empty, the order is the worklist's indexes' own, forwards or
+    backwards (last due first, then the higher pk): "nulls last" on a descending column kept
+    PostgreSQL from reading the index backwards, so it sorted the whole tab (135-177 ms at
+    500,000 reminders, 20 ms read backwards)."""
     key = sort.removeprefix("-")
     descending = sort.startswith("-")
+    if key == "due":
+        return ["-action_on", "-due", "-pk"] if descending else ["action_on", "due", "pk"]
     columns = SORTS.get(key, ())
     order: list[F | str] = [
         F(c).desc(nulls_last=True) if descending else F(c).asc(nulls_last=True) for c in columns

@@ -82,11 +82,12 @@ def test_every_tab_of_the_worklist_is_read_in_its_order_from_an_index(clinic, re
         )
     scope = reminders_in([clinic])
 
-    def tab(status: str) -> str:
-        filters = WorklistFilters(status=status, assignee="anyone")
+    def tab(status: str, sort: str = "") -> str:
+        filters = WorklistFilters(status=status, assignee="anyone", sort=sort)
         return first_page_plan(worklist(scope, filters=filters, today=today), 51)
 
-    for status in ("done", "dismissed", "resolved"):
-        assert "reminder_status_action_on" in tab(status), status
-    assert "reminder_action_on" in tab("all")
-    assert "reminder_active_action_on" in tab("")
+    for sort in ("", "due", "-due"):  # the default order; by due date either way
+        for status in ("done", "dismissed", "resolved"):
+            assert "reminder_status_action_on" in tab(status, sort), (status, sort)
+        assert "reminder_action_on" in tab("all", sort), sort
+        assert "reminder_active_action_on" in tab("", sort), sort
