@@ -7,6 +7,7 @@ import base64
 
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import check_accessibility
@@ -44,4 +45,5 @@ def test_a_clinician_sets_up_the_app_and_signs_in_with_a_code(
     assert check_accessibility(page) == []
     page.get_by_label("Code from your authenticator app").fill("000000")
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_text("This code is not right").is_visible()
+    # Waited for: the refusal is a new page, which a loaded machine may take a moment to show.
+    expect(page.get_by_text("This code is not right")).to_be_visible()

@@ -21,9 +21,9 @@ from tests import factories
 # filter's choices are every kind, no query; -2: the clinic filter and "New patient" read the
 # memberships the navigation reads (patients.access.clinics_of)
 LIST_FILTERED = 18
-# Sorted by next due date (issue 14): the open and the snoozed reminders in due order, the sort of
-# their patients, and, when they are fewer than a page, the patients with none.
-LIST_BY_NEXT_DUE = LIST_FILTERED + 4
+# Sorted by next due date (issue 14): whether the list is long, the open and the snoozed reminders
+# in due order, the sort of their patients, and, when they are fewer than a page, those with none.
+LIST_BY_NEXT_DUE = LIST_FILTERED + 5
 
 
 def listed(response) -> list[str]:
@@ -161,8 +161,9 @@ def test_the_filtered_and_sorted_list_costs_the_same_queries_for_6_or_60_patient
 
 @pytest.mark.parametrize("count", [6, 60])
 def test_the_list_by_next_due_date_costs_a_few_queries_more_for_6_or_60_patients(
-    count, clinic, clinician, client_for, django_assert_max_num_queries
+    count, clinic, clinician, client_for, django_assert_max_num_queries, monkeypatch
 ):
+    monkeypatch.setattr("patients.selectors.DUE_WALK_MIN_PATIENTS", 5)  # a long list, here
     for n in range(count):
         patient = factories.PatientFactory(clinic=clinic)
         _reminder(patient, "NEXT_DOSE", dt.date(2026, 12, 1) + dt.timedelta(days=n % 7))
@@ -354,6 +355,7 @@ def test_the_list_by_next_due_date_pages_as_the_sorted_list_does(
     the list sorted by its next due date gives (`page_of`), up to a page past the end."""
     monkeypatch.setattr("patients.selectors.WALK_ROWS_PER_PATIENT", walk[0])
     monkeypatch.setattr("patients.selectors.FIRST_WALK_ROWS", walk[1])
+    monkeypatch.setattr("patients.selectors.DUE_WALK_MIN_PATIENTS", 1)
     queryset = patient_search(Patient.objects.filter(clinic=clinic), sort="due", **filters)
     pages = -(-queryset.count() // per_page)
 
@@ -362,3 +364,18 @@ def test_the_list_by_next_due_date_pages_as_the_sorted_list_does(
         sorted_list = page_of(queryset, number, per_page=per_page)
         assert [p.pk for p in fast] == [p.pk for p in sorted_list], number
         assert (fast.number, fast.has_next) == (sorted_list.number, sorted_list.has_next)
+
+
+def test_a_short_list_by_next_due_date_is_sorted_as_it_is(clinic, clinician, client_for):
+    """Fewer patients than `DUE_WALK_MIN_PATIENTS`: no walk through every clinic's reminders."""
+    for n in range(3):
+        _reminder(factories.PatientFactory(clinic=clinic), "NEXT_DOSE", dt.date(2026, 12, 1 + n))
+    client = client_for(clinician)
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/patients/", {"sort": "due"})
+
+    walk = 'SELECT "monitoring_reminder"."due" AS "due", "monitoring_reminder"."patient_id"'
+    assert not [q for q in captured.captured_queries if q["sql"].startswith(walk)]
+    dues = [patient.next_due for patient in response.context["page"].object_list]
+    assert dues == [dt.date(2026, 12, 1 + n) for n in range(3)]
