@@ -224,20 +224,23 @@ SORT_LABELS = {
 }
 
 
-def _ordering(sort: str) -> list[F | str]:
-    """`sort` as an order_by: its column (nulls last either way), then overdue-first, then pk.
+#: The sort keys whose columns can be empty (a reminder nobody is assigned to): "nulls last"
+#: either way. Every other column always has a value, and asking for "nulls last" on it, which a
+#: descending index does not give, kept PostgreSQL from reading the worklist's indexes
+#: backwards: by due date, last first, it sorted the whole tab (135-177 ms at 500,000
+#: reminders; 23-29 ms read backwards).
+_MAY_BE_EMPTY = frozenset({"assignee"})
 
-    By due date, which is never empty, the order is the worklist's indexes' own, forwards or
-    backwards (last due first, then the higher pk): "nulls last" on a descending column kept
-    PostgreSQL from reading the index backwards, so it sorted the whole tab (135-177 ms at
-    500,000 reminders, 20 ms read backwards)."""
+
+def _ordering(sort: str) -> list[F | str]:
+    """`sort` as an order_by: its column (empty values last either way), then overdue-first,
+    then pk."""
     key = sort.removeprefix("-")
     descending = sort.startswith("-")
-    if key == "due":
-        return ["-action_on", "-due", "-pk"] if descending else ["action_on", "due", "pk"]
-    columns = SORTS.get(key, ())
+    nulls_last = True if key in _MAY_BE_EMPTY else None
     order: list[F | str] = [
-        F(c).desc(nulls_last=True) if descending else F(c).asc(nulls_last=True) for c in columns
+        F(c).desc(nulls_last=nulls_last) if descending else F(c).asc(nulls_last=nulls_last)
+        for c in SORTS.get(key, ())
     ]
     return [*order, "action_on", "due", "pk"]
 
