@@ -43,7 +43,6 @@ from patients.models import (
 from patients.permissions import Action
 from patients.presenters import age_on, risk_factor_facts, url_for_ids
 from patients.selectors import (
-    STATUS_ALL,
     patient_changes,
     patient_list_page,
     patient_search,
@@ -114,22 +113,9 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     # In the order people read them: by their words, not by their codes.
     kinds = sorted(((kind, label(kind)) for kind in reminder_kinds()), key=itemgetter(1))
     form = PatientSearchForm(request.GET or None, clinics=clinics, kinds=kinds)
-    if form.is_valid():
-        queryset = patient_search(visible, **form.cleaned_data)
-    else:
-        queryset = patient_search(visible)
     filters = form.cleaned_data if form.is_valid() else {}
-    q = filters.get("q", "")
-    page = patient_list_page(
-        queryset,
-        request.GET.get("page"),
-        q=q,
-        per_page=PAGE_SIZE,
-        sort=filters.get("sort", ""),
-        # Few of the reminders read in due order would be of a list narrowed to a name, a kind
-        # of reminder or the patients who left: such a list is sorted as it is (bench/pages.py).
-        narrowed=bool(q or filters.get("kind") or filters.get("status") not in ("", STATUS_ALL)),
-    )
+    queryset = patient_search(visible, **filters)
+    page = patient_list_page(queryset, request.GET.get("page"), per_page=PAGE_SIZE, **filters)
     can_create = bool(clinics_of(request, Action.EDIT_DEMOGRAPHICS))
     counts = alert_counts(page.object_list, as_of=timezone.localdate())
     url = url_for_ids("patients:detail")

@@ -24,6 +24,8 @@ LIST_FILTERED = 18
 # Sorted by next due date (issue 14): whether the list is long, the open and the snoozed reminders
 # in due order, the sort of their patients, and, when they are fewer than a page, those with none.
 LIST_BY_NEXT_DUE = LIST_FILTERED + 5
+#: How a walk of the active reminders in due order (`patients.selectors._first_by_next_due`) starts.
+WALK = 'SELECT "monitoring_reminder"."due" AS "due", "monitoring_reminder"."patient_id"'
 
 
 def listed(response) -> list[str]:
@@ -176,8 +178,7 @@ def test_the_list_by_next_due_date_costs_a_few_queries_more_for_6_or_60_patients
 
     dues = [patient.next_due for patient in response.context["page"].object_list]
     assert len(dues) == min(count, 25) and dues == sorted(dues)
-    walk = 'SELECT "monitoring_reminder"."due" AS "due", "monitoring_reminder"."patient_id"'
-    walks = [q["sql"] for q in captured if q["sql"].startswith(walk)]
+    walks = [q["sql"] for q in captured if q["sql"].startswith(WALK)]
     assert len(walks) == 2  # the open, then the snoozed reminders in due order
 
 
@@ -375,7 +376,6 @@ def test_a_short_list_by_next_due_date_is_sorted_as_it_is(clinic, clinician, cli
     with CaptureQueriesContext(connection) as captured:
         response = client.get("/patients/", {"sort": "due"})
 
-    walk = 'SELECT "monitoring_reminder"."due" AS "due", "monitoring_reminder"."patient_id"'
-    assert not [q for q in captured.captured_queries if q["sql"].startswith(walk)]
+    assert not [q for q in captured.captured_queries if q["sql"].startswith(WALK)]
     dues = [patient.next_due for patient in response.context["page"].object_list]
     assert dues == [dt.date(2026, 12, 1 + n) for n in range(3)]
