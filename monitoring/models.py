@@ -298,7 +298,11 @@ class Reminder(models.Model):
     two rows for the same (patient, kind, drug, due): a rescan cannot duplicate one.
     """
 
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="reminders")
+    #: No index of its own: `reminder_unique_per_due_date` begins with the patient, and serves
+    #: every lookup by patient (and the cascade when one is deleted).
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="reminders", db_index=False
+    )
     kind = models.CharField(max_length=50)
     drug = models.CharField(max_length=30, blank=True, default="")
     severity = models.CharField(max_length=10, blank=True, default="")  # alerts only
@@ -329,7 +333,9 @@ class Reminder(models.Model):
     digested_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    #: Its audit rows are read only by reminder (`id`, indexed): the patient and assignee
+    #: columns are not indexed there, two index entries fewer for every reminder written.
+    history = HistoricalRecords(no_db_index=["patient", "assignee"])
 
     class Meta:
         ordering = ["due", "pk"]
