@@ -214,9 +214,10 @@ def create_with_history(
         for obj, pk in zip(objs, _new_keys(model, len(objs)), strict=True):
             obj.pk = pk
         rows = _rows(objs, fields)
+        alias = connection.alias  # read once: each read goes through Django's connection proxy
         for obj in objs:
             obj._state.adding = False
-            obj._state.db = connection.alias
+            obj._state.db = alias
         _copy(model, fields, rows)
         # The audit rows are copies of the rows just written, so the database copies them
         # (one INSERT … SELECT per distinct date, reason and user: one for a scan) instead of
