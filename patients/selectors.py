@@ -255,6 +255,12 @@ def _first_by_next_due(queryset: QuerySet[Patient], wanted: int) -> tuple[list[i
         if len(known) >= wanted or horizon is None:
             break
         limit *= 2
+    if len(known) > wanted:
+        # The list sorts by next due date first, so its first `wanted` are all due by the
+        # wanted-th earliest date among those known: only they are sorted (the list orders
+        # those tied on a day by name), not every patient the walk passed.
+        last = sorted([first_due[pk] for pk in known])[wanted - 1]
+        known = [pk for pk in known if first_due[pk] <= last]
     ids = list(queryset.filter(pk__in=known).values_list("pk", flat=True)[:wanted])
     if horizon is not None:
         return ids, False
