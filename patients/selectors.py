@@ -234,18 +234,18 @@ def _first_by_next_due(queryset: QuerySet[Patient], wanted: int) -> tuple[list[i
     before a day has been read, the patients whose next due date is before it are known, and
     only they are sorted as the list sorts them. When all the reminders have been read and
     there are still too few, the patients with no active reminder follow, by name, as they do
-    in the list. A walk that falls short is read again twice as long."""
+    in the list. A walk that falls short is read again twice as long. The snoozed reminders,
+    fewer a day than the open ones, are read only up to where the open ones' walk stopped."""
     patients = queryset.order_by().values("pk")
     limit = max(WALK_ROWS_PER_PATIENT * wanted, FIRST_WALK_ROWS)
     while True:
         first_due: dict[int, dt.date] = {}
         horizon: dt.date | None = None  # every reminder due before it has been read
         for status in ACTIVE_REMINDER_STATUSES:
-            rows = list(
-                Reminder.objects.filter(status=status, patient__in=patients)
-                .order_by("due")
-                .values_list("due", "patient_id")[:limit]
-            )
+            walk = Reminder.objects.filter(status=status, patient__in=patients)
+            if horizon is not None:  # what lies beyond the walks before is never known
+                walk = walk.filter(due__lte=horizon)
+            rows = list(walk.order_by("due").values_list("due", "patient_id")[:limit])
             for due, patient_id in rows:
                 if due < first_due.get(patient_id, dt.date.max):
                     first_due[patient_id] = due
