@@ -91,3 +91,22 @@ def test_every_tab_of_the_worklist_is_read_in_its_order_from_an_index(clinic, re
             assert "reminder_status_action_on" in tab(status, sort), (status, sort)
         assert "reminder_action_on" in tab("all", sort), sort
         assert "reminder_active_action_on" in tab("", sort), sort
+
+
+def test_a_patient_s_reminders_and_a_reminder_s_audit_rows_are_found_by_an_index(
+    clinic, require_postgres
+):
+    """monitoring 0016 dropped the reminder's own patient index and the audit rows' patient and
+    assignee indexes: a patient's reminders (the patient page, the cascade of a deleted patient)
+    are still found by `reminder_unique_per_due_date`, which begins with the patient, and a
+    reminder's audit rows by their `id` index. (Without the unique index, the first is a
+    sequential scan.)"""
+    patient = factories.PatientFactory(clinic=clinic)
+    reminder = Reminder.objects.create(patient=patient, kind="NEXT_DOSE", due=dt.date(2026, 1, 5))
+
+    by_patient = first_page_plan(Reminder.objects.filter(patient=patient).order_by(), 1000)
+    assert "Index Cond: (patient_id =" in by_patient
+    assert "Seq Scan" not in by_patient
+    history = first_page_plan(reminder.history.order_by(), 1000)
+    assert "Index Cond: (id =" in history
+    assert "Seq Scan" not in history
