@@ -408,16 +408,23 @@ def no_reminders() -> None:
 
 class _ServerClock:
     """CPU seconds used so far by this connection's PostgreSQL backend, read from /proc: the
-    database's share of a measurement. None when the server is on another host (or /proc is
-    not readable)."""
+    database's share of a measurement. None when the server is on another host (this host's
+    process of that number, if any, is not a PostgreSQL one) or /proc is not readable."""
 
     def __init__(self, connection: Any) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
-            self.stat = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+            proc = Path(f"/proc/{cursor.fetchone()[0]}")
+        try:
+            ours = (proc / "comm").read_text().strip() == "postgres"
+        except OSError:
+            ours = False
+        self.stat = proc / "stat" if ours else None
         self.tick = os.sysconf("SC_CLK_TCK")
 
     def seconds(self) -> float | None:
+        if self.stat is None:
+            return None
         try:
             fields = self.stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -483,6 +490,8 @@ def main() -> None:
         help="worker pool sizes to measure with --celery (default 1,2)",
     )
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.celery:
         os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/7")
 
