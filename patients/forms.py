@@ -26,6 +26,7 @@ from patients.selectors import (
     SORT_DUE,
     SORT_NAME,
     STATUS_ALL,
+    PatientFilters,
 )
 from patients.validators import iso_date_field
 from patients.versions import VersionedForm
@@ -228,6 +229,13 @@ class PatientSearchForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["clinic"].choices = [("", "All my clinics"), *clinics]
         self.fields["kind"].choices = [("", "Any kind"), *kinds]
+
+    def filters(self) -> PatientFilters:
+        """The list's filters: those typed when they are all valid, none otherwise (the form
+        shows what is wrong beside the field)."""
+        if not self.is_valid():
+            return PatientFilters()
+        return PatientFilters(**self.cleaned_data)
 
 
 class MembershipRoleForm(forms.Form):

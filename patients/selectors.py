@@ -94,22 +94,41 @@ def name_or_mrn(q: str, *, to_patient: str = "") -> Q:
     )
 
 
+@dataclass(frozen=True)
+class PatientFilters:
+    """What the patient list shows (`PatientSearchForm.filters`): `q` a name or MRN; `sex`;
+    `clinic` a clinic's slug; `status` "" for the active patients, "all" for every one, else
+    one status; `severity` "critical" or "routine" among their active reminders, and `kind`
+    one kind of them; `sort` by name ("") or by next due date ("due")."""
+
+    q: str = ""
+    sex: str = ""
+    clinic: str = ""
+    status: str = ""
+    severity: str = ""
+    kind: str = ""
+    sort: str = ""
+
+    @property
+    def narrowed(self) -> bool:
+        """Narrowed to a name, a kind of reminder or the patients who left: few of the active
+        reminders read in due order would be theirs (`patient_list_page`)."""
+        return bool(self.q or self.kind or self.status not in ("", STATUS_ALL))
+
+
+NO_FILTERS = PatientFilters()
+
+
 def patient_search(
-    queryset: QuerySet[Patient],
-    *,
-    q: str = "",
-    sex: str = "",
-    clinic: str = "",
-    status: str = "",
-    severity: str = "",
-    kind: str = "",
-    sort: str = "",
+    queryset: QuerySet[Patient], filters: PatientFilters = NO_FILTERS
 ) -> QuerySet[Patient]:
     """The patient list: by name or MRN, sex, clinic, status (active unless asked), and by
     their active reminders (open or snoozed) — critical or routine, of one kind — as the
     scan stored them; nothing is evaluated here. Sorted by family then given name, or by the
     next due date of an active reminder (patients without one last). `next_due` is annotated
     on every row."""
+    q, sex, clinic, status = filters.q, filters.sex, filters.clinic, filters.status
+    severity, kind = filters.severity, filters.kind
     if q:
         queryset = queryset.filter(name_or_mrn(q))
     if sex:
@@ -131,7 +150,7 @@ def patient_search(
         next_due=Subquery(_active_reminders().order_by("due").values("due")[:1])
     )
     by_name = ("family_name", "given_name", "pk")
-    if sort == SORT_DUE:
+    if filters.sort == SORT_DUE:
         return queryset.select_related("clinic").order_by(
             F("next_due").asc(nulls_last=True), *by_name
         )
@@ -149,16 +168,9 @@ def patient_list_page(
     number: object,
     *,
     per_page: int,
-    q: str = "",
-    sort: str = "",
-    status: str = "",
-    kind: str = "",
-    sex: str = "",
-    clinic: str = "",
-    severity: str = "",
+    filters: PatientFilters = NO_FILTERS,
 ) -> Page:
-    """Page `number` of the patient list: `patient_search`'s rows for the same filters (those
-    this does not read are taken for the caller's convenience).
+    """Page `number` of the patient list: `patient_search`'s rows for the same `filters`.
 
     A search is paged from the ids of its first matches, read first in the list's order. For a
     page of "jones" in name order PostgreSQL walks the name index and tests each patient until it
@@ -183,8 +195,7 @@ def patient_list_page(
     to a name, a kind of reminder or the patients who left is sorted as it is: few of the
     reminders read in due order would be theirs (a kind: 97 ms walked, 61 ms sorted), as is a
     shorter list or a page further down."""
-    narrowed = bool(q or kind or status not in ("", STATUS_ALL))
-    if len(q) >= TRIGRAM_MIN:
+    if len(filters.q) >= TRIGRAM_MIN:
         ids = list(queryset.values_list("pk", flat=True)[: FEW_MATCHES + 1])
         page = page_of_known_ids(
             queryset, number, per_page=per_page, ids=ids, complete=len(ids) <= FEW_MATCHES
@@ -192,8 +203,8 @@ def patient_list_page(
         if page is not None:
             return page
     elif (
-        sort == SORT_DUE
-        and not narrowed
+        filters.sort == SORT_DUE
+        and not filters.narrowed
         and page_number(number) * per_page < DUE_WALK_MAX
         and _at_least(queryset, DUE_WALK_MIN_PATIENTS)
     ):

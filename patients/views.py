@@ -113,9 +113,9 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     # In the order people read them: by their words, not by their codes.
     kinds = sorted(((kind, label(kind)) for kind in reminder_kinds()), key=itemgetter(1))
     form = PatientSearchForm(request.GET or None, clinics=clinics, kinds=kinds)
-    filters = form.cleaned_data if form.is_valid() else {}
-    queryset = patient_search(visible, **filters)
-    page = patient_list_page(queryset, request.GET.get("page"), per_page=PAGE_SIZE, **filters)
+    filters = form.filters()
+    queryset = patient_search(visible, filters)
+    page = patient_list_page(queryset, request.GET.get("page"), per_page=PAGE_SIZE, filters=filters)
     can_create = bool(clinics_of(request, Action.EDIT_DEMOGRAPHICS))
     counts = alert_counts(page.object_list, as_of=timezone.localdate())
     url = url_for_ids("patients:detail")

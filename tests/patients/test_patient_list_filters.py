@@ -14,7 +14,12 @@ from django.urls import reverse
 from monitoring.models import Reminder, ReminderStatus
 from patients.models import Clinic, Membership, Patient, PatientStatus, Role
 from patients.pagination import page_of
-from patients.selectors import REMINDER_KIND_CODES, patient_list_page, patient_search
+from patients.selectors import (
+    REMINDER_KIND_CODES,
+    PatientFilters,
+    patient_list_page,
+    patient_search,
+)
 from tests import factories
 
 # -1 in issue 14: a page is one query of 26 rows, no COUNT of the whole list; -1 more: the kind
@@ -357,11 +362,15 @@ def test_the_list_by_next_due_date_pages_as_the_sorted_list_does(
     monkeypatch.setattr("patients.selectors.WALK_ROWS_PER_PATIENT", walk[0])
     monkeypatch.setattr("patients.selectors.FIRST_WALK_ROWS", walk[1])
     monkeypatch.setattr("patients.selectors.DUE_WALK_MIN_PATIENTS", 1)
-    queryset = patient_search(Patient.objects.filter(clinic=clinic), sort="due", **filters)
+    queryset = patient_search(
+        Patient.objects.filter(clinic=clinic), PatientFilters(sort="due", **filters)
+    )
     pages = -(-queryset.count() // per_page)
 
     for number in range(1, pages + 2):
-        fast = patient_list_page(queryset, number, q="", per_page=per_page, sort="due")
+        fast = patient_list_page(
+            queryset, number, per_page=per_page, filters=PatientFilters(sort="due")
+        )
         sorted_list = page_of(queryset, number, per_page=per_page)
         assert [p.pk for p in fast] == [p.pk for p in sorted_list], number
         assert (fast.number, fast.has_next) == (sorted_list.number, sorted_list.has_next)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from patients.models import Patient
-from patients.selectors import STATUS_ALL, patient_search
+from patients.selectors import STATUS_ALL, PatientFilters, patient_search
 from tests import factories
 from tests.query_plans import first_page_plan
 
@@ -25,5 +25,5 @@ def test_the_list_of_every_patient_is_read_in_name_order_from_an_index(clinic, r
     patients = Patient.objects.all()
 
     assert "patient_active_by_name" in first_page_plan(patient_search(patients), 26)
-    every_status = first_page_plan(patient_search(patients, status=STATUS_ALL), 26)
+    every_status = first_page_plan(patient_search(patients, PatientFilters(status=STATUS_ALL)), 26)
     assert "patient_by_name" in every_status.replace("patient_active_by_name", "")
