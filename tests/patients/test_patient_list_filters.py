@@ -99,6 +99,20 @@ def test_the_list_filters_and_sorts(query, names, people, nurse, client_for):
     assert listed(response) == names
 
 
+def test_a_filter_that_cannot_be_read_is_said_and_what_was_typed_is_kept(
+    people, nurse, client_for
+):
+    """An unknown value (a hand-edited or stale link) lists everyone, as before, but says so
+    beside the list, and the search box keeps what was typed."""
+    response = client_for(nurse).get(reverse("patients:list"), {"q": "Zeller", "sex": "X"})
+
+    assert listed(response) == ["Cy Adams", "Bea Young", "Ann Zeller"]
+    page = response.content.decode()
+    assert "shown without its filters" in page
+    assert "Select a valid choice. X is not one of the available choices." in page
+    assert 'value="Zeller"' in page
+
+
 def test_the_kind_filter_offers_every_kind_in_words_not_codes(people, nurse, client_for):
     response = client_for(nurse).get(reverse("patients:list"))
 
