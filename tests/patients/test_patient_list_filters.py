@@ -99,9 +99,7 @@ def test_the_list_filters_and_sorts(query, names, people, nurse, client_for):
     assert listed(response) == names
 
 
-def test_a_filter_that_cannot_be_read_is_said_and_what_was_typed_is_kept(
-    people, nurse, client_for
-):
+def test_a_filter_that_cannot_be_read_is_said_and_what_was_typed_is_kept(people, nurse, client_for):
     """An unknown value (a hand-edited or stale link) lists everyone, as before, but says so
     beside the list, and the search box keeps what was typed."""
     response = client_for(nurse).get(reverse("patients:list"), {"q": "Zeller", "sex": "X"})
