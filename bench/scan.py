@@ -23,8 +23,9 @@ and prints each scan's ratio to the floor and the time projected for a 100,000-p
 times (default 3), one after the other, each scan against the floor of its own round: one
 floor read alone varied from 1.6 to 3.1 s within an hour on this shared machine, so the ratio
 printed is the median of the rounds, with every round's beside it. Each measurement also
-prints the CPU seconds of this process and of its PostgreSQL backend (read from /proc when the
-server runs on this host): the wall clock counts time other guests take, CPU seconds do not.
+prints the CPU seconds of this process (all its threads) and of the PostgreSQL server (all its
+processes, read from /proc when the server runs on this host): the wall clock counts time other
+guests take, CPU seconds do not.
 
 With `--celery` it measures the nightly task instead, as production runs it: real Celery
 workers (`celery -A config worker --pool prefork --concurrency N`, N = 1 then 2; `--processes`)
@@ -407,35 +408,60 @@ def no_reminders() -> None:
 
 
 class _ServerClock:
-    """CPU seconds used so far by this connection's PostgreSQL backend, read from /proc: the
-    database's share of a measurement. None when the server is on another host (this host's
-    process of that number, if any, is not a PostgreSQL one) or /proc is not readable."""
+    """CPU seconds used so far by the PostgreSQL server, read from /proc: the database's share
+    of a measurement. Every process of the server counts (this connection's backend, any other
+    the measured code opens, the background writers that flush what a night wrote), those that
+    have exited too (their time is added to the postmaster's children's). None when the server
+    is on another host (this host's process of that number, if any, is not a PostgreSQL one)
+    or /proc is not readable."""
 
     def __init__(self, connection: Any) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
-            proc = Path(f"/proc/{cursor.fetchone()[0]}")
-        try:
-            ours = (proc / "comm").read_text().strip() == "postgres"
-        except OSError:
-            ours = False
-        self.stat = proc / "stat" if ours else None
+            backend = cursor.fetchone()[0]
+        self.postmaster: int | None = None
         self.tick = os.sysconf("SC_CLK_TCK")
+        if self._comm(backend) == "postgres":
+            fields = self._fields(backend)
+            if fields is not None and self._comm(int(fields[1])) == "postgres":
+                self.postmaster = int(fields[1])  # the backend's parent
+
+    @staticmethod
+    def _comm(pid: int) -> str | None:
+        try:
+            return Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            return None
+
+    @staticmethod
+    def _fields(pid: int | str) -> list[str] | None:
+        """/proc/PID/stat's fields after the command's name: [0] state, [1] ppid, [11] utime,
+        [12] stime, [13] cutime, [14] cstime."""
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
 
     def seconds(self) -> float | None:
-        if self.stat is None:
+        if self.postmaster is None:
             return None
-        try:
-            fields = self.stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
+        own = self._fields(self.postmaster)
+        if own is None:
             return None
-        return (int(fields[11]) + int(fields[12])) / self.tick  # utime + stime
+        ticks = sum(int(own[i]) for i in (11, 12, 13, 14))
+        parent = str(self.postmaster)
+        for proc in Path("/proc").iterdir():
+            if proc.name.isdigit():
+                fields = self._fields(proc.name)
+                if fields is not None and fields[1] == parent:
+                    ticks += int(fields[11]) + int(fields[12])
+        return ticks / self.tick
 
 
 @dataclass(frozen=True)
 class _Measure:
     """One timed run: wall-clock seconds, and the CPU seconds of this process (the client) and
-    of its database backend (the server, when known). On a shared machine the wall clock also
+    of the database server (when known). On a shared machine the wall clock also
     counts time stolen by other guests; the CPU seconds do not, so they tell a slow run from a
     slow machine."""
 
