@@ -1,12 +1,20 @@
 """Idle sessions: a warning before the idle timeout, "Stay signed in", and a form posted after
 the session ended that is not lost.
 
-The session ends `OSSA_SESSION_IDLE_MINUTES` after the last request (`SESSION_COOKIE_AGE`,
-renewed by every request through `SESSION_SAVE_EVERY_REQUEST`). Every signed-in page carries
-the idle time and the warning lead (`session_timeout`); `static/js/session.js` counts down from
-the page's last request and, `OSSA_SESSION_WARNING_SECONDS` (two minutes) before the end, shows
-the warning. "Stay signed in" posts to `session_touch`, which, like any request, starts the idle
-time again.
+The session ends `OSSA_SESSION_IDLE_MINUTES` after the last request (`SESSION_COOKIE_AGE`),
+or up to a minute sooner: `SessionIdleMiddleware` renews it (stores it again, with a new
+expiry) on a request that comes at least `touch_seconds()` (a minute; a quarter of a shorter
+idle time) after it was last renewed, not on every request. Writing the session on every page
+view (`SESSION_SAVE_EVERY_REQUEST`) cost three statements and a commit per page (3-7 ms of a
+30-45 ms page at 100,000 patients, issue 14). So a session can end up to a minute *before* the
+idle time has passed since the last request, never after it. Every signed-in page carries the
+time left (from the last renewal) and the warning lead (`session_timeout`);
+`static/js/session.js` counts down from the page's last request and,
+`OSSA_SESSION_WARNING_SECONDS` (two minutes; half a shorter idle time) before the end, shows the
+warning. Its count can run up to one renewal interval past the session's end (a request that
+did not renew it restarts the count); the lead is at least twice that interval, so the warning
+always comes while the session is still alive. "Stay signed in" posts to `session_touch`, which
+always renews it.
 
 A form posted after the session ended is answered with the login page, as every request of a
 signed-out user is; `IdleLoginRequiredMiddleware` sends the user back, once signed in, to the
@@ -31,6 +39,7 @@ this rule), and the page then asks to sign in again as after the idle timeout.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,12 +58,27 @@ from django.views.decorators.http import require_POST
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 #: Session key: when the user signed in (seconds since the epoch).
 SIGNED_IN_AT = "ossa_signed_in_at"
+#: Session key: when the session was last renewed (seconds since the epoch): it ends
+#: SESSION_COOKIE_AGE after that.
+RENEWED_AT = "ossa_renewed_at"
+
+
+def touch_seconds() -> int:
+    """How long after its last renewal a request renews the session again: a minute, or a
+    quarter of a shorter idle time (the warning lead is at least twice this)."""
+    return min(60, settings.SESSION_COOKIE_AGE // 4)
+
+
+def _renew(session: Any, now: float) -> None:
+    session[RENEWED_AT] = now  # modified: SessionMiddleware stores it, expiring in the idle time
 
 
 @receiver(user_logged_in, dispatch_uid="ossa-session-signed-in-at")
 def _remember_sign_in(sender: Any, request: HttpRequest | None, **kwargs: Any) -> None:
     if request is not None and hasattr(request, "session"):
-        request.session[SIGNED_IN_AT] = time.time()
+        now = time.time()
+        request.session[SIGNED_IN_AT] = now
+        _renew(request.session, now)
 
 
 class SessionLifetimeMiddleware:
@@ -74,23 +98,52 @@ class SessionLifetimeMiddleware:
         return self.get_response(request)
 
 
+class SessionIdleMiddleware:
+    """Renews an existing session when it was last renewed `touch_seconds()` ago or more (or
+    never: a session from before this rule), so that it ends SESSION_COOKIE_AGE after that
+    (after SessionLifetimeMiddleware: a session past its lifetime is not renewed). A request
+    without a session (no cookie, or the cookie of one that has ended) creates none."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = getattr(request, "session", None)
+        if session is not None and session.session_key is not None:
+            now = time.time()
+            renewed_at = session.get(RENEWED_AT)  # loads it: an ended one loses its key
+            if session.session_key is not None and (
+                not isinstance(renewed_at, int | float) or now - renewed_at >= touch_seconds()
+            ):
+                _renew(session, now)
+        return self.get_response(request)
+
+
 def session_timeout(request: HttpRequest) -> dict[str, Any]:
-    """The idle time and the warning lead of a signed-in page, in seconds, for session.js. The
-    lead is at most half the idle time, so that a short timeout does not warn on arrival."""
+    """The time left before the idle timeout and the warning lead of a signed-in page, in
+    seconds, for session.js: the time left counts from the session's last renewal, which may
+    be up to `touch_seconds()` before this request. The lead is at most half the idle time, so
+    that a short timeout does not warn on arrival."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
     idle = settings.SESSION_COOKIE_AGE
+    renewed_at = request.session.get(RENEWED_AT)
+    left = idle
+    if isinstance(renewed_at, int | float):
+        # Rounded up: the countdown never says "ended" while the session is still alive.
+        left = max(0, min(idle, math.ceil(renewed_at + idle - time.time())))
     return {
-        "session_idle_seconds": idle,
+        "session_idle_seconds": left,
         "session_warning_seconds": min(settings.OSSA_SESSION_WARNING_SECONDS, idle // 2),
     }
 
 
 @require_POST
 def session_touch(request: HttpRequest) -> JsonResponse:
-    """Stay signed in: this request renews the session as every request does; the answer says
-    how long it now lasts. A signed-out user is sent to the login page as from any page."""
+    """Stay signed in: renews the session whenever it was last renewed; the answer says how
+    long it now lasts. A signed-out user is sent to the login page as from any page."""
+    _renew(request.session, time.time())
     return JsonResponse({"idle_seconds": settings.SESSION_COOKIE_AGE})
 
 

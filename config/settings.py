@@ -82,6 +82,9 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     # A session ends OSSA_SESSION_MAX_HOURS after sign-in, however active (config/session.py).
     "config.session.SessionLifetimeMiddleware",
+    # ... and OSSA_SESSION_IDLE_MINUTES after its last renewal, renewed by a request a minute
+    # or more after the one before (config/session.py).
+    "config.session.SessionIdleMiddleware",
     # Django's LoginRequiredMiddleware; a form posted after the session ended returns, once
     # signed in, to the page it was on (config/session.py).
     "config.session.IdleLoginRequiredMiddleware",
@@ -186,9 +189,11 @@ OSSA_TRUSTED_PROXY_COUNT = env_int("OSSA_TRUSTED_PROXY_COUNT", 0, minimum=0)
 AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
-# The session ends after OSSA_SESSION_IDLE_MINUTES without a request, and on logout.
+# The session ends after OSSA_SESSION_IDLE_MINUTES without a request (up to a minute sooner:
+# it is renewed by a request a minute or more after its last renewal, not stored again on every
+# page view; config/session.py), and on logout.
 SESSION_COOKIE_AGE = env_int("OSSA_SESSION_IDLE_MINUTES", 15, minimum=1) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -58,6 +58,84 @@ def test_the_login_page_carries_no_user_and_no_countdown(client, db):
     assert 'id="session-kept"' in html  # revealed by session.js when a form is kept
 
 
+# --- when a request renews the session -----------------------------------------------------------
+
+
+def test_a_page_within_a_minute_of_the_last_renewal_does_not_store_the_session_again(
+    at_nine, time_machine, django_assert_num_queries
+):
+    signed_in = _expiry(at_nine)
+    assert signed_in == dt.datetime(2025, 3, 3, 9, 15, tzinfo=dt.UTC)
+    time_machine.shift(dt.timedelta(seconds=59))
+
+    with django_assert_num_queries(2):  # the session and the user: no UPDATE of the session
+        assert at_nine.get(TOUCH).status_code == 405  # a page that is no renewal of its own
+
+    assert _expiry(at_nine) == signed_in
+
+
+def test_a_page_a_minute_or_more_after_the_last_renewal_renews_it(at_nine, time_machine):
+    time_machine.shift(dt.timedelta(minutes=1))
+    at_nine.get("/patients/")
+    assert _expiry(at_nine) == dt.datetime(2025, 3, 3, 9, 16, tzinfo=dt.UTC)
+
+    time_machine.shift(dt.timedelta(seconds=30))  # 09:01:30: within the minute, kept
+    at_nine.get("/patients/")
+    assert _expiry(at_nine) == dt.datetime(2025, 3, 3, 9, 16, tzinfo=dt.UTC)
+
+
+def test_a_session_ends_at_most_a_minute_before_the_idle_time_and_never_after_it(
+    at_nine, time_machine
+):
+    """Pages at 09:00 (sign-in) and 09:00:59 (not a renewal): the session ends at 09:15,
+    14 min 1 s after the last page. It is still alive just before; after 09:15, signed out."""
+    time_machine.shift(dt.timedelta(seconds=59))
+    assert at_nine.get("/patients/").status_code == 200
+    time_machine.move_to(dt.datetime(2025, 3, 3, 9, 14, 59, tzinfo=dt.UTC), tick=False)
+    assert _expiry(at_nine) > dt.datetime.now(dt.UTC)  # 14 min after the last page: alive
+
+    time_machine.move_to(dt.datetime(2025, 3, 3, 9, 15, 1, tzinfo=dt.UTC), tick=False)
+    response = at_nine.get("/patients/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(LOGIN)
+
+
+def test_a_page_tells_its_countdown_the_time_left_since_the_last_renewal(at_nine, time_machine):
+    time_machine.shift(dt.timedelta(seconds=45))  # not renewed: 14 min 15 s left
+
+    html = at_nine.get("/patients/").content.decode()
+
+    assert 'data-session-idle="855"' in html
+
+
+def test_the_warning_comes_while_the_session_is_alive_however_its_renewal_fell(settings):
+    """The countdown may start up to one renewal interval late (a page that did not renew the
+    session): the warning lead must be longer than that interval, whatever the idle time."""
+    from config.session import touch_seconds
+
+    for minutes in (1, 2, 5, 15, 60):
+        settings.SESSION_COOKIE_AGE = minutes * 60
+        lead = min(settings.OSSA_SESSION_WARNING_SECONDS, settings.SESSION_COOKIE_AGE // 2)
+        assert lead >= 2 * touch_seconds() > 0, minutes
+
+
+def test_a_request_without_a_session_creates_none(client, db):
+    client.get(LOGIN)
+
+    assert not Session.objects.exists()
+
+
+def test_a_request_with_the_cookie_of_an_ended_session_creates_none(at_nine, time_machine):
+    ended = at_nine.session.session_key
+    time_machine.shift(dt.timedelta(minutes=16))
+
+    at_nine.get(LOGIN)
+    at_nine.get(LOGIN)
+
+    assert list(Session.objects.values_list("session_key", flat=True)) == [ended]
+
+
 # --- stay signed in -------------------------------------------------------------------------------
 
 
@@ -168,8 +246,8 @@ def test_stay_signed_in_costs_the_session_and_user_reads_and_the_session_save(
 ):
     client = client_for(clinician)
 
-    # Session read, user read; the save that SESSION_SAVE_EVERY_REQUEST adds (SAVEPOINT,
-    # UPDATE, RELEASE). No membership is read: the answer is not a page.
+    # Session read, user read; the renewal "Stay signed in" always stores (SAVEPOINT, UPDATE,
+    # RELEASE). No membership is read: the answer is not a page.
     with django_assert_num_queries(5):
         response = client.post(TOUCH)
 

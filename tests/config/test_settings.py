@@ -161,7 +161,7 @@ def test_env_str_without_a_default_refuses_a_missing_value(raw, monkeypatch):
 def test_security_settings_of_the_issue(settings):
     assert settings.AXES_FAILURE_LIMIT == 5
     assert settings.SESSION_COOKIE_AGE == 15 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    assert "config.session.SessionIdleMiddleware" in settings.MIDDLEWARE  # idle sessions end
     assert settings.SESSION_COOKIE_HTTPONLY is True
     assert settings.USE_TZ is True
     lengths = [

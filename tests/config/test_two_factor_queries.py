@@ -1,12 +1,13 @@
 """Query budgets of the second factor's pages (signed in with the password only, 2FA on).
 
 Each count includes the session read, the user read, the OTP middleware's device lookup (none
-in the session yet: no query), the navigation's memberships, and the session save.
+in the session yet: no query) and the navigation's memberships. The session is not stored again
+on these requests (config.session.SessionIdleMiddleware renews it at most once a minute).
 
     page                                             queries
-    setup, first visit (creates the unconfirmed device)   9
-    setup, again (reuses it)                              8
-    verify                                                7
+    setup, first visit (creates the unconfirmed device)   6
+    setup, again (reuses it)                              5
+    verify                                                4
 """
 
 from __future__ import annotations
@@ -27,14 +28,14 @@ def unverified(client_for, clinician, settings):
 
 
 def test_the_setup_page_query_budget(unverified, django_assert_num_queries):
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(6):
         assert unverified.get(SETUP).status_code == 200
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(5):
         assert unverified.get(SETUP).status_code == 200
 
 
 def test_the_verify_page_query_budget(unverified, clinician, django_assert_num_queries):
     TOTPDevice.objects.create(user=clinician, name="phone", confirmed=True)
 
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(4):
         assert unverified.get(VERIFY).status_code == 200

@@ -22,9 +22,10 @@ from therapy.case_records import case_for_patient
 from therapy.engine import case_to_json
 
 #: Queries of one `$everything`: the session and its user (2), the access helper (1), its
-#: access-log row (1), the case (11, whatever the history's length), the idle-session touch (3:
-#: savepoint, update, release).
-EVERYTHING = 18
+#: access-log row (1) and the case (11, whatever the history's length). The session is read,
+#: and not stored again on these requests (config.session.SessionIdleMiddleware renews it at
+#: most once a minute).
+EVERYTHING = 15
 
 
 def url(patient):

@@ -190,7 +190,7 @@ SAVES = [
             _dose_url(p, p.therapy_courses.last()),
             {"date": p.therapy_courses.last().end.isoformat()},
         ),
-        16,  # with the patient's lock `record_save` takes before counting the doses
+        13,  # with the patient's lock `record_save` takes before counting the doses
         id="dose",
     ),
 ]

@@ -572,7 +572,7 @@ def test_the_upload_page_costs_the_same_queries_for_1_or_12_past_imports(
         dxa_import_create(clinic=clinic, actor=nurse, file_name=f"{n}.csv", content=_csv(GOOD))
     client = client_for(nurse)
 
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(5):
         response = client.get(reverse("monitoring:dxa-import"))
 
     assert len(response.context["imports"]) == min(count, 10)
@@ -591,7 +591,7 @@ def test_the_progress_page_costs_the_same_queries_for_1_or_500_errors(
     headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
 
     # The partial alone skips the navigation's memberships.
-    with django_assert_num_queries(7 if htmx else 8):
+    with django_assert_num_queries(4 if htmx else 5):
         response = client.get(reverse("monitoring:dxa-import-detail", args=[job.pk]), **headers)
 
     assert response.content.decode().count("mrn: empty") == errors

@@ -169,8 +169,8 @@ def test_the_log_page_costs_the_same_queries_for_3_or_60_entries(
     client = client_for(clinician)
 
     # session, user, patient + role, the access-log row of this read, count, the page of
-    # entries with their users, the navigation's memberships, session save (3)
-    with django_assert_num_queries(10):
+    # entries with their users, the navigation's memberships; the session is not stored again
+    with django_assert_num_queries(7):
         response = client.get(reverse("patients:access-log", args=[patient.pk]))
 
     assert response.status_code == 200

@@ -484,8 +484,9 @@ def test_ending_an_approximate_course_in_its_form_records_an_exact_end(
 
 #: GET /patients/<id>/history/: session, user, the navigation's memberships, the patient with
 #: the user's role, its access-log row (issue 11), the fractures and the courses already
-#: recorded, and the session save (SAVEPOINT, UPDATE, RELEASE).
-INTAKE_PAGE = 10
+#: recorded. The session is not stored again (config.session.SessionIdleMiddleware renews it at
+#: most once a minute).
+INTAKE_PAGE = 7
 
 
 @pytest.mark.parametrize("years", [2, 20])

@@ -16,7 +16,7 @@ from tests.planting import plant
 from therapy.models import Dose, RecommendationRecord, TherapyCourse
 
 #: The letter reads the same document as the summary (test_summary.py): the same queries.
-LETTER_PDF_QUERIES = 25
+LETTER_PDF_QUERIES = 22
 LETTER_QUERIES = LETTER_PDF_QUERIES + 1  # the navigation's memberships
 
 

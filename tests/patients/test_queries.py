@@ -1,35 +1,36 @@
 """Query budgets: every page's query count is pinned with a long history, so an N+1 fails CI.
 
 Measured on SQLite (Django 5.2), signed in with the test client. Every count includes the
-session read, the user read, the navigation's memberships and the session save that
-SESSION_SAVE_EVERY_REQUEST adds (SAVEPOINT, UPDATE, RELEASE: 3 statements). Every page of a
-patient opened by a clinician or a nurse writes one access-log row (issue 11: one INSERT).
+session read, the user read and the navigation's memberships. The session is not stored again
+on these requests: config.session.SessionIdleMiddleware renews it at most once a minute, and
+signing in counts as a renewal. Every page of a patient opened by a clinician or a nurse
+writes one access-log row (issue 11: one INSERT).
 
 The engine's input is read by `therapy.case_records` (eleven queries for one patient or a
 page of them), apart from the records a page lists: one reader for the pages and the scan.
 
     page                                                   queries
-    /patients/  (6 or 60 patients, each with a history)      21
+    /patients/  (6 or 60 patients, each with a history)      15
       (one more: the reminder kinds of the kind filter)
-    /patients/<id>/  clinician or nurse, 2 or 20 years       44
+    /patients/<id>/  clinician or nurse, 2 or 20 years       18
       (one more with fracture-liaison episodes: their follow-up
       contacts, tests/quality/test_entry.py)
-    /patients/<id>/  clinic admin (demographics only)         7
-    /patients/new/ 7, /patients/<id>/edit/ 9 (with the row's version)
-    /patients/<id>/contact/ 9, /patients/<id>/status/ 8
-    /patients/<id>/risk-factors/                             10
+    /patients/<id>/  clinic admin (demographics only)         4
+    /patients/new/ 4, /patients/<id>/edit/ 6 (with the row's version)
+    /patients/<id>/contact/ 6, /patients/<id>/status/ 5
+    /patients/<id>/risk-factors/                              7
     record form, add (DXA, lab, reassessment, fracture,
-      course, CV event, immunosuppressant, glucocorticoid)    8
-    record form, edit 10 (with the row's version), delete
-      confirmation 9
-    dose form: add 10, edit 12, delete confirmation          10
-    POST a DXA scan (saved, redirect)                        16
-    POST a dose (saved, redirect, under the patient's lock)  19
-    POST a therapy course (saved, redirect, same)            27
-    POST a patient's death (saved, redirect)                 36
+      course, CV event, immunosuppressant, glucocorticoid)    5
+    record form, edit 7 (with the row's version), delete
+      confirmation 6
+    dose form: add 7, edit 9, delete confirmation             7
+    POST a DXA scan (saved, redirect)                        13
+    POST a dose (saved, redirect, under the patient's lock)  16
+    POST a therapy course (saved, redirect, same)            24
+    POST a patient's death (saved, redirect)                 33
     /clinics/<slug>/staff/  (3 or 30 members, their log and
-      the roles waiting for confirmation)                    10
-    /  (dashboard, with the roles waiting for confirmation)   9
+      the roles waiting for confirmation)                     7
+    /  (dashboard, with the roles waiting for confirmation)   6
 """
 
 from __future__ import annotations
@@ -54,18 +55,18 @@ from tests import factories
 # -1 in issue 14: a page is one query of 26 rows, no COUNT of the whole list (patients.pagination);
 # -1 more: the kind filter offers every kind, no query (patients.selectors.reminder_kinds); -2: the
 # clinic filter and "New patient" read the navigation's memberships (patients.access.clinics_of)
-LIST = 18
+LIST = 15
 # the access-log row, what was done in the EHR with Ossa's cards, the fracture-liaison episodes
 # -11 in issue 14: the change history is read when its panel is opened (patients:changes); -11
 # more: the engine's case is built from the records the page loads (case_for_loaded_patient); -1:
 # the patient's clinic comes with the patient (patient_with_records)
-DETAIL_CLINICAL = 21
+DETAIL_CLINICAL = 18
 #: session, user, patient with role, the access-log row, one history query per record type
-#: (11), navigation memberships, session save (3)
-CHANGES = 19
-DETAIL_DEMOGRAPHICS = 7
+#: (11), navigation memberships (the session is not stored again)
+CHANGES = 16
+DETAIL_DEMOGRAPHICS = 4
 # +2 in issue 13: the birth-date check reads the first date of the FLS episodes and follow-ups too.
-STATUS_POST = 36
+STATUS_POST = 33
 YEARS = [pytest.param(2, id="2-years"), pytest.param(20, id="20-years")]
 
 
@@ -143,15 +144,15 @@ def test_the_demographics_only_patient_page_of_a_clinic_admin_is_cheaper(
 #: an edit page reads the row's version, `patients.versions`)
 RECORD_PAGES = [
     # The clinic's scanner list (DXA) and lab units (the lab panel): one query each.
-    ("monitoring:dxa", "dxa_scans", (9, 11, 9)),
-    ("monitoring:lab", "lab_results", (9, 10, 9)),
-    ("monitoring:reassessment", "reassessments", (8, 10, 9)),
-    ("patients:fracture", "fractures", (8, 10, 9)),
-    ("patients:cardiovascular-event", "cardiovascular_events", (8, 10, 9)),
-    ("patients:immunosuppressant", "immunosuppressants", (8, 10, 9)),
-    ("patients:glucocorticoid", "glucocorticoid_exposures", (8, 10, 9)),
-    ("therapy:course", "therapy_courses", (8, 10, 9)),
-    ("therapy:dose", "doses", (10, 12, 10)),
+    ("monitoring:dxa", "dxa_scans", (6, 8, 6)),
+    ("monitoring:lab", "lab_results", (6, 7, 6)),
+    ("monitoring:reassessment", "reassessments", (5, 7, 6)),
+    ("patients:fracture", "fractures", (5, 7, 6)),
+    ("patients:cardiovascular-event", "cardiovascular_events", (5, 7, 6)),
+    ("patients:immunosuppressant", "immunosuppressants", (5, 7, 6)),
+    ("patients:glucocorticoid", "glucocorticoid_exposures", (5, 7, 6)),
+    ("therapy:course", "therapy_courses", (5, 7, 6)),
+    ("therapy:dose", "doses", (7, 9, 7)),
 ]
 
 
@@ -159,11 +160,11 @@ RECORD_PAGES = [
 @pytest.mark.parametrize(
     ("name", "queries"),
     [
-        ("patients:create", 7),
-        ("patients:edit", 9),  # with the row's version (`patients.versions`)
-        ("patients:contact", 9),
-        ("patients:status", 8),
-        ("patients:risk-factors", 10),
+        ("patients:create", 4),
+        ("patients:edit", 6),  # with the row's version (`patients.versions`)
+        ("patients:contact", 6),
+        ("patients:status", 5),
+        ("patients:risk-factors", 7),
     ],
 )
 def test_the_demographics_and_risk_factor_forms_have_a_fixed_query_budget(
@@ -202,14 +203,14 @@ def test_the_add_edit_and_delete_pages_of_a_record_have_a_fixed_query_budget(
 
 SAVES = [
     # The scan's range checks are its fields' validators, not a query per CHECK constraint.
-    ("monitoring:dxa-create", lambda p: {"date": "2024-02-02", "lumbar_spine_t_score": "-2"}, 16),
+    ("monitoring:dxa-create", lambda p: {"date": "2024-02-02", "lumbar_spine_t_score": "-2"}, 13),
     (
         "therapy:dose-create",
         lambda p: {"course": p.therapy_courses.last().pk, "date": _last_course_day(p)},
-        19,  # with the patient's lock `record_save` takes before counting the doses
+        16,  # with the patient's lock `record_save` takes before counting the doses
     ),
     # with the patient's lock `record_save` takes before looking for an overlapping course
-    ("therapy:course-create", lambda p: {"drug": "romosozumab", "start": "2024-01-01"}, 27),
+    ("therapy:course-create", lambda p: {"drug": "romosozumab", "start": "2024-01-01"}, 24),
 ]
 
 
@@ -248,7 +249,7 @@ def test_the_staff_page_costs_the_same_queries_for_3_or_30_members(
         )
     client = client_for(clinic_admin)
 
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(7):
         response = client.get(reverse("patients:staff", args=[clinic.slug]))
 
     assert len(response.context["memberships"]) == members
@@ -259,7 +260,7 @@ def test_the_dashboard_has_a_fixed_query_budget(clinician, client_for, django_as
 
     # ... and one for the scans (when the last ran, whether one runs now): every role sees it;
     # one for the roles waiting for a clinician's confirmation (issue 11).
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(6):
         client.get("/")
 
 

@@ -29,9 +29,10 @@ RAW_CODE = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
 A4_POINTS = (595.28, 841.89)
 #: Queries of the summary, however long the history: session, user, patient access and its
 #: access-log row (issue 11); the patient with clinic and risk profile, courses, doses,
-#: fractures, scans, labs; the engine's input (11); the latest decision; the session save (3).
-#: The page adds the navigation's memberships.
-SUMMARY_PDF_QUERIES = 25
+#: fractures, scans, labs; the engine's input (11); the latest decision. The session is not
+#: stored again (config.session.SessionIdleMiddleware renews it at most once a minute). The page
+#: adds the navigation's memberships.
+SUMMARY_PDF_QUERIES = 22
 SUMMARY_QUERIES = SUMMARY_PDF_QUERIES + 1
 
 
