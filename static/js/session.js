@@ -1,9 +1,11 @@
 // Idle sessions (config/session.py has the whole reading).
 //
-// 1. A warning before the idle timeout: the page counts down from the last request made by any
-//    tab of this browser (their time is shared through localStorage: a time, nothing else) and,
-//    data-session-warning seconds before the end, offers "Stay signed in", which posts to the
-//    server and so renews the session. Once the time is up it offers "Sign in again".
+// 1. A warning before the idle timeout: the page counts down data-session-idle seconds (the time
+//    the session had left when the page was made: the server renews it at most once a minute)
+//    from the last request made by any tab of this browser (their time is shared through
+//    localStorage: a time, nothing else) and, data-session-warning seconds before the end,
+//    offers "Stay signed in", which posts to the server and so renews the session. Once the time
+//    is up it offers "Sign in again".
 // 2. What was typed survives the end of the session: when a form is submitted (or "Sign in
 //    again" is followed), its fields are copied into this tab's sessionStorage. If the session
 //    had ended, the server answers with the login page; signed in again, the same user lands on
