@@ -73,6 +73,13 @@ def _renew(session: Any, now: float) -> None:
     session[RENEWED_AT] = now  # modified: SessionMiddleware stores it, expiring in the idle time
 
 
+def _renewed_at(session: Any) -> float | None:
+    """When the session was last renewed; None for one from before this rule. Reading it
+    loads the session: one that has ended (or was ended) is then empty and has no key."""
+    renewed_at = session.get(RENEWED_AT)
+    return renewed_at if isinstance(renewed_at, int | float) else None
+
+
 @receiver(user_logged_in, dispatch_uid="ossa-session-signed-in-at")
 def _remember_sign_in(sender: Any, request: HttpRequest | None, **kwargs: Any) -> None:
     if request is not None and hasattr(request, "session"):
@@ -109,11 +116,10 @@ class SessionIdleMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         session = getattr(request, "session", None)
-        if session is not None and session.session_key is not None:
-            now = time.time()
-            renewed_at = session.get(RENEWED_AT)  # loads it: an ended one loses its key
+        if session is not None:
+            now, renewed_at = time.time(), _renewed_at(session)  # no cookie: no query
             if session.session_key is not None and (
-                not isinstance(renewed_at, int | float) or now - renewed_at >= touch_seconds()
+                renewed_at is None or now - renewed_at >= touch_seconds()
             ):
                 _renew(session, now)
         return self.get_response(request)
@@ -128,9 +134,9 @@ def session_timeout(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {}
     idle = settings.SESSION_COOKIE_AGE
-    renewed_at = request.session.get(RENEWED_AT)
+    renewed_at = _renewed_at(request.session)
     left = idle
-    if isinstance(renewed_at, int | float):
+    if renewed_at is not None:
         # Rounded up: the countdown never says "ended" while the session is still alive.
         left = max(0, min(idle, math.ceil(renewed_at + idle - time.time())))
     return {
