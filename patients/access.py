@@ -89,6 +89,19 @@ def patients_for_user(
     )
 
 
+def patients_of(
+    request: HttpRequest, action: Action = Action.VIEW_DEMOGRAPHICS
+) -> QuerySet[Patient]:
+    """`patients_for_user` for a page: the patients of the clinics `clinics_of` finds in the
+    request's memberships, their ids written into the query as values. The same patients, but
+    a query that scopes by them no longer joins the user's memberships again: the list sorted
+    by next due date checks each reminder it walks against them (its four scoped queries took
+    a sixth less time, issue 14). A user without a membership that allows `action` gets none."""
+    return Patient.objects.filter(
+        clinic_id__in=[clinic.pk for clinic in clinics_of(request, action)]
+    )
+
+
 def patient_for_user(user: AnyUser, pk: int, action: Action) -> PatientAccess:
     """The patient `pk` if the user belongs to its clinic (else 404) and may do `action`
     (else 403)."""

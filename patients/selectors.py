@@ -119,6 +119,10 @@ class PatientFilters:
 NO_FILTERS = PatientFilters()
 
 
+#: The patient list's order by name, and how it breaks ties on a next due date.
+BY_NAME = ("family_name", "given_name", "pk")
+
+
 def patient_search(
     queryset: QuerySet[Patient], filters: PatientFilters = NO_FILTERS
 ) -> QuerySet[Patient]:
@@ -149,12 +153,11 @@ def patient_search(
     queryset = queryset.annotate(
         next_due=Subquery(_active_reminders().order_by("due").values("due")[:1])
     )
-    by_name = ("family_name", "given_name", "pk")
     if filters.sort == SORT_DUE:
         return queryset.select_related("clinic").order_by(
-            F("next_due").asc(nulls_last=True), *by_name
+            F("next_due").asc(nulls_last=True), *BY_NAME
         )
-    return queryset.select_related("clinic").order_by(*by_name)
+    return queryset.select_related("clinic").order_by(*BY_NAME)
 
 
 #: A search reads the ids of up to this many matches, in the list's order, and pages from them.
@@ -272,13 +275,18 @@ def _first_by_next_due(queryset: QuerySet[Patient], wanted: int) -> tuple[list[i
         # those tied on a day by name), not every patient the walk passed.
         last = sorted([first_due[pk] for pk in known])[wanted - 1]
         known = [pk for pk in known if first_due[pk] <= last]
-    ids = list(queryset.filter(pk__in=known).values_list("pk", flat=True)[:wanted])
+    # A known patient's next due date is the one the walk found (every active reminder due
+    # before the horizon has been read), so the database sorts them by name only, as the list
+    # breaks ties, and a stable sort by that date puts them in the list's order: the list's
+    # own sort worked out each one's next due date again, one subquery per patient.
+    by_name = queryset.filter(pk__in=known).order_by(*BY_NAME).values_list("pk", flat=True)
+    ids = sorted(by_name, key=first_due.__getitem__)[:wanted]
     if horizon is not None:
         return ids, False
     if len(ids) < wanted:
         ids += (
             queryset.filter(next_due__isnull=True)
-            .order_by("family_name", "given_name", "pk")
+            .order_by(*BY_NAME)
             .values_list("pk", flat=True)[: wanted - len(ids)]
         )
     return ids, len(ids) < wanted

@@ -19,7 +19,7 @@ from patients.access import (
     clinics_of,
     memberships_of,
     patient_for_user,
-    patients_for_user,
+    patients_of,
 )
 from patients.dashboards import dashboard_for
 from patients.forms import (
@@ -109,7 +109,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 def patient_list(request: HttpRequest) -> HttpResponse:
     clinics = [(c.slug, c.name) for c in clinics_of(request)]
-    visible = patients_for_user(request.user)
+    visible = patients_of(request)
     # In the order people read them: by their words, not by their codes.
     kinds = sorted(((kind, label(kind)) for kind in reminder_kinds()), key=itemgetter(1))
     form = PatientSearchForm(request.GET or None, clinics=clinics, kinds=kinds)

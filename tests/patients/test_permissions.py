@@ -41,12 +41,13 @@ from urllib.parse import quote
 import pytest
 from django.db import models
 from django.forms.models import model_to_dict
+from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import StringConverter
 from django.utils import timezone
 
 from monitoring.models import DxaScan, DxaScanner, LabResult, Reassessment, Reminder
-from patients.access import patients_for_user
+from patients.access import patients_for_user, patients_of
 from patients.models import (
     CardiovascularEvent,
     Fracture,
@@ -895,9 +896,14 @@ def test_patients_for_user_never_returns_another_clinics_patients(
     foreign = hillside if role == "outsider" else riverside
 
     found = set(patients_for_user(user, action).values_list("pk", flat=True))
+    # The patient list's scoping, from the request's memberships: the same patients.
+    page_request = RequestFactory().get("/patients/")
+    page_request.user = user
+    on_page = set(patients_of(page_request, action).values_list("pk", flat=True))
 
     assert found.isdisjoint(foreign)
     assert found == (own if (sees_hillside or role == "outsider") else set())
+    assert on_page == found
 
 
 def test_a_user_in_two_clinics_reaches_clinical_data_only_where_the_role_allows(
@@ -911,6 +917,23 @@ def test_a_user_in_two_clinics_reaches_clinical_data_only_where_the_role_allows(
 
     assert set(patients_for_user(user, Action.VIEW_DEMOGRAPHICS)) == {hillside, riverside}
     assert list(patients_for_user(user, Action.VIEW_CLINICAL)) == [hillside]
+    page_request = RequestFactory().get("/patients/")
+    page_request.user = user
+    assert set(patients_of(page_request, Action.VIEW_DEMOGRAPHICS)) == {hillside, riverside}
+    assert list(patients_of(page_request, Action.VIEW_CLINICAL)) == [hillside]
+
+
+def test_a_user_without_a_membership_lists_no_patient_and_asks_no_query(
+    clinic, django_assert_num_queries
+):
+    factories.PatientFactory(clinic=clinic)
+    page_request = RequestFactory().get("/patients/")
+    page_request.user = factories.UserFactory(username="nobody")
+    visible = patients_of(page_request)  # reads the (absent) memberships
+
+    with django_assert_num_queries(0):
+        assert list(visible) == []
+        assert not visible.exists()
 
 
 def test_searching_another_clinics_mrn_finds_nothing(clinic, other_clinic, clinician, client_for):
