@@ -69,6 +69,13 @@ def touch_seconds() -> int:
     return min(60, settings.SESSION_COOKIE_AGE // 4)
 
 
+def warning_seconds() -> int:
+    """How long before the idle timeout the page warns: OSSA_SESSION_WARNING_SECONDS, at most
+    half the idle time, so that a short timeout does not warn on arrival (and at least twice
+    `touch_seconds()`, so that the warning comes while the session is alive)."""
+    return min(settings.OSSA_SESSION_WARNING_SECONDS, settings.SESSION_COOKIE_AGE // 2)
+
+
 def _renew(session: Any, now: float) -> None:
     session[RENEWED_AT] = now  # modified: SessionMiddleware stores it, expiring in the idle time
 
@@ -128,8 +135,7 @@ class SessionIdleMiddleware:
 def session_timeout(request: HttpRequest) -> dict[str, Any]:
     """The time left before the idle timeout and the warning lead of a signed-in page, in
     seconds, for session.js: the time left counts from the session's last renewal, which may
-    be up to `touch_seconds()` before this request. The lead is at most half the idle time, so
-    that a short timeout does not warn on arrival."""
+    be up to `touch_seconds()` before this request; the lead is `warning_seconds()`."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
@@ -141,7 +147,7 @@ def session_timeout(request: HttpRequest) -> dict[str, Any]:
         left = max(0, min(idle, math.ceil(renewed_at + idle - time.time())))
     return {
         "session_idle_seconds": left,
-        "session_warning_seconds": min(settings.OSSA_SESSION_WARNING_SECONDS, idle // 2),
+        "session_warning_seconds": warning_seconds(),
     }
 
 
