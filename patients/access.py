@@ -95,8 +95,9 @@ def patients_of(
     """`patients_for_user` for a page: the patients of the clinics `clinics_of` finds in the
     request's memberships, their ids written into the query as values. The same patients, but
     a query that scopes by them no longer joins the user's memberships again: the list sorted
-    by next due date checks each reminder it walks against them (its four scoped queries took
-    a sixth less time, issue 14). A user without a membership that allows `action` gets none."""
+    by next due date checks each reminder it walks against them (with the sort that followed,
+    that page went from 43.1 to 37.1 ms at p50 at 100,000 patients, issue 14). A user without a
+    membership that allows `action` gets none, without a query."""
     return Patient.objects.filter(
         clinic_id__in=[clinic.pk for clinic in clinics_of(request, action)]
     )
